@@ -1,0 +1,242 @@
+import { parse as parseQuery, stringify as stringifyQuery } from 'node:querystring'
+import type { Readable } from 'node:stream'
+import { PassThrough } from 'node:stream'
+import zlib from 'node:zlib'
+import type { Headers } from '@gatehouse/sdk'
+import type { Response } from './context.js'
+import { RequestBodyInvalid, RequestBodyTooLarge } from './errors.js'
+
+/**
+ * Opt-in body access. Core reads a body only when a plugin on the route declared it needs it; every
+ * other body streams through untouched. Buffered bodies are decoded (gzip, deflate, br) for the
+ * plugin and re-encoded for the client when a plugin replaced them.
+ */
+
+type Coding = 'gzip' | 'deflate' | 'br' | 'identity'
+
+function codingOf(value: string | string[] | undefined): Coding | undefined {
+  if (value === undefined || value === '') return 'identity'
+  const v = (Array.isArray(value) ? value.join(',') : value).trim().toLowerCase()
+  if (v === 'identity') return 'identity'
+  if (v === 'gzip' || v === 'x-gzip') return 'gzip'
+  if (v === 'deflate') return 'deflate'
+  if (v === 'br') return 'br'
+  return undefined
+}
+
+function decode(coding: Coding, buf: Buffer, limit: number): Buffer {
+  const opts = { maxOutputLength: Math.max(limit, 1) }
+  switch (coding) {
+    case 'gzip':
+      return zlib.gunzipSync(buf, opts)
+    case 'deflate':
+      // RFC 9110 §8.4.1.2: "deflate" is zlib-wrapped; some servers send raw deflate anyway.
+      try {
+        return zlib.inflateSync(buf, opts)
+      } catch {
+        return zlib.inflateRawSync(buf, opts)
+      }
+    case 'br':
+      return zlib.brotliDecompressSync(buf, opts)
+    default:
+      return buf
+  }
+}
+
+function encode(coding: Coding, buf: Buffer): Buffer {
+  switch (coding) {
+    case 'gzip':
+      return zlib.gzipSync(buf)
+    case 'deflate':
+      return zlib.deflateSync(buf)
+    case 'br':
+      return zlib.brotliCompressSync(buf, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } })
+    default:
+      return buf
+  }
+}
+
+/** Reads a whole stream, refusing more than `limit` bytes. Returns the chunks read so far on overflow. */
+export async function readLimited(
+  stream: Readable,
+  limit: number,
+): Promise<{ ok: true; body: Buffer } | { ok: false; chunks: Buffer[] }> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of stream) {
+    const buf = chunk as Buffer
+    size += buf.length
+    chunks.push(buf)
+    if (size > limit) return { ok: false, chunks }
+  }
+  return { ok: true, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) }
+}
+
+function isJson(contentType: string | undefined): boolean {
+  if (!contentType) return false
+  const ct = contentType.toLowerCase()
+  return ct.startsWith('application/json') || /^application\/[^;]*\+json/.test(ct)
+}
+
+function isForm(contentType: string | undefined): boolean {
+  return contentType?.toLowerCase().startsWith('application/x-www-form-urlencoded') ?? false
+}
+
+/**
+ * Reads and parses the request body for plugins: JSON and url-encoded forms are parsed, other types
+ * are left as raw bytes. Over the limit is 413; malformed JSON is 400.
+ */
+export async function readRequestBody(
+  req: Readable & { headers: Record<string, string | string[] | undefined> },
+  limit: number,
+): Promise<{ raw: Buffer; parsed: unknown }> {
+  const declared = Number(req.headers['content-length'])
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume()
+    throw RequestBodyTooLarge(limit)
+  }
+  const result = await readLimited(req, limit)
+  if (!result.ok) {
+    req.resume()
+    throw RequestBodyTooLarge(limit)
+  }
+  const raw = result.body
+  const coding = codingOf(req.headers['content-encoding'])
+  if (coding === undefined) return { raw, parsed: undefined }
+  let decoded: Buffer
+  try {
+    decoded = decode(coding, raw, limit)
+  } catch {
+    throw RequestBodyInvalid(`it is not valid ${coding}`)
+  }
+  const ct = req.headers['content-type'] as string | undefined
+  if (isJson(ct)) {
+    if (decoded.length === 0) return { raw, parsed: undefined }
+    try {
+      return { raw, parsed: JSON.parse(decoded.toString('utf8')) }
+    } catch {
+      throw RequestBodyInvalid('it is not valid JSON')
+    }
+  }
+  if (isForm(ct)) return { raw, parsed: { ...parseQuery(decoded.toString('utf8')) } }
+  return { raw, parsed: undefined }
+}
+
+/** Serialises a body a plugin set on `ctx.upstream.body` the way its content type says. */
+export function serialiseRequestBody(body: unknown, headers: Headers): Buffer {
+  if (Buffer.isBuffer(body)) return body
+  if (typeof body === 'string') return Buffer.from(body)
+  if (isForm(headers['content-type'] as string | undefined)) {
+    return Buffer.from(stringifyQuery(body as Record<string, string>))
+  }
+  if (!isJson(headers['content-type'] as string | undefined)) headers['content-type'] = 'application/json'
+  return Buffer.from(JSON.stringify(body))
+}
+
+const NO_BODY_STATUS = new Set([204, 205, 304])
+
+/**
+ * Buffers and decodes an upstream body for the response plugins. A body that cannot be buffered
+ * (HEAD/204/304, event stream, over the limit, an unknown encoding) is left to stream unchanged and
+ * `bodySkipped` says why.
+ */
+export async function bufferResponseBody(
+  res: Response,
+  stream: Readable,
+  method: string,
+  limit: number,
+): Promise<void> {
+  const h = res.headers
+  let skip: Response['bodySkipped']
+  const coding = codingOf(h['content-encoding'])
+  if (method === 'HEAD' || NO_BODY_STATUS.has(res.status) || res.status < 200) skip = 'no-body'
+  else if (
+    String(h['content-type'] ?? '')
+      .toLowerCase()
+      .startsWith('text/event-stream')
+  )
+    skip = 'event-stream'
+  else if (Number(h['content-length']) > limit) skip = 'too-large'
+  else if (coding === undefined) skip = 'unsupported-encoding'
+  if (skip !== undefined) {
+    res.bodySkipped = skip
+    res.stream = stream
+    return
+  }
+  const read = await readLimited(stream, limit)
+  if (!read.ok) {
+    res.bodySkipped = 'too-large'
+    res.stream = replay(read.chunks, stream)
+    return
+  }
+  let decoded: Buffer
+  try {
+    decoded = decode(coding!, read.body, limit)
+  } catch {
+    res.bodySkipped = read.body.length > 0 ? 'unsupported-encoding' : 'no-body'
+    res.raw = read.body
+    return
+  }
+  res.raw = read.body
+  res.original = decoded
+  res.body = decoded
+}
+
+function replay(chunks: Buffer[], rest: Readable): Readable {
+  const out = new PassThrough()
+  for (const c of chunks) out.write(c)
+  rest.on('error', (err) => out.destroy(err))
+  rest.pipe(out)
+  return out
+}
+
+/**
+ * What to send for a buffered response: the original bytes when no plugin replaced the body;
+ * otherwise the new body, encoded as the upstream had encoded it (when the client accepts that),
+ * with `content-length` fixed.
+ */
+export function finalResponseBody(
+  res: Response,
+  acceptEncoding: string | string[] | undefined,
+): Buffer | undefined {
+  const h = res.headers
+  if (res.body === res.original && res.raw !== undefined) {
+    h['content-length'] = String(res.raw.length)
+    return res.raw
+  }
+  if (res.body === undefined || res.body === null) {
+    if (res.raw !== undefined) {
+      h['content-length'] = String(res.raw.length)
+      return res.raw
+    }
+    return undefined
+  }
+  let buf: Buffer
+  if (Buffer.isBuffer(res.body)) buf = res.body
+  else if (typeof res.body === 'string') buf = Buffer.from(res.body)
+  else {
+    buf = Buffer.from(JSON.stringify(res.body))
+    if (!isJson(h['content-type'] as string | undefined))
+      h['content-type'] = 'application/json; charset=utf-8'
+  }
+  const coding = res.source === 'upstream' ? codingOf(h['content-encoding']) : 'identity'
+  if (coding && coding !== 'identity' && accepts(acceptEncoding, coding)) {
+    buf = encode(coding, buf)
+  } else {
+    delete h['content-encoding']
+  }
+  h['content-length'] = String(buf.length)
+  return buf
+}
+
+function accepts(header: string | string[] | undefined, coding: Coding): boolean {
+  if (header === undefined) return false
+  const v = (Array.isArray(header) ? header.join(',') : header).toLowerCase()
+  for (const part of v.split(',')) {
+    const [name, ...params] = part.trim().split(';')
+    if (name !== coding && name !== '*' && !(coding === 'gzip' && name === 'x-gzip')) continue
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='))
+    return q === undefined || Number(q.slice(2)) > 0
+  }
+  return false
+}

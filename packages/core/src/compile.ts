@@ -1,0 +1,510 @@
+import {
+  ConfigError,
+  type ConfigIssue,
+  type ConsumerRecord,
+  type GatewayConfig,
+  GatewayConfigSchema,
+  type NestedPluginConfig,
+  PLUGIN_API_VERSION,
+  type PluginDefinition,
+  type PluginScope,
+  type RouteInfo,
+  type ServiceInfo,
+} from '@gatehouse/sdk'
+import type { Logger } from 'pino'
+import {
+  buildChain,
+  type Chain,
+  compileWhen,
+  type Instance,
+  rankInstances,
+  selectInstances,
+  specificityOf,
+} from './chain.js'
+import { Router } from './router.js'
+import { compileTrust, type TrustFn } from './trust.js'
+import { validateWith } from './validate.js'
+
+export interface CompiledService {
+  name: string
+  origin: string
+  basePath: string
+  timeouts: { connect: number; read: number }
+  info: ServiceInfo
+}
+
+export interface CompiledRoute {
+  name: string
+  service: CompiledService
+  info: RouteInfo
+  stripPath: boolean
+  rewrite: ((params: Record<string, string>) => string) | undefined
+  preserveHost: boolean
+  timeouts: { connect: number; read: number }
+  chain: Chain
+  /** Chains for consumers that have consumer-scoped instances on this route. */
+  consumerChains: Map<string, Chain>
+}
+
+/** One compiled configuration. Requests hold the generation they started on until they finish. */
+export interface Generation {
+  id: number
+  config: GatewayConfig
+  file: string | undefined
+  router: Router<CompiledRoute>
+  routes: CompiledRoute[]
+  services: Map<string, CompiledService>
+  globalChain: Chain
+  instances: Instance[]
+  consumers: ConsumerRecord[]
+  trust: TrustFn
+  requestId: { header: string; trustIncoming: boolean; responseHeader: boolean }
+  limits: { requestBody: number; responseBody: number }
+  inflight: number
+  retired: boolean
+  onDrained: (() => void) | undefined
+}
+
+export interface CompileOptions {
+  plugins: Map<string, PluginDefinition>
+  logger: Logger
+  previous: Generation | undefined
+  file: string | undefined
+  id: number
+}
+
+const DEFAULT_TIMEOUTS = { connect: 10_000, read: 60_000 }
+const EMPTY_CONFIG_SCHEMA = { type: 'object', additionalProperties: false, properties: {} }
+
+export async function compileGeneration(input: GatewayConfig, opts: CompileOptions): Promise<Generation> {
+  const config = structuredClone(input ?? {}) as GatewayConfig
+  const fail = (issues: ConfigIssue[]): never => {
+    throw new ConfigError(issues, opts.file)
+  }
+  const schemaIssues = validateWith(GatewayConfigSchema, config, '')
+  if (schemaIssues.length > 0) fail(schemaIssues)
+
+  const issues: ConfigIssue[] = []
+  const defaults = {
+    connect: config.timeouts?.connect ?? DEFAULT_TIMEOUTS.connect,
+    read: config.timeouts?.read ?? DEFAULT_TIMEOUTS.read,
+  } as {
+    connect: number
+    read: number
+  }
+
+  // Services and routes
+  const services = new Map<string, CompiledService>()
+  const routeDecls: Array<{ route: CompiledRouteDraft; pointer: string }> = []
+  const routeNames = new Set<string>()
+  ;(config.services ?? []).forEach((svc, si) => {
+    const pointer = `/services/${si}`
+    if (services.has(svc.name))
+      issues.push({ pointer: `${pointer}/name`, message: `duplicate service name "${svc.name}"` })
+    let url: URL | undefined
+    try {
+      url = new URL(svc.url)
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol')
+      if (url.search || url.hash || url.username) throw new Error('extra')
+    } catch {
+      issues.push({
+        pointer: `${pointer}/url`,
+        message: `"${svc.url}" is not an http(s) URL without query, fragment or credentials`,
+      })
+    }
+    const timeouts = {
+      connect: (svc.timeouts?.connect as number | undefined) ?? defaults.connect,
+      read: (svc.timeouts?.read as number | undefined) ?? defaults.read,
+    }
+    const basePath = url ? url.pathname.replace(/\/+$/, '') : ''
+    const compiled: CompiledService = {
+      name: svc.name,
+      origin: url ? url.origin : 'http://invalid',
+      basePath,
+      timeouts,
+      info: Object.freeze({ name: svc.name, url: svc.url }),
+    }
+    services.set(svc.name, compiled)
+    ;(svc.routes ?? []).forEach((route, ri) => {
+      const rp = `${pointer}/routes/${ri}`
+      const name = route.name ?? `${svc.name}.${ri}`
+      if (routeNames.has(name))
+        issues.push({ pointer: `${rp}/name`, message: `duplicate route name "${name}"` })
+      routeNames.add(name)
+      const paths = route.paths ?? ['/']
+      const paramSets = paths.map((p, pi) => {
+        const names = [...p.matchAll(/\/:([^/]*)/g)].map((m) => m[1]!)
+        for (const n of names) {
+          if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(n)) {
+            issues.push({ pointer: `${rp}/paths/${pi}`, message: `":${n}" is not a valid parameter name` })
+          }
+        }
+        if (new Set(names).size !== names.length) {
+          issues.push({ pointer: `${rp}/paths/${pi}`, message: 'a parameter name appears twice' })
+        }
+        return new Set(names)
+      })
+      let rewrite: CompiledRoute['rewrite']
+      if (route.rewrite !== undefined) {
+        const used = [...route.rewrite.matchAll(/:([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!)
+        for (const u of used) {
+          if (!paramSets.every((s) => s.has(u))) {
+            issues.push({
+              pointer: `${rp}/rewrite`,
+              message: `":${u}" is not a parameter of every path of this route`,
+            })
+          }
+        }
+        rewrite = compileRewrite(route.rewrite)
+      }
+      const routeTimeouts = {
+        connect: (route.timeouts?.connect as number | undefined) ?? timeouts.connect,
+        read: (route.timeouts?.read as number | undefined) ?? timeouts.read,
+      }
+      routeDecls.push({
+        pointer: rp,
+        route: {
+          name,
+          service: compiled,
+          info: Object.freeze({
+            name,
+            service: svc.name,
+            paths: Object.freeze([...paths]),
+            methods: route.methods ? Object.freeze([...route.methods]) : undefined,
+            hosts: route.hosts ? Object.freeze([...route.hosts]) : undefined,
+          }),
+          stripPath: route.stripPath ?? true,
+          rewrite,
+          preserveHost: route.preserveHost ?? false,
+          timeouts: routeTimeouts,
+          input: route,
+        },
+      })
+    })
+  })
+
+  // Consumers
+  const consumers: ConsumerRecord[] = []
+  const consumerIndex = new Map<string, string>()
+  ;(config.consumers ?? []).forEach((c, ci) => {
+    const pointer = `/consumers/${ci}`
+    const id = c.id ?? c.username
+    if (!id) {
+      issues.push({ pointer, message: 'a consumer needs an "id" or a "username"' })
+      return
+    }
+    for (const key of new Set([id, c.username].filter(Boolean) as string[])) {
+      if (consumerIndex.has(key))
+        issues.push({ pointer, message: `duplicate consumer id or username "${key}"` })
+      consumerIndex.set(key, id)
+    }
+    consumers.push(
+      Object.freeze({
+        id,
+        username: c.username,
+        customId: c.customId,
+        groups: Object.freeze([...(c.groups ?? [])]),
+        credentials: Object.freeze(c.credentials ?? {}),
+      }),
+    )
+  })
+
+  // Plugin instances: declarations with their scope
+  interface Decl {
+    decl: NestedPluginConfig
+    scope: PluginScope
+    pointer: string
+  }
+  const decls: Decl[] = []
+  const routeService = new Map(routeDecls.map((r) => [r.route.name, r.route.service.name]))
+  ;(config.plugins ?? []).forEach((p, i) => {
+    const pointer = `/plugins/${i}`
+    const scope: { service?: string; route?: string; consumer?: string } = {}
+    if (p.route !== undefined) {
+      const svc = routeService.get(p.route)
+      if (!svc)
+        issues.push({ pointer: `${pointer}/route`, plugin: p.name, message: `no route named "${p.route}"` })
+      else if (p.service !== undefined && p.service !== svc) {
+        issues.push({
+          pointer: `${pointer}/service`,
+          plugin: p.name,
+          message: `route "${p.route}" is not a route of service "${p.service}"`,
+        })
+      }
+      scope.route = p.route
+      if (svc) scope.service = svc
+    } else if (p.service !== undefined) {
+      if (!services.has(p.service))
+        issues.push({
+          pointer: `${pointer}/service`,
+          plugin: p.name,
+          message: `no service named "${p.service}"`,
+        })
+      scope.service = p.service
+    }
+    if (p.consumer !== undefined) {
+      const id = consumerIndex.get(p.consumer)
+      if (!id)
+        issues.push({
+          pointer: `${pointer}/consumer`,
+          plugin: p.name,
+          message: `no consumer with id or username "${p.consumer}"`,
+        })
+      scope.consumer = id ?? p.consumer
+    }
+    const { service: _s, route: _r, consumer: _c, ...decl } = p
+    decls.push({ decl, scope, pointer })
+  })
+  ;(config.services ?? []).forEach((svc, si) => {
+    svc.plugins?.forEach((p, i) =>
+      decls.push({ decl: p, scope: { service: svc.name }, pointer: `/services/${si}/plugins/${i}` }),
+    )
+  })
+  for (const { route, pointer } of routeDecls) {
+    route.input.plugins?.forEach((p, i) =>
+      decls.push({
+        decl: p,
+        scope: { service: route.service.name, route: route.name },
+        pointer: `${pointer}/plugins/${i}`,
+      }),
+    )
+  }
+  ;(config.consumers ?? []).forEach((c, ci) => {
+    const id = c.id ?? c.username
+    c.plugins?.forEach((p, i) =>
+      decls.push({ decl: p, scope: { consumer: id }, pointer: `/consumers/${ci}/plugins/${i}` }),
+    )
+  })
+
+  interface Planned extends Decl {
+    def: PluginDefinition
+    config: Record<string, unknown>
+    reuseKey: string
+  }
+  const planned: Planned[] = []
+  const seenScopes = new Map<string, string>()
+  const ids = new Set<string>()
+  for (const d of decls) {
+    if (d.decl.enabled === false) continue
+    const def = opts.plugins.get(d.decl.name)
+    if (!def) {
+      const known = [...opts.plugins.keys()].sort()
+      issues.push({
+        pointer: `${d.pointer}/name`,
+        plugin: d.decl.name,
+        message: `unknown plugin "${d.decl.name}"; registered plugins: ${known.length ? known.join(', ') : '(none)'}`,
+      })
+      continue
+    }
+    if (Math.floor(def.apiVersion) !== PLUGIN_API_VERSION) {
+      issues.push({
+        pointer: `${d.pointer}/name`,
+        plugin: def.name,
+        message: `plugin "${def.name}" was built for plugin API ${def.apiVersion}; this gateway speaks ${PLUGIN_API_VERSION}`,
+      })
+      continue
+    }
+    for (const key of ['before', 'after'] as const) {
+      d.decl[key]?.forEach((n, i) => {
+        if (!opts.plugins.has(n)) {
+          issues.push({
+            pointer: `${d.pointer}/${key}/${i}`,
+            plugin: def.name,
+            message: `unknown plugin "${n}"`,
+          })
+        }
+      })
+    }
+    const pluginConfig = (d.decl.config ?? {}) as Record<string, unknown>
+    const configIssues = validateWith(
+      def.schema ?? EMPTY_CONFIG_SCHEMA,
+      pluginConfig,
+      `${d.pointer}/config`,
+      def.name,
+    )
+    issues.push(...configIssues)
+    const scopeKey = `${def.name}|${d.scope.service ?? ''}|${d.scope.route ?? ''}|${d.scope.consumer ?? ''}`
+    if (!def.stacking) {
+      const first = seenScopes.get(scopeKey)
+      if (first) {
+        issues.push({
+          pointer: d.pointer,
+          plugin: def.name,
+          message: `plugin "${def.name}" is already configured at ${first} with the same scope (it does not stack)`,
+        })
+      }
+      seenScopes.set(scopeKey, d.pointer)
+    }
+    if (d.decl.id !== undefined) {
+      if (ids.has(d.decl.id))
+        issues.push({
+          pointer: `${d.pointer}/id`,
+          plugin: def.name,
+          message: `duplicate instance id "${d.decl.id}"`,
+        })
+      ids.add(d.decl.id)
+    }
+    planned.push({
+      ...d,
+      def,
+      config: pluginConfig,
+      reuseKey: `${def.name}@${def.version}|${scopeKey}|${stableJson(pluginConfig)}`,
+    })
+  }
+  if (issues.length > 0) fail(issues)
+
+  // Initialise instances, reusing those of the running generation that did not change.
+  const reusable = new Map<string, Instance[]>()
+  for (const inst of opts.previous?.instances ?? []) {
+    reusable.set(inst.reuseKey, [...(reusable.get(inst.reuseKey) ?? []), inst])
+  }
+  const created: Instance[] = []
+  const instances: Instance[] = []
+  for (const p of planned) {
+    const id = p.decl.id ?? `${p.def.name}${describeScope(p.scope)}#${instances.length}`
+    const old = reusable.get(p.reuseKey)?.shift()
+    let handlers = old?.handlers
+    if (!handlers) {
+      try {
+        handlers = await p.def.init(p.config, {
+          log: opts.logger.child({ plugin: p.def.name, instance: id }),
+          instance: { id, scope: Object.freeze({ ...p.scope }) },
+          consumers,
+        })
+        if (handlers === null || typeof handlers !== 'object')
+          throw new TypeError('init must return an object of handlers')
+      } catch (err) {
+        issues.push({
+          pointer: p.pointer,
+          plugin: p.def.name,
+          message: `init failed: ${(err as Error)?.message ?? String(err)}`,
+        })
+        continue
+      }
+    }
+    const instance: Instance = {
+      id,
+      def: p.def,
+      handlers,
+      scope: p.scope,
+      specificity: specificityOf(p.scope),
+      when: compileWhen(p.decl.when),
+      before: p.decl.before ?? [],
+      after: p.decl.after ?? [],
+      rank: 0,
+      pointer: p.pointer,
+      reuseKey: p.reuseKey,
+    }
+    if (!old) created.push(instance)
+    instances.push(instance)
+  }
+  issues.push(...rankInstances(instances))
+  if (issues.length > 0) {
+    await closeInstances(created, opts.logger)
+    fail(issues)
+  }
+  for (const inst of instances) {
+    if (inst.handlers.rewrite && inst.specificity > 0) {
+      opts.logger.warn(
+        { plugin: inst.def.name, pointer: inst.pointer },
+        'the rewrite phase runs before routing, for global instances only: this instance will not run it',
+      )
+    }
+  }
+
+  const consumersWithInstances = [
+    ...new Set(instances.map((i) => i.scope.consumer).filter(Boolean) as string[]),
+  ]
+  const routes: CompiledRoute[] = routeDecls.map(({ route }) => {
+    const { input: _input, ...rest } = route
+    const base = selectInstances(instances, route.service.name, route.name, undefined)
+    const consumerChains = new Map<string, Chain>()
+    for (const c of consumersWithInstances) {
+      const sel = selectInstances(instances, route.service.name, route.name, c)
+      if (sel.length !== base.length || sel.some((inst, i) => inst !== base[i]))
+        consumerChains.set(c, buildChain(sel))
+    }
+    return { ...rest, chain: buildChain(base), consumerChains }
+  })
+  const router = new Router(
+    routes.map((r, i) => {
+      const input = routeDecls[i]!.route.input
+      return {
+        route: r,
+        paths: input.paths,
+        methods: input.methods,
+        hosts: input.hosts,
+        headers: input.headers,
+      }
+    }),
+  )
+
+  return {
+    id: opts.id,
+    config,
+    file: opts.file,
+    router,
+    routes,
+    services,
+    globalChain: buildChain(selectInstances(instances, undefined, undefined, undefined)),
+    instances,
+    consumers,
+    trust: compileTrust(config.trustProxy),
+    requestId: {
+      header: (config.requestId?.header ?? 'x-request-id').toLowerCase(),
+      trustIncoming: config.requestId?.trustIncoming ?? false,
+      responseHeader: config.requestId?.responseHeader ?? true,
+    },
+    limits: {
+      requestBody: (config.limits?.requestBody as number | undefined) ?? 1024 * 1024,
+      responseBody: (config.limits?.responseBody as number | undefined) ?? 1024 * 1024,
+    },
+    inflight: 0,
+    retired: false,
+    onDrained: undefined,
+  }
+}
+
+interface CompiledRouteDraft extends Omit<CompiledRoute, 'chain' | 'consumerChains'> {
+  input: NonNullable<NonNullable<GatewayConfig['services']>[number]['routes']>[number]
+}
+
+function compileRewrite(template: string): (params: Record<string, string>) => string {
+  const parts = template.split(/(:[A-Za-z_][A-Za-z0-9_]*)/)
+  return function rewritePath(params) {
+    let out = ''
+    for (const part of parts)
+      out += part.startsWith(':') ? encodeURIComponent(params[part.slice(1)] ?? '') : part
+    return out
+  }
+}
+
+function describeScope(scope: PluginScope): string {
+  const parts = [
+    scope.route ? `route:${scope.route}` : scope.service ? `service:${scope.service}` : '',
+    scope.consumer ? `consumer:${scope.consumer}` : '',
+  ].filter(Boolean)
+  return parts.length ? `@${parts.join(',')}` : '@global'
+}
+
+export function stableJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'undefined'
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`
+  const obj = value as Record<string, unknown>
+  return `{${Object.keys(obj)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${stableJson(obj[k])}`)
+    .join(',')}}`
+}
+
+export async function closeInstances(instances: Iterable<Instance>, logger: Logger): Promise<void> {
+  await Promise.all(
+    [...instances].map(async (inst) => {
+      try {
+        await inst.handlers.close?.()
+      } catch (err) {
+        logger.error({ err, plugin: inst.def.name, instance: inst.id }, 'plugin close failed')
+      }
+    }),
+  )
+}

@@ -1,0 +1,230 @@
+import type { IncomingMessage } from 'node:http'
+import { parse as parseQuery } from 'node:querystring'
+import type {
+  BodySkipReason,
+  ClientInfo,
+  Consumer,
+  Credential,
+  GatehouseError,
+  Headers,
+  Logger,
+  Phase,
+  RequestView,
+  ResponseData,
+  ResponseSource,
+  RouteInfo,
+  ServiceInfo,
+  Timings,
+  UpstreamRequest,
+} from '@gatehouse/sdk'
+import { GatehouseError as GatehouseErrorClass } from '@gatehouse/sdk'
+import type { Chain, Instance } from './chain.js'
+import type { CompiledRoute, CompiledService, Generation } from './compile.js'
+import { PhaseMisuse } from './errors.js'
+import { clientAddress } from './forwarding.js'
+
+export class Request implements RequestView {
+  method: string
+  path: string
+  querystring: string
+  headers: Headers
+  host: string
+  params: Record<string, string> = EMPTY
+  body: unknown = undefined
+  rawBody: Buffer | undefined = undefined
+  private parsedQuery: Record<string, string | string[]> | undefined
+
+  constructor(method: string, path: string, querystring: string, headers: Headers, host: string) {
+    this.method = method
+    this.path = path
+    this.querystring = querystring
+    this.headers = headers
+    this.host = host
+  }
+
+  get query(): Record<string, string | string[]> {
+    if (this.parsedQuery === undefined)
+      this.parsedQuery = parseQuery(this.querystring) as Record<string, string | string[]>
+    return this.parsedQuery
+  }
+}
+
+export class Upstream implements UpstreamRequest {
+  method: string
+  path: string
+  querystring: string
+  headers: Headers
+  body: unknown = undefined
+  readonly target: string
+  timeouts: { connect: number; read: number }
+
+  constructor(
+    method: string,
+    path: string,
+    querystring: string,
+    headers: Headers,
+    service: CompiledService,
+    timeouts: { connect: number; read: number },
+  ) {
+    this.method = method
+    this.path = path
+    this.querystring = querystring
+    this.headers = headers
+    this.target = service.origin
+    this.timeouts = { connect: timeouts.connect, read: timeouts.read }
+  }
+}
+
+export class Response implements ResponseData {
+  status: number
+  headers: Headers
+  body: unknown
+  bodySkipped: BodySkipReason | undefined = undefined
+  readonly source: ResponseSource
+  /** The decoded body as read, to tell whether a plugin replaced it. */
+  original: Buffer | undefined = undefined
+  /** The body as received (still encoded), to send unchanged when no plugin replaced it. */
+  raw: Buffer | undefined = undefined
+  /** The upstream body stream when it is passed through. */
+  stream: import('node:stream').Readable | undefined = undefined
+
+  constructor(status: number, headers: Headers, body: unknown, source: ResponseSource) {
+    this.status = status
+    this.headers = headers
+    this.body = body
+    this.source = source
+  }
+}
+
+const EMPTY: Record<string, string> = Object.freeze({}) as Record<string, string>
+
+/**
+ * One object per request; handlers see it through the phase-typed interfaces of the SDK. Functions
+ * that cannot work in the current phase throw GH_PLUGIN_PHASE_MISUSE.
+ */
+export class Context {
+  phase: Phase = 'rewrite'
+  readonly requestId: string
+  readonly gen: Generation
+  readonly raw: IncomingMessage
+  readonly request: Request
+  route: RouteInfo | undefined = undefined
+  service: ServiceInfo | undefined = undefined
+  compiledRoute: CompiledRoute | undefined = undefined
+  upstream: Upstream | undefined = undefined
+  response: Response | undefined = undefined
+  consumer: Consumer | undefined = undefined
+  credential: Credential | undefined = undefined
+  error: GatehouseError | undefined = undefined
+  chain: Chain
+  responded = false
+  aborted = false
+  /** The instance whose handler is running, for `ctx.log`, `ctx.plugin` and error messages. */
+  current: Instance | undefined = undefined
+  readonly startedAt: number
+  upstreamStartedAt = 0
+  upstreamHeadersAt = 0
+  finishedAt = 0
+  private sharedState: Record<string, unknown> | undefined
+  private pluginState: Map<Instance, Record<string, unknown>> | undefined
+  private clientInfo: ClientInfo | undefined
+  private requestLogger: Logger | undefined
+  private pluginLoggers: Map<Instance, Logger> | undefined
+  private readonly baseLogger: Logger
+
+  constructor(
+    gen: Generation,
+    raw: IncomingMessage,
+    request: Request,
+    requestId: string,
+    logger: Logger,
+    startedAt: number,
+  ) {
+    this.gen = gen
+    this.raw = raw
+    this.request = request
+    this.requestId = requestId
+    this.baseLogger = logger
+    this.chain = gen.globalChain
+    this.startedAt = startedAt
+  }
+
+  get shared(): Record<string, unknown> {
+    if (this.sharedState === undefined) this.sharedState = {}
+    return this.sharedState
+  }
+
+  get plugin(): Record<string, unknown> {
+    const inst = this.current
+    if (!inst) return this.shared
+    if (this.pluginState === undefined) this.pluginState = new Map()
+    let state = this.pluginState.get(inst)
+    if (!state) {
+      state = {}
+      this.pluginState.set(inst, state)
+    }
+    return state
+  }
+
+  get client(): ClientInfo {
+    if (this.clientInfo === undefined) this.clientInfo = clientAddress(this.raw, this.gen.trust)
+    return this.clientInfo
+  }
+
+  /** The request's logger (bound to its id). */
+  get requestLog(): Logger {
+    if (this.requestLogger === undefined)
+      this.requestLogger = this.baseLogger.child({ reqId: this.requestId }) as Logger
+    return this.requestLogger
+  }
+
+  get log(): Logger {
+    const inst = this.current
+    if (!inst) return this.requestLog
+    if (this.pluginLoggers === undefined) this.pluginLoggers = new Map()
+    let log = this.pluginLoggers.get(inst)
+    if (!log) {
+      log = this.requestLog.child({ plugin: inst.def.name })
+      this.pluginLoggers.set(inst, log)
+    }
+    return log
+  }
+
+  respond(status: number, body?: unknown, headers?: Record<string, string>): void {
+    if (this.phase !== 'rewrite' && this.phase !== 'access' && this.phase !== 'error') {
+      throw misuse(this, `respond() cannot be called in the ${this.phase} phase`)
+    }
+    if (!Number.isInteger(status) || status < 100 || status > 599) {
+      throw misuse(this, `respond() needs an HTTP status from 100 to 599, got ${String(status)}`)
+    }
+    const h: Headers = {}
+    if (headers) for (const k in headers) h[k.toLowerCase()] = headers[k]
+    this.response = new Response(status, h, body, this.phase === 'error' ? 'error' : 'plugin')
+    this.responded = true
+  }
+
+  setConsumer(consumer: Consumer, credential?: Credential): void {
+    if (this.phase !== 'access')
+      throw misuse(this, `setConsumer() cannot be called in the ${this.phase} phase`)
+    if (!consumer || typeof consumer.id !== 'string')
+      throw misuse(this, 'setConsumer() needs a consumer with an id')
+    this.consumer = consumer
+    this.credential = credential
+    const chain = this.compiledRoute?.consumerChains.get(consumer.id)
+    if (chain) this.chain = chain
+  }
+
+  get timings(): Timings {
+    const end = this.finishedAt || performance.now()
+    const total = end - this.startedAt
+    const upstream = this.upstreamHeadersAt > 0 ? this.upstreamHeadersAt - this.upstreamStartedAt : undefined
+    return { total, upstream, gateway: total - (upstream ?? 0) }
+  }
+}
+
+function misuse(ctx: Context, detail: string): GatehouseError {
+  const who = ctx.current ? `plugin "${ctx.current.def.name}": ` : ''
+  return new GatehouseErrorClass(PhaseMisuse.code, PhaseMisuse.statusCode, PhaseMisuse().message, {
+    cause: new Error(who + detail),
+  })
+}

@@ -1,0 +1,60 @@
+import { defineError } from '@gatehouse/sdk'
+
+/**
+ * Every error core sends to a client. Each has a row in docs/errors.md. Messages are written for the
+ * client; 5xx messages never carry internals (the log has the cause).
+ */
+export const RouteNotFound = defineError('GH_ROUTE_NOT_FOUND', 404, 'No route matches this request')
+export const RequestMalformed = defineError('GH_REQUEST_MALFORMED', 400, 'The request is not valid HTTP')
+export const RequestPathInvalid = defineError(
+  'GH_REQUEST_PATH_INVALID',
+  400,
+  (why: string) => `The request path is not valid: ${why}`,
+)
+export const RequestHeadersTooLarge = defineError(
+  'GH_REQUEST_HEADERS_TOO_LARGE',
+  431,
+  'The request headers are too large',
+)
+export const RequestBodyTooLarge = defineError(
+  'GH_REQUEST_BODY_TOO_LARGE',
+  413,
+  (limit: number) => `The request body is larger than ${limit} bytes`,
+)
+export const RequestBodyInvalid = defineError(
+  'GH_REQUEST_BODY_INVALID',
+  400,
+  (why: string) => `The request body could not be read: ${why}`,
+)
+export const RequestTimeout = defineError('GH_REQUEST_TIMEOUT', 408, 'The request was not received in time')
+export const UpstreamUnreachable = defineError(
+  'GH_UPSTREAM_UNREACHABLE',
+  502,
+  'The upstream service could not be reached',
+)
+export const UpstreamTimeout = defineError(
+  'GH_UPSTREAM_TIMEOUT',
+  504,
+  'The upstream service did not answer in time',
+)
+export const UpstreamBadResponse = defineError(
+  'GH_UPSTREAM_BAD_RESPONSE',
+  502,
+  'The upstream service sent an invalid response',
+)
+export const PluginFailed = defineError('GH_PLUGIN_FAILED', 500, 'The gateway failed to process the request')
+export const PhaseMisuse = defineError(
+  'GH_PLUGIN_PHASE_MISUSE',
+  500,
+  'The gateway failed to process the request',
+)
+export const GatewayClosing = defineError(
+  'GH_GATEWAY_CLOSING',
+  503,
+  'The gateway is shutting down; retry on another instance',
+)
+export const InternalError = defineError(
+  'GH_GATEWAY_INTERNAL',
+  500,
+  'The gateway failed to process the request',
+)

@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import type { TLSSocket } from 'node:tls'
+import type { ClientInfo, Headers } from '@gatehouse/sdk'
+import proxyaddr from 'proxy-addr'
+import type { TrustFn } from './trust.js'
+
+/**
+ * Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded, in either direction, nor any header the
+ * `Connection` header names. `expect` is answered by the gateway itself; `host` is set per route.
+ */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+])
+const NOT_FORWARDED_UP = new Set([
+  ...HOP_BY_HOP,
+  'host',
+  'expect',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-real-ip',
+])
+
+function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined
+  const raw = Array.isArray(value) ? value.join(',') : value
+  let set: Set<string> | undefined
+  for (const token of raw.split(',')) {
+    const t = token.trim().toLowerCase()
+    if (t !== '' && t !== 'close' && t !== 'keep-alive') (set ??= new Set()).add(t)
+  }
+  return set
+}
+
+export function isTlsSocket(req: IncomingMessage): boolean {
+  return (req.socket as TLSSocket).encrypted === true
+}
+
+export function clientAddress(req: IncomingMessage, trust: TrustFn): ClientInfo {
+  const peer = req.socket.remoteAddress ?? ''
+  const viaTrustedProxy = trust(peer, 0)
+  const ip = viaTrustedProxy ? proxyaddr(req, trust) : peer
+  let protocol: 'http' | 'https' = isTlsSocket(req) ? 'https' : 'http'
+  if (viaTrustedProxy) {
+    const p = firstValue(req.headers['x-forwarded-proto'])
+    if (p === 'https' || p === 'http') protocol = p
+  }
+  return { ip, protocol, viaTrustedProxy }
+}
+
+function firstValue(v: string | string[] | undefined): string | undefined {
+  if (v === undefined) return undefined
+  const s = Array.isArray(v) ? v[0] : v
+  const comma = s?.indexOf(',') ?? -1
+  return (comma >= 0 ? s!.slice(0, comma) : s)?.trim().toLowerCase()
+}
+
+/**
+ * The headers sent upstream: the client's, minus hop-by-hop ones, plus X-Forwarded-For/-Proto/-Host/-Port
+ * and Forwarded (RFC 7239). What the client says about earlier hops is kept only when the peer is a
+ * trusted proxy; otherwise it is replaced by what the gateway saw.
+ */
+export function upstreamHeaders(
+  req: IncomingMessage,
+  trust: TrustFn,
+  hostHeader: string | undefined,
+): Headers {
+  const incoming = req.headers
+  const listed = connectionListed(incoming.connection)
+  const out: Headers = {}
+  for (const name in incoming) {
+    if (NOT_FORWARDED_UP.has(name) || (listed !== undefined && listed.has(name))) continue
+    out[name] = incoming[name]
+  }
+  const peer = req.socket.remoteAddress ?? ''
+  const trusted = trust(peer, 0)
+  const proto = isTlsSocket(req) ? 'https' : 'http'
+  const host = incoming.host ?? ''
+  const port = String(req.socket.localPort ?? '')
+  const xff = incoming['x-forwarded-for']
+  const fwdFor = peer.includes(':') ? `"[${peer}]"` : peer
+  const fwd = `for=${fwdFor};host=${quoteIfNeeded(host)};proto=${proto}`
+  if (trusted) {
+    out['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${peer}` : peer
+    out['x-forwarded-proto'] = incoming['x-forwarded-proto'] ?? proto
+    out['x-forwarded-host'] = incoming['x-forwarded-host'] ?? host
+    out['x-forwarded-port'] = incoming['x-forwarded-port'] ?? port
+    const prior = incoming.forwarded
+    out.forwarded = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${fwd}` : fwd
+    out['x-real-ip'] = proxyaddr(req, trust)
+  } else {
+    out['x-forwarded-for'] = peer
+    out['x-forwarded-proto'] = proto
+    out['x-forwarded-host'] = host
+    out['x-forwarded-port'] = port
+    out.forwarded = fwd
+    out['x-real-ip'] = peer
+  }
+  if (hostHeader !== undefined) out.host = hostHeader
+  return out
+}
+
+function quoteIfNeeded(v: string): string {
+  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v) ? v : `"${v.replace(/["\\]/g, '\\$&')}"`
+}
+
+/** The upstream's response headers, minus hop-by-hop ones. */
+export function downstreamHeaders(headers: Record<string, string | string[] | undefined>): Headers {
+  const listed = connectionListed(headers.connection)
+  const out: Headers = {}
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || (listed !== undefined && listed.has(name))) continue
+    out[name] = headers[name]
+  }
+  return out
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,200}$/
+
+/** Keeps a well-formed incoming id when it is trusted; otherwise makes a new one. */
+export function requestIdFor(
+  req: IncomingMessage,
+  header: string,
+  trustIncoming: boolean,
+  trust: TrustFn,
+): string {
+  const incoming = req.headers[header]
+  if (typeof incoming === 'string' && REQUEST_ID.test(incoming)) {
+    if (trustIncoming || trust(req.socket.remoteAddress ?? '', 0)) return incoming
+  }
+  return randomUUID()
+}

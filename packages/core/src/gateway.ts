@@ -1,0 +1,312 @@
+import http from 'node:http'
+import type { Socket } from 'node:net'
+import type { Readable } from 'node:stream'
+import { ConfigError, type GatewayConfig, type Headers, type PluginDefinition } from '@gatehouse/sdk'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
+import type { Logger } from 'pino'
+import { closeInstances, compileGeneration, type Generation } from './compile.js'
+import {
+  InternalError,
+  RequestHeadersTooLarge,
+  RequestMalformed,
+  RequestPathInvalid,
+  RequestTimeout,
+} from './errors.js'
+import { requestIdFor } from './forwarding.js'
+import { handleRequest, type Runtime } from './lifecycle.js'
+import { createLogger, type LoggerOption } from './logger.js'
+import { Pools, poolKey } from './proxy.js'
+
+export interface GatewayOptions {
+  /** Plugin definitions the configuration may name. */
+  plugins?: PluginDefinition[]
+  /** `false` silences logs; pino options or a pino logger otherwise. Default: info to stdout. */
+  logger?: LoggerOption
+  /** The file the configuration came from, named in config errors. */
+  file?: string
+  /** Largest request head in bytes; beyond it the client gets 431. Default 16 KiB. */
+  maxHeaderSize?: number
+  /** How long an idle client connection is kept open (ms). Default 72 s (above common LB idle timeouts). */
+  keepAliveTimeout?: number
+  /** Longest time to receive a whole request (ms); 408 beyond it. Default 300 s. */
+  requestTimeout?: number
+  /** On close and reload, how long in-flight requests may take to finish (ms). Default 30 s. */
+  drainTimeout?: number
+  /** Close gracefully on SIGTERM/SIGINT once listening. Default true. */
+  handleSignals?: boolean
+}
+
+export interface ListenOptions {
+  port?: number
+  /** Default `localhost`; use `0.0.0.0` or `::` to serve other machines. */
+  host?: string
+}
+
+export interface RouteSummary {
+  name: string
+  service: string
+  upstream: string
+  paths: readonly string[]
+  methods: readonly string[] | undefined
+  hosts: readonly string[] | undefined
+  /** Plugin instance ids per phase, in the order they run (for requests with no consumer). */
+  plugins: Record<'access' | 'response' | 'log' | 'error', string[]>
+}
+
+export interface Gateway {
+  /** Starts serving; resolves to the address, e.g. `http://127.0.0.1:8080`. */
+  listen(options?: ListenOptions): Promise<string>
+  /**
+   * Validates and builds `config` off to the side, then swaps it in atomically. In-flight requests
+   * finish on the old configuration; replaced plugin instances get `close` once they drain. An invalid
+   * configuration throws a ConfigError and the running one stays.
+   */
+  reload(config: GatewayConfig, options?: { file?: string }): Promise<void>
+  /** Stops accepting, lets in-flight requests finish, closes plugins and upstream pools. */
+  close(): Promise<void>
+  /** The running configuration, validated and with defaults filled in. */
+  readonly config: GatewayConfig
+  /** The route table in match order, with each route's compiled plugin chain. */
+  routes(): RouteSummary[]
+  /** The Node HTTP server. */
+  readonly server: http.Server
+  readonly logger: Logger
+  /** The address once listening. */
+  readonly url: string | undefined
+}
+
+/**
+ * Creates a gateway from a configuration. Validates it (throwing a ConfigError that names every
+ * problem by JSON pointer) and initialises its plugins; call `listen()` to serve.
+ *
+ * @example
+ * const gateway = await createGateway({
+ *   services: [{ name: 'users', url: 'http://127.0.0.1:3001', routes: [{ paths: ['/users'] }] }],
+ * })
+ * await gateway.listen({ port: 8080 })
+ */
+export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
+  const logger = createLogger(options.logger)
+  const registry = new Map<string, PluginDefinition>()
+  for (const def of options.plugins ?? []) {
+    if (registry.has(def.name) && registry.get(def.name) !== def) {
+      throw new ConfigError([
+        { pointer: '', plugin: def.name, message: `two plugin definitions are named "${def.name}"` },
+      ])
+    }
+    registry.set(def.name, def)
+  }
+  let generationId = 0
+  const first = await compileGeneration(config, {
+    plugins: registry,
+    logger,
+    previous: undefined,
+    file: options.file,
+    id: ++generationId,
+  })
+  const pools = new Pools()
+  const rt: Runtime = { current: first, pools, closing: false, logger }
+  const retired = new Set<Generation>()
+  const drainTimeout = options.drainTimeout ?? 30_000
+
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as unknown as FastifyBaseLogger,
+    // Core logs what it decides (errors with the request id); an access log is a plugin's job.
+    logController: new LogController({ disableRequestLogging: true }),
+    // No per-request child logger: the lifecycle makes one lazily, only when something is logged.
+    childLoggerFactory: (parent) => parent,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const gen = rt.current
+      return requestIdFor(req, gen.requestId.header, gen.requestId.trustIncoming, gen.trust)
+    },
+    exposeHeadRoutes: false,
+    return503OnClosing: false,
+    keepAliveTimeout: options.keepAliveTimeout ?? 72_000,
+    requestTimeout: options.requestTimeout ?? 300_000,
+    serverFactory: (handler) =>
+      http.createServer(
+        { maxHeaderSize: options.maxHeaderSize ?? 16 * 1024, requireHostHeader: true },
+        handler,
+      ),
+    clientErrorHandler: (err, socket) => writeClientError(err, socket),
+    frameworkErrors: (err, req, reply) => {
+      const e =
+        err.code === 'FST_ERR_BAD_URL' ? RequestPathInvalid('bad percent-encoding') : RequestMalformed()
+      ;(reply as import('fastify').FastifyReply)
+        .code(e.statusCode)
+        .header('content-type', 'application/json; charset=utf-8')
+        .send(JSON.stringify(e.toBody(String(req.id))))
+    },
+  })
+  app.removeAllContentTypeParsers()
+  // Bodies are not parsed by Fastify: they stream to the upstream, or core reads them for a plugin.
+  app.addContentTypeParser('*', function passThrough(_req, _payload, done) {
+    done(null)
+  })
+  app.setErrorHandler(function lastResort(err, req, reply) {
+    req.log.error({ err }, 'unhandled error')
+    const e = (err as { statusCode?: number }).statusCode === 400 ? RequestMalformed() : InternalError()
+    reply
+      .code(e.statusCode)
+      .header('content-type', 'application/json; charset=utf-8')
+      .send(JSON.stringify(e.toBody(req.id)))
+  })
+  async function proxyHandler(
+    this: unknown,
+    req: import('fastify').FastifyRequest,
+    reply: import('fastify').FastifyReply,
+  ) {
+    await handleRequest(rt, {
+      raw: req.raw,
+      res: reply.raw,
+      requestId: req.id,
+      send(status: number, headers: Headers, body: Buffer | string | Readable | undefined) {
+        reply.code(status)
+        for (const k in headers) {
+          const v = headers[k]
+          if (v !== undefined) reply.header(k, v)
+        }
+        if (rt.closing) reply.header('connection', 'close')
+        reply.send(body)
+      },
+    })
+    return reply
+  }
+  app.all('*', proxyHandler)
+  app.setNotFoundHandler(proxyHandler)
+  await app.ready()
+
+  let url: string | undefined
+  let closing: Promise<void> | undefined
+  let reloading: Promise<unknown> = Promise.resolve()
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'closing gracefully')
+    gateway.close().finally(() => {
+      removeSignals()
+      process.kill(process.pid, signal)
+    })
+  }
+  const removeSignals = () => {
+    process.off('SIGTERM', onSignal)
+    process.off('SIGINT', onSignal)
+  }
+
+  async function retire(old: Generation): Promise<void> {
+    retired.add(old)
+    old.retired = true
+    await new Promise<void>((resolve) => {
+      if (old.inflight === 0) return resolve()
+      const timer = setTimeout(resolve, drainTimeout)
+      timer.unref()
+      old.onDrained = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    retired.delete(old)
+    const live = new Set(rt.current.instances)
+    await closeInstances(
+      old.instances.filter((i) => !live.has(i)),
+      logger,
+    )
+    const keep = new Set<string>()
+    for (const gen of [rt.current, ...retired]) {
+      for (const r of gen.routes) keep.add(poolKey(r.service.origin, r.timeouts.connect))
+    }
+    if (!rt.closing) await pools.retain(keep)
+  }
+
+  const gateway: Gateway = {
+    async listen(opts = {}) {
+      const address = await app.listen({ port: opts.port ?? 0, host: opts.host ?? 'localhost' })
+      url = address
+      if (options.handleSignals !== false) {
+        process.on('SIGTERM', onSignal)
+        process.on('SIGINT', onSignal)
+      }
+      logger.info({ address, routes: rt.current.routes.length }, 'gateway listening')
+      return address
+    },
+    reload(next, reloadOptions = {}) {
+      const run = reloading.then(async () => {
+        if (rt.closing) throw new Error('the gateway is closing')
+        const gen = await compileGeneration(next, {
+          plugins: registry,
+          logger,
+          previous: rt.current,
+          file: reloadOptions.file ?? options.file,
+          id: ++generationId,
+        })
+        const old = rt.current
+        rt.current = gen
+        logger.info({ generation: gen.id, routes: gen.routes.length }, 'configuration reloaded')
+        void retire(old)
+      })
+      reloading = run.catch(() => {})
+      return run
+    },
+    close() {
+      if (closing) return closing
+      rt.closing = true
+      closing = (async () => {
+        removeSignals()
+        const force = setTimeout(() => app.server.closeAllConnections(), drainTimeout)
+        force.unref()
+        await app.close()
+        clearTimeout(force)
+        const all = new Set([...rt.current.instances, ...[...retired].flatMap((g) => g.instances)])
+        await closeInstances(all, logger)
+        await pools.closeAll()
+        logger.info('gateway closed')
+      })()
+      return closing
+    },
+    get config() {
+      return rt.current.config
+    },
+    routes() {
+      return rt.current.routes.map((r) => ({
+        name: r.name,
+        service: r.service.name,
+        upstream: r.service.info.url,
+        paths: r.info.paths,
+        methods: r.info.methods,
+        hosts: r.info.hosts,
+        plugins: {
+          access: r.chain.access.map((s) => s.instance.id),
+          response: r.chain.response.map((s) => s.instance.id),
+          log: r.chain.log.map((s) => s.instance.id),
+          error: r.chain.error.map((s) => s.instance.id),
+        },
+      }))
+    },
+    get server() {
+      return app.server
+    },
+    logger,
+    get url() {
+      return url
+    },
+  }
+  return gateway
+}
+
+const CLIENT_ERRORS: Record<string, () => import('@gatehouse/sdk').GatehouseError> = {
+  HPE_HEADER_OVERFLOW: RequestHeadersTooLarge,
+  ERR_HTTP_REQUEST_TIMEOUT: RequestTimeout,
+}
+
+/** Errors Node raises before a request exists (bad HTTP, huge headers): a JSON answer, then close. */
+function writeClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy()
+    return
+  }
+  const e = (CLIENT_ERRORS[err.code ?? ''] ?? RequestMalformed)()
+  const body = JSON.stringify(e.toBody(''))
+  socket.end(
+    `HTTP/1.1 ${e.statusCode} ${http.STATUS_CODES[e.statusCode]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  )
+}

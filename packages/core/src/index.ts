@@ -1,0 +1,7 @@
+export type { ConfigIssue, GatewayConfig } from '@gatehouse/sdk'
+export { ConfigError, GatehouseError } from '@gatehouse/sdk'
+export * as errors from './errors.js'
+export type { Gateway, GatewayOptions, ListenOptions, RouteSummary } from './gateway.js'
+export { createGateway } from './gateway.js'
+export { createLogger, REDACT_PATHS } from './logger.js'
+export { normalisePath } from './path.js'

@@ -1,0 +1,387 @@
+import { EventEmitter } from 'node:events'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Readable } from 'node:stream'
+import { GatehouseError, type Headers, type Phase } from '@gatehouse/sdk'
+import { bufferResponseBody, finalResponseBody, readRequestBody, serialiseRequestBody } from './body.js'
+import type { Instance, Step } from './chain.js'
+import type { Generation } from './compile.js'
+import { Context, Request, Response, Upstream } from './context.js'
+import { GatewayClosing, InternalError, PluginFailed, RequestPathInvalid, RouteNotFound } from './errors.js'
+import { downstreamHeaders, upstreamHeaders } from './forwarding.js'
+import { joinPaths, normalisePath } from './path.js'
+import { type Pools, sendUpstream, upstreamError } from './proxy.js'
+
+/**
+ * The request lifecycle (docs/lifecycle.md):
+ *   rewrite (global) → route match → [request body, if asked] → access → upstream → [response body,
+ *   if asked] → response → send → log (after the last byte)
+ * Any phase that throws, and any upstream failure, goes to `error`, then `response`, then send.
+ * Handlers run in the order compiled at load; a handler's returned promise is awaited only if it is one.
+ */
+
+export interface Runtime {
+  current: Generation
+  pools: Pools
+  closing: boolean
+  logger: import('@gatehouse/sdk').Logger
+}
+
+/** What the HTTP layer hands to the lifecycle: the raw request and a way to send. */
+export interface Exchange {
+  raw: IncomingMessage
+  res: ServerResponse
+  requestId: string
+  send(status: number, headers: Headers, body: Buffer | string | Readable | undefined): void
+}
+
+interface PluginFailure {
+  plugin: string
+  instance: string
+  phase: Phase
+}
+const failureInfo = new WeakMap<object, PluginFailure>()
+
+export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
+  const gen = rt.current
+  const raw = ex.raw
+  gen.inflight++
+  const url = raw.url ?? '/'
+  let rawPath: string
+  let querystring = ''
+  let hostHeader = raw.headers.host
+  if (url.charCodeAt(0) === 47) {
+    const q = url.indexOf('?')
+    rawPath = q < 0 ? url : url.slice(0, q)
+    if (q >= 0) querystring = url.slice(q + 1)
+  } else {
+    // RFC 9112 §3.2.2: absolute-form; its authority replaces Host. It can only select among
+    // configured routes: the upstream always comes from the configuration.
+    rawPath = ''
+    try {
+      const abs = new URL(url)
+      if (abs.protocol === 'http:' || abs.protocol === 'https:') {
+        rawPath = abs.pathname
+        querystring = abs.search.slice(1)
+        hostHeader = abs.host
+      }
+    } catch {}
+  }
+  const norm = normalisePath(rawPath)
+  const request = new Request(
+    raw.method ?? 'GET',
+    norm.ok ? norm.path : '/',
+    querystring,
+    raw.headers,
+    hostOf(hostHeader),
+  )
+  const ctx = new Context(gen, raw, request, ex.requestId, rt.logger, performance.now())
+  ex.res.once('close', () => onClose(ctx, ex.res))
+  try {
+    if (!norm.ok) throw RequestPathInvalid(norm.reason)
+    if (rt.closing) throw GatewayClosing().withHeaders({ connection: 'close' })
+    if (gen.globalChain.rewrite.length > 0) {
+      await runSteps(ctx, 'rewrite', gen.globalChain.rewrite)
+      if (ctx.responded) return await respondEarly(ctx, ex)
+      const again = normalisePath(request.path)
+      if (!again.ok) throw RequestPathInvalid(again.reason)
+      request.path = again.path
+    }
+    const match = gen.router.find(request.method, request.path, request.host, request.headers)
+    if (match === undefined) throw RouteNotFound()
+    const route = match.route
+    ctx.compiledRoute = route
+    ctx.route = route.info
+    ctx.service = route.service.info
+    ctx.chain = route.chain
+    request.params = match.params
+    const rest = route.rewrite
+      ? route.rewrite(match.params) + request.path.slice(match.matchedLength)
+      : route.stripPath
+        ? request.path.slice(match.matchedLength)
+        : request.path
+    const upstreamHost = route.preserveHost ? raw.headers.host : undefined
+    ctx.upstream = new Upstream(
+      request.method,
+      joinPaths(route.service.basePath, rest),
+      querystring,
+      upstreamHeaders(raw, gen.trust, upstreamHost),
+      route.service,
+      route.timeouts,
+    )
+    ctx.upstream.headers[gen.requestId.header] = ctx.requestId
+    if (ctx.chain.needsRequestBody && hasBody(raw)) {
+      const body = await readRequestBody(raw, gen.limits.requestBody)
+      request.rawBody = body.raw
+      request.body = body.parsed
+    }
+    if (ctx.chain.access.length > 0) {
+      await runAccess(ctx)
+      if (ctx.responded) return await respondEarly(ctx, ex)
+    }
+    await proxy(rt, ctx, ex)
+  } catch (err) {
+    await handleError(ctx, ex, err)
+  }
+}
+
+async function proxy(rt: Runtime, ctx: Context, ex: Exchange): Promise<void> {
+  const up = ctx.upstream!
+  const raw = ctx.raw
+  let body: Readable | Buffer | undefined
+  if (up.body !== undefined) {
+    body = serialiseRequestBody(up.body, up.headers)
+    up.headers['content-length'] = String(body.length)
+    delete up.headers['transfer-encoding']
+  } else if (ctx.request.rawBody !== undefined) {
+    body = ctx.request.rawBody
+    up.headers['content-length'] = String(body.length)
+  } else if (hasBody(raw)) {
+    body = raw
+  }
+  const signal = new EventEmitter()
+  abortSignals.set(ctx, signal)
+  ctx.upstreamStartedAt = performance.now()
+  let res: Awaited<ReturnType<typeof sendUpstream>>
+  try {
+    res = await sendUpstream(rt.pools.get(up.target, up.timeouts.connect), {
+      method: up.method,
+      path: up.querystring === '' ? up.path : `${up.path}?${up.querystring}`,
+      headers: up.headers,
+      body,
+      readTimeout: up.timeouts.read,
+      signal,
+    })
+  } catch (err) {
+    if (ctx.aborted) return
+    throw upstreamError(err)
+  }
+  ctx.upstreamHeadersAt = performance.now()
+  const response = new Response(res.statusCode, downstreamHeaders(res.headers), undefined, 'upstream')
+  ctx.response = response
+  if (ctx.aborted) {
+    res.body.destroy()
+    return
+  }
+  const chain = ctx.chain
+  if (chain.response.length > 0) {
+    if (chain.needsResponseBody) {
+      try {
+        await bufferResponseBody(response, res.body, ctx.request.method, ctx.gen.limits.responseBody)
+      } catch (err) {
+        res.body.destroy()
+        if (ctx.aborted) return
+        throw upstreamError(err)
+      }
+      if (response.bodySkipped !== undefined) {
+        ctx.requestLog.debug(
+          { reason: response.bodySkipped },
+          'response body not buffered for plugins; streamed unchanged',
+        )
+      }
+    } else {
+      response.stream = res.body
+    }
+    await runSteps(ctx, 'response', chain.response)
+  } else {
+    response.stream = res.body
+  }
+  send(ctx, ex)
+}
+
+async function respondEarly(ctx: Context, ex: Exchange): Promise<void> {
+  if (ctx.chain.response.length > 0) await runSteps(ctx, 'response', ctx.chain.response)
+  send(ctx, ex)
+}
+
+function send(ctx: Context, ex: Exchange): void {
+  const res = ctx.response!
+  const h = res.headers
+  const gen = ctx.gen
+  if (gen.requestId.responseHeader) h[gen.requestId.header] = ctx.requestId
+  let payload: Buffer | string | Readable | undefined
+  if (res.stream !== undefined) payload = res.stream as Readable
+  else if (res.source === 'upstream') payload = finalResponseBody(res, ctx.request.headers['accept-encoding'])
+  else payload = serialisePluginBody(res.body, h)
+  ex.send(res.status, h, payload)
+}
+
+function serialisePluginBody(body: unknown, h: Headers): Buffer | string | undefined {
+  if (body === undefined || body === null) return undefined
+  if (Buffer.isBuffer(body)) return body
+  if (typeof body === 'string') {
+    h['content-type'] ??= 'text/plain; charset=utf-8'
+    return body
+  }
+  h['content-type'] ??= 'application/json; charset=utf-8'
+  return JSON.stringify(body)
+}
+
+async function runSteps<F extends (ctx: never) => unknown>(
+  ctx: Context,
+  phase: Phase,
+  steps: Step<F>[],
+): Promise<void> {
+  ctx.phase = phase
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!
+    if (step.when !== undefined && !step.when(ctx.request)) continue
+    ctx.current = step.instance
+    try {
+      const r = step.fn(ctx as never) as Promise<void> | undefined
+      if (r !== undefined && typeof r.then === 'function') await r
+    } catch (err) {
+      throw pluginError(err, step.instance, phase)
+    }
+    if (ctx.responded) break
+  }
+  ctx.current = undefined
+}
+
+/** Like runSteps, but follows a switch to a consumer's chain made by `setConsumer`. */
+async function runAccess(ctx: Context): Promise<void> {
+  ctx.phase = 'access'
+  let chain = ctx.chain
+  let steps = chain.access
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!
+    if (step.when !== undefined && !step.when(ctx.request)) continue
+    ctx.current = step.instance
+    try {
+      const r = step.fn(ctx as never) as Promise<void> | undefined
+      if (r !== undefined && typeof r.then === 'function') await r
+    } catch (err) {
+      throw pluginError(err, step.instance, 'access')
+    }
+    if (ctx.responded) break
+    if (ctx.chain !== chain) {
+      chain = ctx.chain
+      steps = chain.access
+      const rank = step.instance.rank
+      i = steps.findIndex((s) => s.instance.rank > rank) - 1
+      if (i === -2) break
+    }
+  }
+  ctx.current = undefined
+}
+
+function pluginError(err: unknown, instance: Instance, phase: Phase): GatehouseError {
+  const info = { plugin: instance.def.name, instance: instance.id, phase }
+  if (err instanceof GatehouseError) {
+    if (!failureInfo.has(err)) failureInfo.set(err, info)
+    return err
+  }
+  const wrapped = PluginFailed()
+  Object.defineProperty(wrapped, 'cause', { value: err, enumerable: false })
+  failureInfo.set(wrapped, info)
+  return wrapped
+}
+
+async function handleError(ctx: Context, ex: Exchange, err: unknown): Promise<void> {
+  ctx.response?.stream?.destroy()
+  if (ctx.aborted) {
+    ctx.requestLog.debug({ err }, 'client went away')
+    return
+  }
+  const gerr = err instanceof GatehouseError ? err : wrapInternal(err)
+  const info = failureInfo.get(gerr)
+  if (gerr.statusCode >= 500) {
+    const msg = info ? `plugin "${info.plugin}" failed in ${info.phase}` : `request failed: ${gerr.code}`
+    ctx.requestLog.error({ err: gerr.cause ?? gerr, code: gerr.code, ...info }, msg)
+  } else {
+    ctx.requestLog.debug({ code: gerr.code, ...info }, gerr.message)
+  }
+  if (ex.res.headersSent) {
+    ex.res.destroy()
+    return
+  }
+  ctx.error = gerr
+  ctx.response = errorResponse(ctx, gerr)
+  const chain = ctx.chain
+  if (chain.error.length > 0) {
+    ctx.responded = false
+    try {
+      await runSteps(ctx, 'error', chain.error)
+    } catch (e) {
+      ctx.requestLog.error(
+        { err: e, ...failureInfo.get(e as object) },
+        'error handler failed; sending the original error',
+      )
+      ctx.response = errorResponse(ctx, gerr)
+    }
+  }
+  if (chain.response.length > 0) {
+    try {
+      await runSteps(ctx, 'response', chain.response)
+    } catch (e) {
+      ctx.requestLog.error(
+        { err: e, ...failureInfo.get(e as object) },
+        'response handler failed on an error response',
+      )
+      ctx.response = errorResponse(ctx, gerr)
+    }
+  }
+  send(ctx, ex)
+}
+
+function errorResponse(ctx: Context, err: GatehouseError): Response {
+  const headers: Headers = { 'content-type': 'application/json; charset=utf-8' }
+  for (const k in err.headers) headers[k.toLowerCase()] = err.headers[k]
+  return new Response(err.statusCode, headers, err.toBody(ctx.requestId), 'error')
+}
+
+function wrapInternal(err: unknown): GatehouseError {
+  const wrapped = InternalError()
+  Object.defineProperty(wrapped, 'cause', { value: err, enumerable: false })
+  return wrapped
+}
+
+const abortSignals = new WeakMap<Context, EventEmitter>()
+
+function onClose(ctx: Context, res: ServerResponse): void {
+  ctx.finishedAt = performance.now()
+  if (!res.writableFinished) {
+    ctx.aborted = true
+    abortSignals.get(ctx)?.emit('abort')
+    ctx.response?.stream?.destroy()
+  }
+  const steps = ctx.chain.log
+  if (steps.length === 0) return release(ctx.gen)
+  setImmediate(runLog, ctx, steps)
+}
+
+async function runLog(ctx: Context, steps: Context['chain']['log']): Promise<void> {
+  ctx.phase = 'log'
+  if (ctx.response) Object.freeze(ctx.response.headers)
+  for (const step of steps) {
+    if (step.when !== undefined && !step.when(ctx.request)) continue
+    ctx.current = step.instance
+    try {
+      const r = step.fn(ctx as never) as Promise<void> | undefined
+      if (r !== undefined && typeof r.then === 'function') await r
+    } catch (err) {
+      ctx.log.error({ err, phase: 'log' }, `plugin "${step.instance.def.name}" failed in log; ignored`)
+    }
+  }
+  ctx.current = undefined
+  release(ctx.gen)
+}
+
+function release(gen: Generation): void {
+  gen.inflight--
+  if (gen.retired && gen.inflight === 0) gen.onDrained?.()
+}
+
+function hasBody(raw: IncomingMessage): boolean {
+  const cl = raw.headers['content-length']
+  return (cl !== undefined && cl !== '0') || raw.headers['transfer-encoding'] !== undefined
+}
+
+function hostOf(host: string | undefined): string {
+  if (!host) return ''
+  if (host.charCodeAt(0) === 91 /* [ */) {
+    const end = host.indexOf(']')
+    return (end > 0 ? host.slice(0, end + 1) : host).toLowerCase()
+  }
+  const colon = host.indexOf(':')
+  return (colon >= 0 ? host.slice(0, colon) : host).toLowerCase()
+}

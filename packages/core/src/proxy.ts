@@ -1,0 +1,97 @@
+import type { EventEmitter } from 'node:events'
+import type { Readable } from 'node:stream'
+import type { GatehouseError, Headers } from '@gatehouse/sdk'
+import { Pool } from 'undici'
+import { RequestBodyInvalid, UpstreamBadResponse, UpstreamTimeout, UpstreamUnreachable } from './errors.js'
+
+/**
+ * Upstream connections: one undici Pool per origin and connect timeout, kept alive and shared by every
+ * route to that origin. Pools outlive a reload when the new configuration still uses them, so a
+ * reload does not drop warm connections.
+ */
+export class Pools {
+  private readonly pools = new Map<string, Pool>()
+
+  get(origin: string, connectTimeout: number): Pool {
+    const key = `${origin}|${connectTimeout}`
+    let pool = this.pools.get(key)
+    if (!pool) {
+      pool = new Pool(origin, { connect: { timeout: connectTimeout }, keepAliveTimeout: 4_000 })
+      this.pools.set(key, pool)
+    }
+    return pool
+  }
+
+  /** Closes pools whose key is not in `keep`, after their requests finish. */
+  async retain(keep: Set<string>): Promise<void> {
+    const closing: Promise<void>[] = []
+    for (const [key, pool] of this.pools) {
+      if (!keep.has(key)) {
+        this.pools.delete(key)
+        closing.push(pool.close().catch(() => {}))
+      }
+    }
+    await Promise.all(closing)
+  }
+
+  async closeAll(): Promise<void> {
+    await this.retain(new Set())
+  }
+}
+
+export function poolKey(origin: string, connectTimeout: number): string {
+  return `${origin}|${connectTimeout}`
+}
+
+export interface UpstreamResponse {
+  statusCode: number
+  headers: Record<string, string | string[] | undefined>
+  body: Readable
+}
+
+export interface SendOptions {
+  method: string
+  path: string
+  headers: Headers
+  body: Readable | Buffer | string | undefined
+  readTimeout: number
+  signal: EventEmitter
+}
+
+export async function sendUpstream(pool: Pool, opts: SendOptions): Promise<UpstreamResponse> {
+  const res = await pool.request({
+    method: opts.method as 'GET',
+    path: opts.path,
+    headers: opts.headers as Record<string, string>,
+    body: opts.body ?? null,
+    headersTimeout: opts.readTimeout,
+    bodyTimeout: opts.readTimeout,
+    signal: opts.signal,
+  })
+  return { statusCode: res.statusCode, headers: res.headers, body: res.body as unknown as Readable }
+}
+
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+])
+
+/** Maps an undici/socket error to the client-facing error; the original stays as `cause`. */
+export function upstreamError(err: unknown): GatehouseError {
+  const code = (err as { code?: string })?.code ?? ''
+  let mapped: GatehouseError
+  if (TIMEOUT_CODES.has(code)) mapped = UpstreamTimeout()
+  else if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH')
+    mapped = RequestBodyInvalid('its length does not match Content-Length')
+  else if (
+    code.startsWith('HPE_') ||
+    code === 'UND_ERR_INFO' ||
+    code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'
+  ) {
+    mapped = UpstreamBadResponse()
+  } else mapped = UpstreamUnreachable()
+  Object.defineProperty(mapped, 'cause', { value: err, enumerable: false })
+  return mapped
+}

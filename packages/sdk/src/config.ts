@@ -1,0 +1,247 @@
+import type { Static } from 'typebox'
+import { Type } from 'typebox'
+
+/**
+ * The configuration model: one TypeBox source for the TypeScript types below, the JSON Schema that
+ * core validates with ajv, and (later) the published schema for YAML/JSON files.
+ *
+ * Durations are a number of milliseconds or a string such as "5s"; core normalises them to
+ * milliseconds at load. Names are the handles by which plugins, routes and consumers refer to each other.
+ */
+
+const NAME = '^[A-Za-z0-9][A-Za-z0-9._~-]*$'
+const PLUGIN_NAME = '^(@[a-z0-9-~][a-z0-9-._~]*/)?[a-z0-9][a-z0-9._-]*$'
+const HTTP_METHOD = '^[A-Z]+$'
+const durationInput = Type.Unsafe<number | string>({
+  anyOf: [
+    { type: 'number', minimum: 0 },
+    { type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*$' },
+  ],
+  gatehouse: 'duration',
+})
+const sizeInput = Type.Unsafe<number | string>({
+  anyOf: [
+    { type: 'integer', minimum: 0 },
+    { type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?\\s*(b|kb|mb|gb|kib|mib|gib)?\\s*$' },
+  ],
+  gatehouse: 'size',
+})
+
+export const WhenSchema = Type.Object(
+  {
+    methods: Type.Optional(
+      Type.Array(Type.String({ pattern: HTTP_METHOD }), {
+        minItems: 1,
+        description: 'Run only for these methods',
+      }),
+    ),
+    path: Type.Optional(
+      Type.String({
+        pattern: '^/',
+        description: 'Run only when the request path matches this glob (`*` one segment, `**` any rest)',
+      }),
+    ),
+    headers: Type.Optional(
+      Type.Record(
+        Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }),
+        Type.Union([Type.Boolean(), Type.String()]),
+        {
+          description:
+            'Run only when each header is present (`true`), absent (`false`) or equal to the string',
+        },
+      ),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'A condition: the instance runs only on requests that match it',
+  },
+)
+
+const pluginInstanceFields = {
+  name: Type.String({ pattern: PLUGIN_NAME, description: 'The plugin, by its registered name' }),
+  id: Type.Optional(
+    Type.String({ pattern: NAME, description: 'A name for this instance, unique in the file' }),
+  ),
+  enabled: Type.Optional(
+    Type.Boolean({ default: true, description: 'Set false to keep the config but not run it' }),
+  ),
+  config: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), { description: "The plugin's own configuration" }),
+  ),
+  when: Type.Optional(WhenSchema),
+  before: Type.Optional(
+    Type.Array(Type.String({ pattern: PLUGIN_NAME }), {
+      description: 'Run before these plugins, whatever the priority',
+    }),
+  ),
+  after: Type.Optional(
+    Type.Array(Type.String({ pattern: PLUGIN_NAME }), {
+      description: 'Run after these plugins, whatever the priority',
+    }),
+  ),
+}
+
+/** A plugin instance nested under a service, route or consumer: its scope is where it stands. */
+export const NestedPluginSchema = Type.Object(pluginInstanceFields, { additionalProperties: false })
+
+/** A top-level plugin instance: global, or bound by name to a service, a route and/or a consumer. */
+export const PluginInstanceSchema = Type.Object(
+  {
+    ...pluginInstanceFields,
+    service: Type.Optional(Type.String({ description: 'Bind to this service (by name)' })),
+    route: Type.Optional(Type.String({ description: 'Bind to this route (by name)' })),
+    consumer: Type.Optional(Type.String({ description: 'Bind to this consumer (by id or username)' })),
+  },
+  { additionalProperties: false },
+)
+
+export const TimeoutsSchema = Type.Object(
+  {
+    connect: Type.Optional({ ...durationInput, description: 'Time to open a connection to the upstream' }),
+    read: Type.Optional({
+      ...durationInput,
+      description: 'Longest wait for the response headers, and between two chunks of the response body',
+    }),
+  },
+  { additionalProperties: false },
+)
+
+export const RouteSchema = Type.Object(
+  {
+    name: Type.Optional(
+      Type.String({ pattern: NAME, description: 'Unique name; default `<service>.<index>`' }),
+    ),
+    paths: Type.Optional(
+      Type.Array(Type.String({ pattern: '^=?/' }), {
+        minItems: 1,
+        description:
+          'Path prefixes, matched on segment boundaries; `:name` captures a segment; a leading `=` matches exactly',
+      }),
+    ),
+    methods: Type.Optional(Type.Array(Type.String({ pattern: HTTP_METHOD }), { minItems: 1 })),
+    hosts: Type.Optional(
+      Type.Array(Type.String({ pattern: '^(\\*\\.)?[A-Za-z0-9.-]+(:\\d+)?$' }), {
+        minItems: 1,
+        description: 'Host names; `*.example.com` matches any subdomain',
+      }),
+    ),
+    headers: Type.Optional(
+      Type.Record(
+        Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }),
+        Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1 })]),
+        { description: 'Each header must equal (case-insensitively) the value or one of the values' },
+      ),
+    ),
+    stripPath: Type.Optional(
+      Type.Boolean({ default: true, description: 'Remove the matched path prefix before proxying' }),
+    ),
+    rewrite: Type.Optional(
+      Type.String({
+        pattern: '^/',
+        description: 'Replace the matched prefix with this path; `:name` inserts a captured parameter',
+      }),
+    ),
+    preserveHost: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: "Send the client's Host header upstream instead of the service's",
+      }),
+    ),
+    timeouts: Type.Optional(TimeoutsSchema),
+    plugins: Type.Optional(Type.Array(NestedPluginSchema)),
+  },
+  { additionalProperties: false },
+)
+
+export const ServiceSchema = Type.Object(
+  {
+    name: Type.String({ pattern: NAME, description: 'Unique service name' }),
+    url: Type.String({ description: 'Upstream base URL, e.g. `http://users.internal:3000/api`' }),
+    timeouts: Type.Optional(TimeoutsSchema),
+    routes: Type.Optional(Type.Array(RouteSchema)),
+    plugins: Type.Optional(Type.Array(NestedPluginSchema)),
+  },
+  { additionalProperties: false },
+)
+
+export const ConsumerSchema = Type.Object(
+  {
+    id: Type.Optional(Type.String({ pattern: NAME, description: 'Stable id; default the username' })),
+    username: Type.Optional(Type.String({ minLength: 1 })),
+    customId: Type.Optional(Type.String({ minLength: 1, description: 'Your own id for this consumer' })),
+    groups: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    credentials: Type.Optional(
+      Type.Record(Type.String(), Type.Array(Type.Record(Type.String(), Type.Unknown())), {
+        description: 'Credentials per auth plugin name; each auth plugin validates its own',
+      }),
+    ),
+    plugins: Type.Optional(Type.Array(NestedPluginSchema)),
+  },
+  { additionalProperties: false },
+)
+
+export const TrustProxySchema = Type.Union(
+  [
+    Type.Boolean(),
+    Type.Integer({ minimum: 0, description: 'Trust this many hops' }),
+    Type.Array(Type.String({ minLength: 1 }), {
+      description: 'Trusted proxy addresses or CIDRs, or `loopback`, `linklocal`, `uniquelocal`',
+    }),
+  ],
+  { description: 'Which peers to believe about X-Forwarded-* and Forwarded; default none' },
+)
+
+export const GatewayConfigSchema = Type.Object(
+  {
+    services: Type.Optional(Type.Array(ServiceSchema)),
+    consumers: Type.Optional(Type.Array(ConsumerSchema)),
+    plugins: Type.Optional(Type.Array(PluginInstanceSchema)),
+    trustProxy: Type.Optional(TrustProxySchema),
+    requestId: Type.Optional(
+      Type.Object(
+        {
+          header: Type.Optional(Type.String({ default: 'x-request-id' })),
+          trustIncoming: Type.Optional(
+            Type.Boolean({
+              default: false,
+              description:
+                'Keep a well-formed incoming id from any client (always kept from trusted proxies)',
+            }),
+          ),
+          responseHeader: Type.Optional(Type.Boolean({ default: true })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    limits: Type.Optional(
+      Type.Object(
+        {
+          requestBody: Type.Optional({
+            ...sizeInput,
+            description: 'Largest request body buffered for a plugin that reads it (413 beyond)',
+          }),
+          responseBody: Type.Optional({
+            ...sizeInput,
+            description:
+              'Largest response body buffered for a plugin that reads it (streamed unchanged beyond)',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    timeouts: Type.Optional(TimeoutsSchema),
+  },
+  { additionalProperties: false },
+)
+
+export type WhenConfig = Static<typeof WhenSchema>
+export type NestedPluginConfig = Static<typeof NestedPluginSchema>
+export type PluginInstanceConfig = Static<typeof PluginInstanceSchema>
+export type TimeoutsConfig = Static<typeof TimeoutsSchema>
+export type RouteConfig = Static<typeof RouteSchema>
+export type ServiceConfig = Static<typeof ServiceSchema>
+export type ConsumerConfig = Static<typeof ConsumerSchema>
+export type TrustProxyConfig = Static<typeof TrustProxySchema>
+/** The whole gateway configuration, as written in code or in a YAML/JSON file. */
+export type GatewayConfig = Static<typeof GatewayConfigSchema>

@@ -1,0 +1,228 @@
+import type { GatehouseError } from './errors.js'
+
+/**
+ * The context a plugin handler receives: Gatehouse's PDK. Each phase gets the view that can work in it,
+ * so a misuse the types can see (responding from `log`, writing the upstream request in `response`) is
+ * a compile error; one they cannot see (a header set after it was sent) throws GH_PLUGIN_PHASE_MISUSE.
+ *
+ * Header names are always lower case. Objects are plain and mutable where the phase allows it:
+ * `ctx.upstream.headers['x-tenant'] = 'acme'`.
+ */
+
+export type Awaitable<T> = T | Promise<T>
+export type Phase = 'rewrite' | 'access' | 'response' | 'log' | 'error'
+export type HeaderValue = string | string[] | undefined
+export type Headers = Record<string, HeaderValue>
+
+/** A minimal structured logger; in core it is a pino child logger named after the plugin. */
+export interface Logger {
+  trace(obj: unknown, msg?: string, ...args: unknown[]): void
+  debug(obj: unknown, msg?: string, ...args: unknown[]): void
+  info(obj: unknown, msg?: string, ...args: unknown[]): void
+  warn(obj: unknown, msg?: string, ...args: unknown[]): void
+  error(obj: unknown, msg?: string, ...args: unknown[]): void
+  fatal(obj: unknown, msg?: string, ...args: unknown[]): void
+  child(bindings: Record<string, unknown>): Logger
+}
+
+/**
+ * State shared between the plugins of one request. Declare your keys by augmenting this interface:
+ * `declare module '@gatehouse/sdk' { interface SharedState { tenant?: string } }`
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: open for module augmentation
+export interface SharedState {}
+
+export interface ClientInfo {
+  /** The client's address: the connection's peer, or the first untrusted hop of X-Forwarded-For per `trustProxy`. */
+  readonly ip: string
+  /** `https` when the gateway terminated TLS, or a trusted proxy said so. */
+  readonly protocol: 'http' | 'https'
+  /** Whether the connection comes from a trusted proxy. */
+  readonly viaTrustedProxy: boolean
+}
+
+export interface RouteInfo {
+  readonly name: string
+  readonly service: string
+  readonly paths: readonly string[]
+  readonly methods: readonly string[] | undefined
+  readonly hosts: readonly string[] | undefined
+}
+
+export interface ServiceInfo {
+  readonly name: string
+  /** The upstream base URL. */
+  readonly url: string
+}
+
+export interface Consumer {
+  readonly id: string
+  readonly username: string | undefined
+  readonly customId: string | undefined
+  readonly groups: readonly string[]
+}
+
+export interface Credential {
+  /** A non-secret identifier of the credential (a key id, a JWT issuer, a user name). */
+  readonly id: string
+  /** The auth plugin that accepted it. */
+  readonly plugin: string
+}
+
+/** The incoming request, read-only after routing. */
+export interface RequestView {
+  readonly method: string
+  /** The normalised path, without the query string. */
+  readonly path: string
+  /** The raw query string, without the leading `?`. */
+  readonly querystring: string
+  /** The parsed query, made on first read. */
+  readonly query: Readonly<Record<string, string | string[]>>
+  readonly headers: Readonly<Headers>
+  /** The host the client asked for, without the port. */
+  readonly host: string
+  /** Captures of the route's `:name` segments. */
+  readonly params: Readonly<Record<string, string>>
+  /**
+   * The parsed body (JSON or form) when a plugin on this route declared `needs.requestBody`,
+   * otherwise `undefined`; the raw bytes are in `rawBody`.
+   */
+  readonly body: unknown
+  readonly rawBody: Buffer | undefined
+}
+
+/** In `rewrite`, before a route is chosen, the request itself may change. */
+export interface RewritableRequest extends RequestView {
+  method: string
+  path: string
+  querystring: string
+  headers: Headers
+}
+
+/** The request Gatehouse is about to send upstream; change it in `access`. */
+export interface UpstreamRequest {
+  method: string
+  /** The path sent upstream (after strip-path and rewrite), without the query string. */
+  path: string
+  querystring: string
+  headers: Headers
+  /**
+   * `undefined` streams the client's body through unchanged. Set a Buffer, a string or a JSON value
+   * to send that instead; core fixes `content-length`.
+   */
+  body: unknown
+  /** The origin Gatehouse will connect to, e.g. `http://127.0.0.1:3000`. */
+  readonly target: string
+  /** Milliseconds. */
+  timeouts: { connect: number; read: number }
+}
+
+export type ResponseSource = 'upstream' | 'plugin' | 'error'
+
+/** Why a response body a plugin asked for is not available (the body then streams unchanged). */
+export type BodySkipReason = 'too-large' | 'event-stream' | 'no-body' | 'unsupported-encoding'
+
+export interface ResponseData {
+  status: number
+  headers: Headers
+  /**
+   * With `needs.responseBody`: the whole decoded body as a Buffer. Assign a Buffer, a string or a JSON
+   * value to replace it; core re-encodes it and fixes `content-length`/`content-encoding`.
+   * `undefined` when the body was not read (see `bodySkipped`).
+   */
+  body: unknown
+  readonly bodySkipped: BodySkipReason | undefined
+  /** Where the response came from: the upstream, a plugin's `respond()`, or an error. */
+  readonly source: ResponseSource
+}
+
+export interface Timings {
+  /** Milliseconds from the first byte of the request to the last byte of the response. */
+  readonly total: number
+  /** Milliseconds from sending upstream to the upstream's response headers, when proxied. */
+  readonly upstream: number | undefined
+  /** `total` minus `upstream`: the gateway's own time. */
+  readonly gateway: number
+}
+
+interface BaseContext<TState> {
+  readonly phase: Phase
+  readonly requestId: string
+  readonly client: ClientInfo
+  /** State shared by all plugins for this request. */
+  readonly shared: SharedState & Record<string, unknown>
+  /** State private to this plugin instance for this request. */
+  readonly plugin: TState
+  /** A child logger bound to the request id and named after the plugin. */
+  readonly log: Logger
+}
+
+interface Responder {
+  /**
+   * Ends the request here with this response. No later handler of the phase runs and nothing is
+   * proxied; `response` and `log` handlers still run. Objects are sent as JSON.
+   */
+  respond(status: number, body?: unknown, headers?: Record<string, string>): void
+}
+
+/** `rewrite`: every request, before a route is chosen (global instances only). */
+export interface RewriteContext<TState = Record<string, unknown>> extends BaseContext<TState>, Responder {
+  readonly phase: 'rewrite'
+  readonly request: RewritableRequest
+}
+
+/** `access`: the route and service are known; authenticate, limit, change the upstream request. */
+export interface AccessContext<TState = Record<string, unknown>> extends BaseContext<TState>, Responder {
+  readonly phase: 'access'
+  readonly request: RequestView
+  readonly route: RouteInfo
+  readonly service: ServiceInfo
+  readonly upstream: UpstreamRequest
+  readonly consumer: Consumer | undefined
+  readonly credential: Credential | undefined
+  /** Sets the identified consumer; consumer-scoped plugin instances apply from the next handler on. */
+  setConsumer(consumer: Consumer, credential?: Credential): void
+}
+
+/** `response`: status and headers are in (from the upstream, a plugin or an error); change them. */
+export interface ResponseContext<TState = Record<string, unknown>> extends BaseContext<TState> {
+  readonly phase: 'response'
+  readonly request: RequestView
+  readonly route: RouteInfo | undefined
+  readonly service: ServiceInfo | undefined
+  readonly upstream: Readonly<UpstreamRequest> | undefined
+  readonly consumer: Consumer | undefined
+  readonly credential: Credential | undefined
+  readonly response: ResponseData
+}
+
+/** `error`: a phase threw or the upstream failed; shape the error response. */
+export interface ErrorContext<TState = Record<string, unknown>> extends BaseContext<TState>, Responder {
+  readonly phase: 'error'
+  readonly request: RequestView
+  readonly route: RouteInfo | undefined
+  readonly service: ServiceInfo | undefined
+  readonly consumer: Consumer | undefined
+  readonly error: GatehouseError
+}
+
+/** `log`: after the last byte was sent; record, never change. Never delays or fails the client. */
+export interface LogContext<TState = Record<string, unknown>> extends BaseContext<TState> {
+  readonly phase: 'log'
+  readonly request: RequestView
+  readonly route: RouteInfo | undefined
+  readonly service: ServiceInfo | undefined
+  readonly upstream: Readonly<UpstreamRequest> | undefined
+  readonly consumer: Consumer | undefined
+  readonly credential: Credential | undefined
+  readonly response: {
+    readonly status: number
+    readonly headers: Readonly<Headers>
+    readonly source: ResponseSource
+  }
+  /** The error that produced the response, if one did. */
+  readonly error: GatehouseError | undefined
+  /** Whether the client went away before the response was complete. */
+  readonly aborted: boolean
+  readonly timings: Timings
+}

@@ -1,0 +1,5 @@
+export * from './config.js'
+export * from './context.js'
+export * from './errors.js'
+export * from './plugin.js'
+export * from './schema.js'

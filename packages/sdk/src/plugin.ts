@@ -1,0 +1,140 @@
+import type { Static, TSchema } from 'typebox'
+import type {
+  AccessContext,
+  Awaitable,
+  Consumer,
+  ErrorContext,
+  LogContext,
+  Logger,
+  ResponseContext,
+  RewriteContext,
+} from './context.js'
+
+/** The plugin contract version this SDK speaks; core refuses plugins built for another major. */
+export const PLUGIN_API_VERSION = 1
+
+/** What an instance asks core to do for it. Anything not asked for costs nothing. */
+export interface PluginNeeds {
+  /** Buffer and parse the request body (JSON or form) before `access`, up to `limits.requestBody`. */
+  requestBody?: boolean
+  /** Buffer and decode the response body before `response`, up to `limits.responseBody`. */
+  responseBody?: boolean
+}
+
+/**
+ * One configured instance of a plugin: the handlers for the phases it takes part in. `init` returns it,
+ * so an instance can leave out a phase (or a body) its configuration does not need.
+ */
+export interface PluginHandlers<TState = Record<string, unknown>> {
+  needs?: PluginNeeds
+  /** Every request, before routing. Runs for global instances only. */
+  rewrite?(ctx: RewriteContext<TState>): Awaitable<void>
+  /** After routing: authenticate, limit, respond early, or change `ctx.upstream`. */
+  access?(ctx: AccessContext<TState>): Awaitable<void>
+  /** Upstream (or early, or error) status and headers are in; the body too with `needs.responseBody`. */
+  response?(ctx: ResponseContext<TState>): Awaitable<void>
+  /** After the response is finished. Errors here are logged and ignored. */
+  log?(ctx: LogContext<TState>): Awaitable<void>
+  /** A phase threw or the upstream failed; may reshape the error response with `ctx.respond`. */
+  error?(ctx: ErrorContext<TState>): Awaitable<void>
+  /** The gateway is closing, or a reload replaced this instance and its requests drained. */
+  close?(): Awaitable<void>
+}
+
+export interface PluginScope {
+  readonly service?: string
+  readonly route?: string
+  readonly consumer?: string
+}
+
+/** A consumer as configured, with its credentials, for auth plugins to index at `init`. */
+export interface ConsumerRecord extends Consumer {
+  readonly credentials: Readonly<Record<string, ReadonlyArray<Readonly<Record<string, unknown>>>>>
+}
+
+/** What `init` receives besides its config. */
+export interface PluginEnv {
+  /** The gateway logger, named after the plugin instance. */
+  readonly log: Logger
+  /** This instance's id and scope. */
+  readonly instance: { readonly id: string; readonly scope: PluginScope }
+  /** Every configured consumer. */
+  readonly consumers: readonly ConsumerRecord[]
+}
+
+export interface PluginDefinition<TConfig = any, TState = any> {
+  /** kebab-case; the same as the package folder and the config key. */
+  readonly name: string
+  readonly version: string
+  /** Higher runs first; the name breaks ties. See docs/lifecycle.md for the bands. */
+  readonly priority: number
+  readonly description?: string
+  /** The config schema (TypeBox). Without one, the instance takes no config. */
+  readonly schema?: TSchema
+  /** `true`: every applicable instance runs (loggers, transformers). Default: the most specific wins. */
+  readonly stacking?: boolean
+  readonly apiVersion: number
+  init(config: TConfig, env: PluginEnv): Awaitable<PluginHandlers<TState>>
+}
+
+export interface PluginOptions<S extends TSchema, TState> {
+  name: string
+  version: string
+  priority: number
+  description?: string
+  schema?: S
+  stacking?: boolean
+  init(config: Static<S>, env: PluginEnv): Awaitable<PluginHandlers<TState>>
+}
+
+const NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/
+
+/**
+ * Defines a plugin: a plain, typed object that core validates against, orders and compiles into
+ * each route's handler chain.
+ *
+ * @example
+ * export default definePlugin({
+ *   name: 'hello',
+ *   version: '1.0.0',
+ *   priority: 500,
+ *   schema: Type.Object({ greeting: Type.String({ default: 'hello' }) }),
+ *   init(config) {
+ *     return {
+ *       access(ctx) {
+ *         ctx.upstream.headers['x-greeting'] = config.greeting
+ *       },
+ *     }
+ *   },
+ * })
+ */
+export function definePlugin<S extends TSchema, TState = Record<string, unknown>>(
+  options: PluginOptions<S, TState>,
+): PluginDefinition<Static<S>, TState> {
+  if (!NAME_PATTERN.test(options.name)) {
+    throw new TypeError(`plugin name "${options.name}" must be kebab-case (e.g. "rate-limit")`)
+  }
+  if (!Number.isInteger(options.priority)) {
+    throw new TypeError(`plugin "${options.name}": priority must be an integer`)
+  }
+  if (typeof options.init !== 'function') {
+    throw new TypeError(`plugin "${options.name}": init must be a function`)
+  }
+  return Object.freeze({ ...options, apiVersion: PLUGIN_API_VERSION }) as PluginDefinition<Static<S>, TState>
+}
+
+/** Published priority bands: higher runs first. */
+export const PRIORITY = Object.freeze({
+  requestId: 100_000,
+  tracing: 90_000,
+  cors: 80_000,
+  ipRestriction: 70_000,
+  auth: 60_000,
+  acl: 50_000,
+  rateLimit: 40_000,
+  requestTransform: 30_000,
+  aggregation: 20_000,
+  cache: 10_000,
+  responseTransform: 5_000,
+  logger: 1_000,
+} as const)
