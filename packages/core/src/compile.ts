@@ -256,24 +256,24 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
     decls.push({ decl, scope, pointer })
   })
   ;(config.services ?? []).forEach((svc, si) => {
-    svc.plugins?.forEach((p, i) =>
-      decls.push({ decl: p, scope: { service: svc.name }, pointer: `/services/${si}/plugins/${i}` }),
-    )
+    svc.plugins?.forEach((p, i) => {
+      decls.push({ decl: p, scope: { service: svc.name }, pointer: `/services/${si}/plugins/${i}` })
+    })
   })
   for (const { route, pointer } of routeDecls) {
-    route.input.plugins?.forEach((p, i) =>
+    route.input.plugins?.forEach((p, i) => {
       decls.push({
         decl: p,
         scope: { service: route.service.name, route: route.name },
         pointer: `${pointer}/plugins/${i}`,
-      }),
-    )
+      })
+    })
   }
   ;(config.consumers ?? []).forEach((c, ci) => {
     const id = c.id ?? c.username
-    c.plugins?.forEach((p, i) =>
-      decls.push({ decl: p, scope: { consumer: id }, pointer: `/consumers/${ci}/plugins/${i}` }),
-    )
+    c.plugins?.forEach((p, i) => {
+      decls.push({ decl: p, scope: { consumer: id }, pointer: `/consumers/${ci}/plugins/${i}` })
+    })
   })
 
   interface Planned extends Decl {

@@ -345,8 +345,8 @@ function onClose(ctx: Context, res: ServerResponse): void {
     ctx.response?.stream?.destroy()
   }
   const steps = ctx.chain.log
-  if (steps.length === 0) return release(ctx.gen)
-  setImmediate(runLog, ctx, steps)
+  if (steps.length === 0) release(ctx.gen)
+  else setImmediate(runLog, ctx, steps)
 }
 
 async function runLog(ctx: Context, steps: Context['chain']['log']): Promise<void> {
