@@ -351,6 +351,12 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
       reuseKey: `${def.name}@${def.version}|${scopeKey}|${stableJson(pluginConfig)}`,
     })
   }
+  let trust: TrustFn = () => false
+  try {
+    trust = compileTrust(config.trustProxy)
+  } catch (err) {
+    issues.push({ pointer: '/trustProxy', message: (err as Error).message })
+  }
   if (issues.length > 0) fail(issues)
 
   // Initialise instances, reusing those of the running generation that did not change.
@@ -449,7 +455,7 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
     globalChain: buildChain(selectInstances(instances, undefined, undefined, undefined)),
     instances,
     consumers,
-    trust: compileTrust(config.trustProxy),
+    trust,
     requestId: {
       header: (config.requestId?.header ?? 'x-request-id').toLowerCase(),
       trustIncoming: config.requestId?.trustIncoming ?? false,

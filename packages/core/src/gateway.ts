@@ -122,13 +122,18 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     },
     exposeHeadRoutes: false,
     return503OnClosing: false,
-    keepAliveTimeout: options.keepAliveTimeout ?? 72_000,
-    requestTimeout: options.requestTimeout ?? 300_000,
-    serverFactory: (handler) =>
-      http.createServer(
+    // Our own server, for maxHeaderSize (431 beyond it). Fastify does not apply its timeouts to a
+    // server it did not create, so they are set here.
+    serverFactory: (handler) => {
+      const server = http.createServer(
         { maxHeaderSize: options.maxHeaderSize ?? 16 * 1024, requireHostHeader: true },
         handler,
-      ),
+      )
+      server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000
+      server.requestTimeout = options.requestTimeout ?? 300_000
+      server.headersTimeout = Math.min(60_000, server.requestTimeout || 60_000)
+      return server
+    },
     clientErrorHandler: (err, socket) => writeClientError(err, socket),
     frameworkErrors: (err, req, reply) => {
       const e =

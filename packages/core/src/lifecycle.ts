@@ -103,7 +103,7 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
     ctx.upstream = new Upstream(
       request.method,
       joinPaths(route.service.basePath, rest),
-      querystring,
+      request.querystring,
       upstreamHeaders(raw, gen.trust, upstreamHost),
       route.service,
       route.timeouts,
