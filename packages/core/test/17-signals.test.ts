@@ -6,7 +6,7 @@ import t from 'tap'
 
 const fixture = fileURLToPath(new URL('./fixtures/signal-gateway.mjs', import.meta.url))
 
-function startGatewayProcess(t: Tap.Test) {
+function startGatewayProcess(t: { teardown(fn: () => void): void }) {
   const child = spawn(process.execPath, [fixture], { stdio: ['ignore', 'pipe', 'inherit'] })
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
