@@ -56,14 +56,18 @@ function encode(coding: Coding, buf: Buffer): Buffer {
   }
 }
 
-/** Reads a whole stream, refusing more than `limit` bytes. Returns the chunks read so far on overflow. */
+/**
+ * Reads a whole stream, refusing more than `limit` bytes. Returns the chunks read so far on overflow,
+ * leaving the stream open and unread from there (`destroyOnReturn: false`): the caller replays the
+ * chunks and pipes the rest, or drains it.
+ */
 export async function readLimited(
   stream: Readable,
   limit: number,
 ): Promise<{ ok: true; body: Buffer } | { ok: false; chunks: Buffer[] }> {
   const chunks: Buffer[] = []
   let size = 0
-  for await (const chunk of stream) {
+  for await (const chunk of stream.iterator({ destroyOnReturn: false })) {
     const buf = chunk as Buffer
     size += buf.length
     chunks.push(buf)

@@ -73,10 +73,27 @@ export function rankInstances(instances: Instance[]): ConfigIssue[] {
     for (const name of inst.before) for (const other of byName.get(name) ?? []) addEdge(inst, other)
     for (const name of inst.after) for (const other of byName.get(name) ?? []) addEdge(other, inst)
   }
+  // The instance that declares `before` moves up to its target's place; it must not push the target
+  // (and so a whole priority band, e.g. auth behind acl) down. So an instance with `before` edges
+  // takes the earliest place of what it must precede; `after` only makes the declarer wait.
+  const key = new Map<Instance, number>(base.map((inst, i) => [inst, i]))
+  for (let pass = 0, changed = true; changed && pass < base.length; pass++) {
+    changed = false
+    for (const inst of base) {
+      for (const name of inst.before) {
+        for (const other of byName.get(name) ?? []) {
+          if (other !== inst && key.get(other)! < key.get(inst)!) {
+            key.set(inst, key.get(other)!)
+            changed = true
+          }
+        }
+      }
+    }
+  }
   const ready = base.filter((i) => indegree.get(i) === 0)
   let rank = 0
   while (ready.length > 0) {
-    ready.sort((a, b) => index.get(a)! - index.get(b)!)
+    ready.sort((a, b) => key.get(a)! - key.get(b)! || index.get(a)! - index.get(b)!)
     const next = ready.shift()!
     next.rank = rank++
     for (const to of edges.get(next)!) {
@@ -167,12 +184,18 @@ export function compileWhen(when: WhenConfig | undefined): ((req: WhenInput) => 
   }
 }
 
-/** `*` matches one path segment, `**` any number of segments (including none). */
+/**
+ * `*` matches one path segment, `**` any number of segments (including none): `/admin/**` matches
+ * `/admin` too, as a route prefix `/admin` does, so a condition never misses the bare prefix.
+ */
 export function globToRegExp(glob: string): RegExp {
   let out = ''
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!
-    if (c === '*' && glob[i + 1] === '*') {
+    if (c === '/' && glob[i + 1] === '*' && glob[i + 2] === '*' && (i + 3 === glob.length || glob[i + 3] === '/')) {
+      out += '(?:/.*)?'
+      i += 2
+    } else if (c === '*' && glob[i + 1] === '*') {
       out += '.*'
       i++
     } else if (c === '*') out += '[^/]*'

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream'
 import { ConfigError, type GatewayConfig, type Headers, type PluginDefinition } from '@gatehouse/sdk'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { Logger } from 'pino'
+import type { Instance } from './chain.js'
 import { closeInstances, compileGeneration, type Generation } from './compile.js'
 import {
   InternalError,
@@ -66,7 +67,7 @@ export interface Gateway {
   close(): Promise<void>
   /** The running configuration, validated and with defaults filled in. */
   readonly config: GatewayConfig
-  /** The route table in match order, with each route's compiled plugin chain. */
+  /** The route table in declaration order, with each route's compiled plugin chain. */
   routes(): RouteSummary[]
   /** The Node HTTP server. */
   readonly server: http.Server
@@ -126,7 +127,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     // server it did not create, so they are set here.
     serverFactory: (handler) => {
       const server = http.createServer(
-        { maxHeaderSize: options.maxHeaderSize ?? 16 * 1024, requireHostHeader: true },
+        { maxHeaderSize: options.maxHeaderSize ?? 16 * 1024, requireHostHeader: false },
         handler,
       )
       server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000
@@ -197,6 +198,32 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     process.off('SIGINT', onSignal)
   }
 
+  // A reused instance is the same handlers object wrapped in a new Instance per generation, so
+  // liveness and "already closed" are decided by handlers: close() runs once per handlers object.
+  const closedHandlers = new WeakSet<object>()
+  function closeOnce(instances: Iterable<Instance>): Promise<void> {
+    const todo: Instance[] = []
+    for (const inst of instances) {
+      if (closedHandlers.has(inst.handlers)) continue
+      closedHandlers.add(inst.handlers)
+      todo.push(inst)
+    }
+    return closeInstances(todo, logger)
+  }
+
+  /** Resolves once no request holds `gen`, keeping any drain callback already waiting on it. */
+  function whenDrained(gen: Generation): Promise<void> {
+    if (gen.inflight === 0) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      const previous = gen.onDrained
+      gen.retired = true
+      gen.onDrained = () => {
+        previous?.()
+        resolve()
+      }
+    })
+  }
+
   async function retire(old: Generation): Promise<void> {
     retired.add(old)
     old.retired = true
@@ -210,11 +237,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       }
     })
     retired.delete(old)
-    const live = new Set(rt.current.instances)
-    await closeInstances(
-      old.instances.filter((i) => !live.has(i)),
-      logger,
-    )
+    // Still live: the running generation's handlers and those of generations still draining.
+    const live = new Set([rt.current, ...retired].flatMap((g) => g.instances.map((i) => i.handlers)))
+    await closeOnce(old.instances.filter((i) => !live.has(i.handlers)))
     const keep = new Set<string>()
     for (const gen of [rt.current, ...retired]) {
       for (const r of gen.routes) keep.add(poolKey(r.service.origin, r.timeouts.connect))
@@ -260,8 +285,12 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         force.unref()
         await app.close()
         clearTimeout(force)
-        const all = new Set([...rt.current.instances, ...[...retired].flatMap((g) => g.instances)])
-        await closeInstances(all, logger)
+        // `log` handlers run after the last byte, so a request outlives its connection: let every
+        // generation drain (bounded by drainTimeout) before closing the instances its handlers use.
+        const gens = [rt.current, ...retired]
+        await Promise.race([Promise.all(gens.map(whenDrained)), delay(drainTimeout)])
+        const all = new Set(gens.flatMap((g) => g.instances))
+        await closeOnce(all)
         await pools.closeAll()
         logger.info('gateway closed')
       })()
@@ -295,6 +324,10 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     },
   }
   return gateway
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref())
 }
 
 const CLIENT_ERRORS: Record<string, () => import('@gatehouse/sdk').GatehouseError> = {

@@ -6,7 +6,7 @@ import { bufferResponseBody, finalResponseBody, readRequestBody, serialiseReques
 import type { Instance, Step } from './chain.js'
 import type { Generation } from './compile.js'
 import { Context, Request, Response, Upstream } from './context.js'
-import { GatewayClosing, InternalError, PluginFailed, RequestPathInvalid, RouteNotFound } from './errors.js'
+import { GatewayClosing, MissingHost, InternalError, PluginFailed, RequestPathInvalid, RouteNotFound } from './errors.js'
 import { downstreamHeaders, upstreamHeaders } from './forwarding.js'
 import { joinPaths, normalisePath } from './path.js'
 import { type Pools, sendUpstream, upstreamError } from './proxy.js'
@@ -78,6 +78,8 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
   ex.res.once('close', () => onClose(ctx, ex.res))
   try {
     if (!norm.ok) throw RequestPathInvalid(norm.reason)
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
+    if (hostHeader === undefined && raw.httpVersionMajor === 1 && raw.httpVersionMinor === 1) throw MissingHost()
     if (rt.closing) throw GatewayClosing().withHeaders({ connection: 'close' })
     if (gen.globalChain.rewrite.length > 0) {
       await runSteps(ctx, 'rewrite', gen.globalChain.rewrite)
@@ -95,7 +97,7 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
     ctx.chain = route.chain
     request.params = match.params
     const rest = route.rewrite
-      ? route.rewrite(match.params) + request.path.slice(match.matchedLength)
+      ? joinPaths(route.rewrite(match.params), request.path.slice(match.matchedLength))
       : route.stripPath
         ? request.path.slice(match.matchedLength)
         : request.path
@@ -109,11 +111,7 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
       route.timeouts,
     )
     ctx.upstream.headers[gen.requestId.header] = ctx.requestId
-    if (ctx.chain.needsRequestBody && hasBody(raw)) {
-      const body = await readRequestBody(raw, gen.limits.requestBody)
-      request.rawBody = body.raw
-      request.body = body.parsed
-    }
+    if (ctx.chain.needsRequestBody && hasBody(raw)) await readBodyFor(ctx)
     if (ctx.chain.access.length > 0) {
       await runAccess(ctx)
       if (ctx.responded) return await respondEarly(ctx, ex)
@@ -124,6 +122,12 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
   }
 }
 
+async function readBodyFor(ctx: Context): Promise<void> {
+  const body = await readRequestBody(ctx.raw, ctx.gen.limits.requestBody)
+  ctx.request.rawBody = body.raw
+  ctx.request.body = body.parsed
+}
+
 async function proxy(rt: Runtime, ctx: Context, ex: Exchange): Promise<void> {
   const up = ctx.upstream!
   const raw = ctx.raw
@@ -131,6 +135,7 @@ async function proxy(rt: Runtime, ctx: Context, ex: Exchange): Promise<void> {
   if (up.body !== undefined) {
     body = serialiseRequestBody(up.body, up.headers)
     up.headers['content-length'] = String(body.length)
+    delete up.headers['content-encoding']
     delete up.headers['transfer-encoding']
   } else if (ctx.request.rawBody !== undefined) {
     body = ctx.request.rawBody
@@ -159,7 +164,7 @@ async function proxy(rt: Runtime, ctx: Context, ex: Exchange): Promise<void> {
   const response = new Response(res.statusCode, downstreamHeaders(res.headers), undefined, 'upstream')
   ctx.response = response
   if (ctx.aborted) {
-    res.body.destroy()
+    discard(res.body)
     return
   }
   const chain = ctx.chain
@@ -168,7 +173,7 @@ async function proxy(rt: Runtime, ctx: Context, ex: Exchange): Promise<void> {
       try {
         await bufferResponseBody(response, res.body, ctx.request.method, ctx.gen.limits.responseBody)
       } catch (err) {
-        res.body.destroy()
+        discard(res.body)
         if (ctx.aborted) return
         throw upstreamError(err)
       }
@@ -232,7 +237,8 @@ async function runSteps<F extends (ctx: never) => unknown>(
     } catch (err) {
       throw pluginError(err, step.instance, phase)
     }
-    if (ctx.responded) break
+    // Only rewrite/error can respond here; `response` handlers all run, even after a short-circuit.
+    if (ctx.responded && phase !== 'response') break
   }
   ctx.current = undefined
 }
@@ -256,6 +262,8 @@ async function runAccess(ctx: Context): Promise<void> {
     if (ctx.chain !== chain) {
       chain = ctx.chain
       steps = chain.access
+      // A consumer-scoped instance may ask for the body the route's own chain did not read.
+      if (chain.needsRequestBody && ctx.request.rawBody === undefined && hasBody(ctx.raw)) await readBodyFor(ctx)
       const rank = step.instance.rank
       i = steps.findIndex((s) => s.instance.rank > rank) - 1
       if (i === -2) break
@@ -277,7 +285,7 @@ function pluginError(err: unknown, instance: Instance, phase: Phase): GatehouseE
 }
 
 async function handleError(ctx: Context, ex: Exchange, err: unknown): Promise<void> {
-  ctx.response?.stream?.destroy()
+  discard(ctx.response?.stream)
   if (ctx.aborted) {
     ctx.requestLog.debug({ err }, 'client went away')
     return
@@ -337,12 +345,25 @@ function wrapInternal(err: unknown): GatehouseError {
 
 const abortSignals = new WeakMap<Context, EventEmitter>()
 
+/**
+ * Drops an upstream body nobody will read. undici's body emits 'error' (RequestAbortedError) when it
+ * is destroyed before its end; with no listener (the body was not piped yet, e.g. a `response` handler
+ * threw) that 'error' would be uncaught and crash the process.
+ */
+function discard(stream: Readable | undefined): void {
+  if (stream === undefined || stream.destroyed) return
+  stream.on('error', noop)
+  stream.destroy()
+}
+
+function noop(): void {}
+
 function onClose(ctx: Context, res: ServerResponse): void {
   ctx.finishedAt = performance.now()
   if (!res.writableFinished) {
     ctx.aborted = true
     abortSignals.get(ctx)?.emit('abort')
-    ctx.response?.stream?.destroy()
+    discard(ctx.response?.stream)
   }
   const steps = ctx.chain.log
   if (steps.length === 0) release(ctx.gen)

@@ -80,7 +80,8 @@ function isClean(p: string): boolean {
 
 /** Joins an upstream base path and a request path without doubling or losing a slash. */
 export function joinPaths(base: string, rest: string): string {
-  if (base === '' || base === '/') return rest === '' ? '/' : rest
+  // `rest` lacks its leading slash when the route's prefix ended with one (`/api/` on `/api/x`).
+  if (base === '' || base === '/') return rest.startsWith('/') ? rest : `/${rest}`
   if (rest === '' || rest === '/') return rest === '/' && !base.endsWith('/') ? `${base}/` : base
   if (base.endsWith('/')) return rest.startsWith('/') ? base + rest.slice(1) : base + rest
   return rest.startsWith('/') ? base + rest : `${base}/${rest}`

@@ -115,7 +115,9 @@ function compileEntry<R>(input: RouteMatcherInput<R>, rawPath: string, order: nu
       pattern += `/${escapeRegex(seg)}`
     }
   }
-  const hosts = input.hosts?.map((h) => h.toLowerCase())
+  // The request's port is ignored (see `find`), so a port written in a route's host is too: otherwise
+  // `example.com:8443`, which the schema accepts, could never match.
+  const hosts = input.hosts?.map((h) => h.toLowerCase().replace(/:\d+$/, ''))
   const hostExact = hosts?.filter((h) => !h.startsWith('*.'))
   const hostSuffixes = hosts?.filter((h) => h.startsWith('*.')).map((h) => h.slice(1))
   const hostRank =

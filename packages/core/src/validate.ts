@@ -71,6 +71,9 @@ const FORMAT_MESSAGES: Record<string, string> = {
 function toIssues(errors: ErrorObject[], base: string, plugin: string | undefined): ConfigIssue[] {
   const byPath = new Map<string, ErrorObject[]>()
   for (const e of errors) {
+    // A bad key is reported by its own `pattern` error at the key's pointer; the parent's
+    // `propertyNames` error only repeats it vaguely.
+    if (e.keyword === 'propertyNames') continue
     const list = byPath.get(e.instancePath) ?? []
     list.push(e)
     byPath.set(e.instancePath, list)
@@ -110,6 +113,12 @@ function describe(e: ErrorObject): string {
 function describeUnion(list: ErrorObject[]): string {
   const types = new Set<string>()
   for (const e of list) if (e.keyword === 'type') types.add(String((e.params as { type: string }).type))
+  // A union of literals (TypeBox `Union([Literal('a'), Literal('b')])`) reads as the list of values.
+  const consts = list.filter((e) => e.keyword === 'const')
+  if (consts.length > 0) {
+    const values = consts.map((e) => JSON.stringify((e.params as { allowedValue: unknown }).allowedValue))
+    return `must be one of ${[...new Set(values)].join(', ')}`
+  }
   const others = list.filter((e) => e.keyword !== 'type' && e.keyword !== 'anyOf').map(describe)
   if (others.length > 0) return others.join('; ')
   return types.size > 0 ? `must be ${[...types].join(' or ')}` : 'does not match any allowed form'

@@ -10,6 +10,9 @@ import { Type } from 'typebox'
  */
 
 const NAME = '^[A-Za-z0-9][A-Za-z0-9._~-]*$'
+const HEADER_TOKEN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+/** A record keyed by header names: `propertyNames` makes ajv check every key (a Record alone does not). */
+const headerKeys = { propertyNames: { pattern: HEADER_TOKEN } }
 const PLUGIN_NAME = '^(@[a-z0-9-~][a-z0-9-._~]*/)?[a-z0-9][a-z0-9._-]*$'
 const HTTP_METHOD = '^[A-Z]+$'
 const durationInput = Type.Unsafe<number | string>({
@@ -22,7 +25,7 @@ const durationInput = Type.Unsafe<number | string>({
 const sizeInput = Type.Unsafe<number | string>({
   anyOf: [
     { type: 'integer', minimum: 0 },
-    { type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?\\s*(b|kb|mb|gb|kib|mib|gib)?\\s*$' },
+    { type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?\\s*(([kKmMgG][iI]?)?[bB])?\\s*$' },
   ],
   gatehouse: 'size',
 })
@@ -46,6 +49,7 @@ export const WhenSchema = Type.Object(
         Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }),
         Type.Union([Type.Boolean(), Type.String()]),
         {
+          ...headerKeys,
           description:
             'Run only when each header is present (`true`), absent (`false`) or equal to the string',
         },
@@ -130,7 +134,7 @@ export const RouteSchema = Type.Object(
       Type.Record(
         Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }),
         Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1 })]),
-        { description: 'Each header must equal (case-insensitively) the value or one of the values' },
+        { ...headerKeys, description: 'Each header must equal (case-insensitively) the value or one of the values' },
       ),
     ),
     stripPath: Type.Optional(

@@ -3,7 +3,9 @@ import type { GatehouseError } from './errors.js'
 /**
  * The context a plugin handler receives: Gatehouse's PDK. Each phase gets the view that can work in it,
  * so a misuse the types can see (responding from `log`, writing the upstream request in `response`) is
- * a compile error; one they cannot see (a header set after it was sent) throws GH_PLUGIN_PHASE_MISUSE.
+ * a compile error. At run time, `respond()` and `setConsumer()` outside their phases throw
+ * GH_PLUGIN_PHASE_MISUSE, and the response headers are frozen in `log` (a write throws a TypeError,
+ * which is logged and ignored there). Writes to what is typed read-only are otherwise not checked.
  *
  * Header names are always lower case. Objects are plain and mutable where the phase allows it:
  * `ctx.upstream.headers['x-tenant'] = 'acme'`.
@@ -137,7 +139,7 @@ export interface ResponseData {
 }
 
 export interface Timings {
-  /** Milliseconds from the first byte of the request to the last byte of the response. */
+  /** Milliseconds from when core began handling the request (its head parsed) to the end of the response. */
   readonly total: number
   /** Milliseconds from sending upstream to the upstream's response headers, when proxied. */
   readonly upstream: number | undefined
@@ -215,11 +217,14 @@ export interface LogContext<TState = Record<string, unknown>> extends BaseContex
   readonly upstream: Readonly<UpstreamRequest> | undefined
   readonly consumer: Consumer | undefined
   readonly credential: Credential | undefined
-  readonly response: {
-    readonly status: number
-    readonly headers: Readonly<Headers>
-    readonly source: ResponseSource
-  }
+  /** `undefined` when the client went away before any response existed. */
+  readonly response:
+    | {
+        readonly status: number
+        readonly headers: Readonly<Headers>
+        readonly source: ResponseSource
+      }
+    | undefined
   /** The error that produced the response, if one did. */
   readonly error: GatehouseError | undefined
   /** Whether the client went away before the response was complete. */

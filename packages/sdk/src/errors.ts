@@ -89,6 +89,10 @@ export function defineError<A extends unknown[] = []>(
   if (!/^GH_[A-Z0-9]+(_[A-Z0-9]+)+$/.test(code)) {
     throw new TypeError(`error code "${code}" must look like GH_<AREA>_<PROBLEM>`)
   }
+  // Checked here, at module load, not at the first throw (inside a request, where it would be a 500).
+  if (!Number.isInteger(statusCode) || statusCode < 400 || statusCode > 599) {
+    throw new RangeError(`error ${code}: statusCode must be an integer from 400 to 599`)
+  }
   const factory = (...args: A) =>
     new GatehouseError(code, statusCode, typeof message === 'function' ? message(...args) : message)
   Object.defineProperty(factory, 'name', { value: code })

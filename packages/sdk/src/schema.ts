@@ -12,7 +12,8 @@ export { Type }
 export type GatehouseFormat = 'duration' | 'size' | 'header-name' | 'secret'
 
 const DURATION_PATTERN = '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*$'
-const SIZE_PATTERN = '^\\s*\\d+(\\.\\d+)?\\s*(b|kb|mb|gb|kib|mib|gib)?\\s*$'
+// Units in any case ("1mb", "1MB", "64KiB"); JSON Schema patterns have no case flag.
+const SIZE_PATTERN = '^\\s*\\d+(\\.\\d+)?\\s*(([kKmMgG][iI]?)?[bB])?\\s*$'
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 const SIZE_UNITS: Record<string, number> = {
