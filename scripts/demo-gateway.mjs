@@ -2,7 +2,7 @@
 // one inline plugin, and the curl lines to try. Stop it with Ctrl-C (a graceful close).
 import http from 'node:http'
 import { createGateway } from '@gatehouse/core'
-import { GatehouseError, definePlugin, Type } from '@gatehouse/sdk'
+import { definePlugin, GatehouseError, Type } from '@gatehouse/sdk'
 
 const users = [
   { id: '1', name: 'Ada Lovelace' },
@@ -31,7 +31,13 @@ const usersService = await startService('users', [
   [/^\/(\d+)$/, (m) => ({ user: users.find((u) => u.id === m[1]) ?? null })],
 ])
 const ordersService = await startService('orders', [
-  [/^\/?$/, (_m, req) => ({ orders: [{ id: 'o-1', user: '1', total: 42 }], forwardedFor: req.headers['x-forwarded-for'] })],
+  [
+    /^\/?$/,
+    (_m, req) => ({
+      orders: [{ id: 'o-1', user: '1', total: 42 }],
+      forwardedFor: req.headers['x-forwarded-for'],
+    }),
+  ],
 ])
 const url = (s) => `http://127.0.0.1:${s.address().port}`
 
@@ -41,7 +47,10 @@ const demoKey = definePlugin({
   name: 'demo-key',
   version: '1.0.0',
   priority: 60_000,
-  schema: Type.Object({ key: Type.String({ description: 'The key callers must send' }) }, { additionalProperties: false }),
+  schema: Type.Object(
+    { key: Type.String({ description: 'The key callers must send' }) },
+    { additionalProperties: false },
+  ),
   init(config) {
     return {
       access(ctx) {
@@ -61,13 +70,28 @@ const gateway = await createGateway(
   {
     services: [
       { name: 'users', url: url(usersService), routes: [{ name: 'users', paths: ['/users'] }] },
-      { name: 'orders', url: url(ordersService), routes: [{ name: 'orders', paths: ['/orders'], methods: ['GET'] }] },
+      {
+        name: 'orders',
+        url: url(ordersService),
+        routes: [{ name: 'orders', paths: ['/orders'], methods: ['GET'] }],
+      },
       {
         name: 'admin',
         url: url(usersService),
-        routes: [{ name: 'admin', paths: ['/admin'], plugins: [{ name: 'demo-key', config: { key: 'open-sesame' } }] }],
+        routes: [
+          {
+            name: 'admin',
+            paths: ['/admin'],
+            plugins: [{ name: 'demo-key', config: { key: 'open-sesame' } }],
+          },
+        ],
       },
-      { name: 'offline', url: 'http://127.0.0.1:9', timeouts: { connect: '1s' }, routes: [{ paths: ['/offline'] }] },
+      {
+        name: 'offline',
+        url: 'http://127.0.0.1:9',
+        timeouts: { connect: '1s' },
+        routes: [{ paths: ['/offline'] }],
+      },
     ],
   },
   { plugins: [demoKey], logger: { level: process.env.LOG_LEVEL ?? 'warn' } },

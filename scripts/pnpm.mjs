@@ -8,13 +8,18 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-export const pnpmVersion = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager.split('@')[1]
+export const pnpmVersion = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager.split(
+  '@',
+)[1]
 
 let command
 export function pnpmCommand() {
   if (command) return command
   const probe = spawnSync('pnpm', ['--version'], { encoding: 'utf8' })
-  command = probe.status === 0 && probe.stdout.trim() === pnpmVersion ? ['pnpm'] : ['npx', '-y', `pnpm@${pnpmVersion}`]
+  command =
+    probe.status === 0 && probe.stdout.trim() === pnpmVersion
+      ? ['pnpm']
+      : ['npx', '-y', `pnpm@${pnpmVersion}`]
   return command
 }
 

@@ -6,8 +6,8 @@
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { prepare } from './prepare.mjs'
 import { pnpm, pnpmCommand, root } from './pnpm.mjs'
+import { prepare } from './prepare.mjs'
 
 prepare()
 
@@ -39,7 +39,10 @@ for (const group of ['packages', 'plugins', 'examples']) {
 function runTap(pkg) {
   return new Promise((resolve) => {
     const [cmd, ...pre] = pnpmCommand()
-    const child = spawn(cmd, [...pre, 'run', 'test'], { cwd: pkg.dir, env: { ...process.env, FORCE_COLOR: '0' } })
+    const child = spawn(cmd, [...pre, 'run', 'test'], {
+      cwd: pkg.dir,
+      env: { ...process.env, FORCE_COLOR: '0' },
+    })
     let out = ''
     const onData = (d) => {
       out += d

@@ -192,7 +192,12 @@ export function globToRegExp(glob: string): RegExp {
   let out = ''
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!
-    if (c === '/' && glob[i + 1] === '*' && glob[i + 2] === '*' && (i + 3 === glob.length || glob[i + 3] === '/')) {
+    if (
+      c === '/' &&
+      glob[i + 1] === '*' &&
+      glob[i + 2] === '*' &&
+      (i + 3 === glob.length || glob[i + 3] === '/')
+    ) {
       out += '(?:/.*)?'
       i += 2
     } else if (c === '*' && glob[i + 1] === '*') {

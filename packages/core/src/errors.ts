@@ -6,7 +6,11 @@ import { defineError } from '@gatehouse/sdk'
  */
 export const RouteNotFound = defineError('GH_ROUTE_NOT_FOUND', 404, 'No route matches this request')
 export const RequestMalformed = defineError('GH_REQUEST_MALFORMED', 400, 'The request is not valid HTTP')
-export const MissingHost = defineError('GH_REQUEST_HOST_MISSING', 400, 'An HTTP/1.1 request needs a Host header')
+export const MissingHost = defineError(
+  'GH_REQUEST_HOST_MISSING',
+  400,
+  'An HTTP/1.1 request needs a Host header',
+)
 export const RequestPathInvalid = defineError(
   'GH_REQUEST_PATH_INVALID',
   400,

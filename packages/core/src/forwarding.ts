@@ -80,7 +80,7 @@ export function upstreamHeaders(
   const listed = connectionListed(incoming.connection)
   const out: Headers = {}
   for (const name in incoming) {
-    if (NOT_FORWARDED_UP.has(name) || (listed !== undefined && listed.has(name))) continue
+    if (NOT_FORWARDED_UP.has(name) || listed?.has(name)) continue
     out[name] = incoming[name]
   }
   const peer = req.socket.remoteAddress ?? ''
@@ -120,7 +120,7 @@ export function downstreamHeaders(headers: Record<string, string | string[] | un
   const listed = connectionListed(headers.connection)
   const out: Headers = {}
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || (listed !== undefined && listed.has(name))) continue
+    if (HOP_BY_HOP.has(name) || listed?.has(name)) continue
     out[name] = headers[name]
   }
   return out

@@ -6,7 +6,14 @@ import { bufferResponseBody, finalResponseBody, readRequestBody, serialiseReques
 import type { Instance, Step } from './chain.js'
 import type { Generation } from './compile.js'
 import { Context, Request, Response, Upstream } from './context.js'
-import { GatewayClosing, MissingHost, InternalError, PluginFailed, RequestPathInvalid, RouteNotFound } from './errors.js'
+import {
+  GatewayClosing,
+  InternalError,
+  MissingHost,
+  PluginFailed,
+  RequestPathInvalid,
+  RouteNotFound,
+} from './errors.js'
 import { downstreamHeaders, upstreamHeaders } from './forwarding.js'
 import { joinPaths, normalisePath } from './path.js'
 import { type Pools, sendUpstream, upstreamError } from './proxy.js'
@@ -79,7 +86,8 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
   try {
     if (!norm.ok) throw RequestPathInvalid(norm.reason)
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
-    if (hostHeader === undefined && raw.httpVersionMajor === 1 && raw.httpVersionMinor === 1) throw MissingHost()
+    if (hostHeader === undefined && raw.httpVersionMajor === 1 && raw.httpVersionMinor === 1)
+      throw MissingHost()
     if (rt.closing) throw GatewayClosing().withHeaders({ connection: 'close' })
     if (gen.globalChain.rewrite.length > 0) {
       await runSteps(ctx, 'rewrite', gen.globalChain.rewrite)
@@ -263,7 +271,8 @@ async function runAccess(ctx: Context): Promise<void> {
       chain = ctx.chain
       steps = chain.access
       // A consumer-scoped instance may ask for the body the route's own chain did not read.
-      if (chain.needsRequestBody && ctx.request.rawBody === undefined && hasBody(ctx.raw)) await readBodyFor(ctx)
+      if (chain.needsRequestBody && ctx.request.rawBody === undefined && hasBody(ctx.raw))
+        await readBodyFor(ctx)
       const rank = step.instance.rank
       i = steps.findIndex((s) => s.instance.rank > rank) - 1
       if (i === -2) break
