@@ -11,6 +11,7 @@ import {
   InternalError,
   MissingHost,
   PluginFailed,
+  RequestMalformed,
   RequestPathInvalid,
   RouteNotFound,
 } from './errors.js'
@@ -88,6 +89,8 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
     if (hostHeader === undefined && raw.httpVersionMajor === 1 && raw.httpVersionMinor === 1)
       throw MissingHost()
+    // RFC 9112 §3.2: so is more than one Host, or one that is not a valid authority.
+    if (raw.headers.host !== undefined && !validHost(raw)) throw RequestMalformed()
     if (rt.closing) throw GatewayClosing().withHeaders({ connection: 'close' })
     if (gen.globalChain.rewrite.length > 0) {
       await runSteps(ctx, 'rewrite', gen.globalChain.rewrite)
@@ -404,6 +407,19 @@ function release(gen: Generation): void {
 function hasBody(raw: IncomingMessage): boolean {
   const cl = raw.headers['content-length']
   return (cl !== undefined && cl !== '0') || raw.headers['transfer-encoding'] !== undefined
+}
+
+const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::\d*)?$/
+
+/** One Host header (Node keeps only the first of several), holding `host[:port]` (RFC 3986 §3.2.2). */
+function validHost(raw: IncomingMessage): boolean {
+  if (!HOST_VALUE.test(raw.headers.host!)) return false
+  const h = raw.rawHeaders
+  let seen = 0
+  for (let i = 0; i < h.length; i += 2) {
+    if (h[i]!.length === 4 && h[i]!.toLowerCase() === 'host' && ++seen > 1) return false
+  }
+  return true
 }
 
 function hostOf(host: string | undefined): string {

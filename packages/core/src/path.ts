@@ -5,7 +5,8 @@
  *  - dot segments are removed (RFC 3986 §5.2.4); a `..` that would climb above the root is refused;
  *  - `%2F` (an encoded slash) stays encoded: it is data, not a separator;
  *  - NUL, a bad percent-escape, and a backslash (which some backends read as `/`) are refused;
- *  - repeated slashes are merged.
+ *  - repeated slashes are merged;
+ *  - anything that is not a path (`*`, a non-http absolute-form target, a rewrite to `x`) is refused.
  */
 export type NormalisedPath = { ok: true; path: string } | { ok: false; reason: string }
 
@@ -14,6 +15,7 @@ const UNRESERVED = /^[A-Za-z0-9\-._~]$/
 export function normalisePath(raw: string): NormalisedPath {
   // Fast path: the common, already-clean path costs one scan.
   if (isClean(raw)) return { ok: true, path: raw }
+  if (raw.charCodeAt(0) !== 47) return { ok: false, reason: 'the request target is not a path' }
   let decoded = ''
   for (let i = 0; i < raw.length; i++) {
     const ch = raw[i]!

@@ -87,6 +87,8 @@ export function upstreamError(err: unknown): GatehouseError {
     mapped = RequestBodyInvalid('its length does not match Content-Length')
   else if (
     code.startsWith('HPE_') ||
+    // undici's HTTPParserError often carries no code (e.g. a response that is not HTTP at all).
+    (err as { name?: string })?.name === 'HTTPParserError' ||
     code === 'UND_ERR_INFO' ||
     code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'
   ) {
