@@ -11,6 +11,11 @@ export const MissingHost = defineError(
   400,
   'An HTTP/1.1 request needs a Host header',
 )
+export const ConnectUnsupported = defineError(
+  'GH_REQUEST_CONNECT_UNSUPPORTED',
+  405,
+  'The gateway is a reverse proxy and does not tunnel CONNECT requests',
+)
 export const RequestPathInvalid = defineError(
   'GH_REQUEST_PATH_INVALID',
   400,

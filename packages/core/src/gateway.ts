@@ -7,6 +7,7 @@ import type { Logger } from 'pino'
 import type { Instance } from './chain.js'
 import { closeInstances, compileGeneration, type Generation } from './compile.js'
 import {
+  ConnectUnsupported,
   InternalError,
   RequestHeadersTooLarge,
   RequestMalformed,
@@ -133,6 +134,10 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000
       server.requestTimeout = options.requestTimeout ?? 300_000
       server.headersTimeout = Math.min(60_000, server.requestTimeout || 60_000)
+      // A reverse proxy does not tunnel: CONNECT gets a JSON 405 rather than a silently closed socket.
+      server.on('connect', (_req: http.IncomingMessage, socket: Socket) =>
+        writeError(ConnectUnsupported(), socket),
+      )
       return server
     },
     clientErrorHandler: (err, socket) => writeClientError(err, socket),
@@ -341,7 +346,11 @@ function writeClientError(err: Error & { code?: string }, socket: Socket): void 
     socket.destroy()
     return
   }
-  const e = (CLIENT_ERRORS[err.code ?? ''] ?? RequestMalformed)()
+  writeError((CLIENT_ERRORS[err.code ?? ''] ?? RequestMalformed)(), socket)
+}
+
+/** Writes a JSON error on a raw socket (no request object exists yet) and closes it. */
+function writeError(e: import('@gatehouse/sdk').GatehouseError, socket: Socket): void {
   const body = JSON.stringify(e.toBody(''))
   socket.end(
     `HTTP/1.1 ${e.statusCode} ${http.STATUS_CODES[e.statusCode]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
