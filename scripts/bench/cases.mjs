@@ -18,7 +18,7 @@ export const targets = {
   upstream: { name: 'upstream', direct: true },
   'fastify-proxy': { name: 'fastify-proxy', script: 'scripts/bench/fastify-proxy.mjs', baseline: true },
   gatehouse: { name: 'gatehouse', script: 'examples/bench-gateway.js' },
-  // Next: { name: 'gatehouse-policy', script: 'examples/bench-gateway.js', args: ['--policy']}
+  // Next: { name: 'gatehouse-policy', script: 'examples/bench-gateway.js', args: ['--policy'] }
 }
 
 /** The upstream's endpoints (scripts/bench/upstream.mjs). */

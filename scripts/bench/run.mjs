@@ -374,7 +374,9 @@ async function main() {
   const report = {
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
-    command: ['npm run bench --', ...process.argv.slice(2)].join(' '),
+    command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(
+      ' ',
+    ),
     options,
     baseline: baseline.name,
     machine: { ...machine, loadavgAtEnd: loadavg() },
