@@ -134,7 +134,10 @@ export const RouteSchema = Type.Object(
       Type.Record(
         Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }),
         Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1 })]),
-        { ...headerKeys, description: 'Each header must equal (case-insensitively) the value or one of the values' },
+        {
+          ...headerKeys,
+          description: 'Each header must equal (case-insensitively) the value or one of the values',
+        },
       ),
     ),
     stripPath: Type.Optional(

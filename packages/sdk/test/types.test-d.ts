@@ -1,0 +1,157 @@
+/**
+ * Type-level tests for the SDK's public types: phase misuse is a compile error. Not run by tap
+ * (excluded as `*.test-d.ts` in package.json); checked by the root `tsc -p tsconfig.json --noEmit`.
+ * Each `@ts-expect-error` fails the typecheck if the line below it stops being an error.
+ */
+import {
+  type AccessContext,
+  type Consumer,
+  Duration,
+  defineError,
+  definePlugin,
+  type GatewayConfig,
+  type PluginDefinition,
+  type PluginHandlers,
+  Type,
+} from '@gatehouse/sdk'
+
+declare const consumer: Consumer
+
+// The config type comes from the schema, with Duration() typed as the milliseconds core delivers.
+export const typed = definePlugin({
+  name: 'typed',
+  version: '1.0.0',
+  priority: 100,
+  schema: Type.Object({ greeting: Type.String(), window: Duration({ default: '1m' }) }),
+  init(config) {
+    const greeting: string = config.greeting
+    const window: number = config.window
+    // @ts-expect-error the config is typed: greeting is a string
+    const wrong: number = config.greeting
+    void [greeting, window, wrong]
+    return {}
+  },
+})
+
+// What each phase may do.
+export const allowed = definePlugin({
+  name: 'allowed',
+  version: '1.0.0',
+  priority: 100,
+  init() {
+    return {
+      needs: { requestBody: true, responseBody: true },
+      rewrite(ctx) {
+        ctx.request.path = '/rewritten'
+        ctx.request.headers['x-rewritten'] = '1'
+        ctx.respond(403, { blocked: true }, { 'x-why': 'test' })
+      },
+      access(ctx) {
+        ctx.upstream.headers['x-tenant'] = 'acme'
+        ctx.upstream.path = '/v2'
+        ctx.upstream.body = { replaced: true }
+        ctx.setConsumer(consumer, { id: 'key-1', plugin: 'allowed' })
+        ctx.respond(401)
+        const route: string = ctx.route.name
+        void route
+      },
+      response(ctx) {
+        ctx.response.status = 201
+        ctx.response.headers['x-done'] = '1'
+        ctx.response.body = { replaced: true }
+      },
+      log(ctx) {
+        const status: number | undefined = ctx.response?.status
+        const total: number = ctx.timings.total
+        const aborted: boolean = ctx.aborted
+        void [status, total, aborted]
+      },
+      error(ctx) {
+        const code: string = ctx.error.code
+        ctx.respond(503, { code })
+      },
+    }
+  },
+})
+
+// What each phase may not do.
+export const misuse = definePlugin({
+  name: 'misuse',
+  version: '1.0.0',
+  priority: 100,
+  init() {
+    return {
+      rewrite(ctx) {
+        // @ts-expect-error no upstream request exists before routing
+        void ctx.upstream
+        // @ts-expect-error the consumer is set in access, after routing
+        ctx.setConsumer(consumer)
+        // @ts-expect-error there is no route yet
+        void ctx.route.name
+      },
+      access(ctx) {
+        // @ts-expect-error the request is read-only once routed: change ctx.upstream instead
+        ctx.request.path = '/elsewhere'
+        // @ts-expect-error there is no response yet
+        void ctx.response
+        // @ts-expect-error the target comes from the configuration
+        ctx.upstream.target = 'http://evil.example'
+      },
+      response(ctx) {
+        // @ts-expect-error respond() is for rewrite, access and error: set ctx.response instead
+        ctx.respond(200, 'sneaky')
+        // @ts-expect-error the consumer is set in access
+        ctx.setConsumer(consumer)
+        // @ts-expect-error the upstream request was already sent
+        ctx.upstream!.path = '/too-late'
+        // @ts-expect-error where the response came from is a fact
+        ctx.response.source = 'plugin'
+      },
+      log(ctx) {
+        // @ts-expect-error the response is finished
+        ctx.respond(500)
+        // @ts-expect-error the response status was already sent
+        ctx.response!.status = 500
+        // @ts-expect-error the response headers were already sent
+        ctx.response!.headers['x-late'] = '1'
+        // @ts-expect-error the consumer is set in access
+        ctx.setConsumer(consumer)
+        // @ts-expect-error the upstream request was already sent
+        ctx.upstream!.headers = {}
+      },
+      error(ctx) {
+        // @ts-expect-error the consumer is set in access
+        ctx.setConsumer(consumer)
+        // @ts-expect-error the error is what happened
+        ctx.error = defineError('GH_TEST_OTHER', 500, 'x')()
+      },
+    }
+  },
+})
+
+// A handler for one phase cannot stand in for another's.
+const respondsInAccess = (ctx: AccessContext) => ctx.respond(200)
+export const swapped: PluginHandlers = {
+  access: respondsInAccess,
+  // @ts-expect-error a log handler receives no respond(), so an access-typed handler does not fit
+  log: respondsInAccess,
+}
+
+// definePlugin's options are checked.
+// @ts-expect-error priority is required
+export const noPriority = definePlugin({ name: 'x', version: '1.0.0', init: () => ({}) })
+// @ts-expect-error init returns the handlers object
+export const badInit = definePlugin({ name: 'x', version: '1.0.0', priority: 1, init: () => 42 })
+
+// Definitions fit where core and the test kit take them.
+export const list: PluginDefinition[] = [typed, allowed, misuse]
+
+// The config model is typed, including scope fields and `when`.
+export const config: GatewayConfig = {
+  services: [{ name: 'users', url: 'http://127.0.0.1:3000', routes: [{ paths: ['/users'] }] }],
+  plugins: [{ name: 'typed', route: 'users.0', when: { methods: ['GET'], headers: { 'x-debug': true } } }],
+}
+export const badConfig: GatewayConfig = {
+  // @ts-expect-error a service needs a url
+  services: [{ name: 'users' }],
+}
