@@ -119,6 +119,8 @@ export class Context {
   chain: Chain
   responded = false
   aborted = false
+  /** Aborts the upstream request when the client goes away. */
+  upstreamAbort: { abort(): void } | undefined = undefined
   /** The instance whose handler is running, for `ctx.log`, `ctx.plugin` and error messages. */
   current: Instance | undefined = undefined
   readonly startedAt: number

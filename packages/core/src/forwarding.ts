@@ -34,6 +34,11 @@ const NOT_FORWARDED_UP = new Set([
 
 function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
   if (value === undefined) return undefined
+  // Fast path: nearly every request says just `keep-alive` or `close`, which name no header.
+  if (typeof value === 'string' && value.length <= 10) {
+    const v = value.toLowerCase()
+    if (v === 'keep-alive' || v === 'close') return undefined
+  }
   const raw = Array.isArray(value) ? value.join(',') : value
   let set: Set<string> | undefined
   for (const token of raw.split(',')) {
@@ -111,8 +116,17 @@ export function upstreamHeaders(
   return out
 }
 
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+let lastHost = ''
+let lastQuoted = ''
+
+/** RFC 7239 §4: a value that is not a token is quoted. The last answer is kept: hosts repeat. */
 function quoteIfNeeded(v: string): string {
-  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v) ? v : `"${v.replace(/["\\]/g, '\\$&')}"`
+  if (v === lastHost) return lastQuoted
+  const quoted = TOKEN.test(v) ? v : `"${v.replace(/["\\]/g, '\\$&')}"`
+  lastHost = v
+  lastQuoted = quoted
+  return quoted
 }
 
 /** The upstream's response headers, minus hop-by-hop ones. */

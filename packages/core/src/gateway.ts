@@ -15,7 +15,7 @@ import {
   RequestTimeout,
 } from './errors.js'
 import { requestIdFor } from './forwarding.js'
-import { handleRequest, type Runtime } from './lifecycle.js'
+import { handleRequest, type Runtime, type Sender } from './lifecycle.js'
 import { createLogger, type LoggerOption } from './logger.js'
 import { Pools, poolKey } from './proxy.js'
 
@@ -163,25 +163,22 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       .header('content-type', 'application/json; charset=utf-8')
       .send(JSON.stringify(e.toBody(req.id)))
   })
+  const sender: Sender = function sendReply(reply, status, headers, body) {
+    const r = reply as import('fastify').FastifyReply
+    r.code(status)
+    for (const k in headers) {
+      const v = headers[k]
+      if (v !== undefined) r.header(k, v)
+    }
+    if (rt.closing) r.header('connection', 'close')
+    r.send(body)
+  }
   async function proxyHandler(
     this: unknown,
     req: import('fastify').FastifyRequest,
     reply: import('fastify').FastifyReply,
   ) {
-    await handleRequest(rt, {
-      raw: req.raw,
-      res: reply.raw,
-      requestId: req.id,
-      send(status: number, headers: Headers, body: Buffer | string | Readable | undefined) {
-        reply.code(status)
-        for (const k in headers) {
-          const v = headers[k]
-          if (v !== undefined) reply.header(k, v)
-        }
-        if (rt.closing) reply.header('connection', 'close')
-        reply.send(body)
-      },
-    })
+    await handleRequest(rt, { raw: req.raw, res: reply.raw, requestId: req.id, reply, sender })
     return reply
   }
   app.all('*', proxyHandler)

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import { GatehouseError, type Headers, type Phase } from '@gatehouse/sdk'
@@ -34,12 +33,21 @@ export interface Runtime {
   logger: import('@gatehouse/sdk').Logger
 }
 
-/** What the HTTP layer hands to the lifecycle: the raw request and a way to send. */
+/** Sends a response through the HTTP layer; one function per gateway, not a closure per request. */
+export type Sender = (
+  reply: unknown,
+  status: number,
+  headers: Headers,
+  body: Buffer | string | Readable | undefined,
+) => void
+
+/** What the HTTP layer hands to the lifecycle: the raw request, its reply, and how to send. */
 export interface Exchange {
   raw: IncomingMessage
   res: ServerResponse
   requestId: string
-  send(status: number, headers: Headers, body: Buffer | string | Readable | undefined): void
+  reply: unknown
+  sender: Sender
 }
 
 interface PluginFailure {
@@ -83,7 +91,8 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
     hostOf(hostHeader),
   )
   const ctx = new Context(gen, raw, request, ex.requestId, rt.logger, performance.now())
-  ex.res.once('close', () => onClose(ctx, ex.res))
+  ;(ex.res as ResWithContext)[kContext] = ctx
+  ex.res.on('close', onResponseClose)
   try {
     if (!norm.ok) throw RequestPathInvalid(norm.reason)
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
@@ -154,8 +163,8 @@ async function proxy(rt: Runtime, ctx: Context, ex: Exchange): Promise<void> {
   } else if (hasBody(raw)) {
     body = raw
   }
-  const signal = new EventEmitter()
-  abortSignals.set(ctx, signal)
+  const signal = new AbortHook()
+  ctx.upstreamAbort = signal
   ctx.upstreamStartedAt = performance.now()
   let res: Awaited<ReturnType<typeof sendUpstream>>
   try {
@@ -218,7 +227,7 @@ function send(ctx: Context, ex: Exchange): void {
   if (res.stream !== undefined) payload = res.stream as Readable
   else if (res.source === 'upstream') payload = finalResponseBody(res, ctx.request.headers['accept-encoding'])
   else payload = serialisePluginBody(res.body, h)
-  ex.send(res.status, h, payload)
+  ex.sender(ex.reply, res.status, h, payload)
 }
 
 function serialisePluginBody(body: unknown, h: Headers): Buffer | string | undefined {
@@ -355,7 +364,37 @@ function wrapInternal(err: unknown): GatehouseError {
   return wrapped
 }
 
-const abortSignals = new WeakMap<Context, EventEmitter>()
+/**
+ * The smallest abort signal undici accepts (it calls `addEventListener`/`removeEventListener` and
+ * reads `aborted`/`reason`): no EventEmitter or EventTarget per request.
+ */
+class AbortHook {
+  aborted = false
+  reason: unknown = undefined
+  private listener: (() => void) | undefined = undefined
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.listener = listener
+  }
+  removeEventListener(): void {
+    this.listener = undefined
+  }
+  abort(): void {
+    if (this.aborted) return
+    this.aborted = true
+    const listener = this.listener
+    this.listener = undefined
+    listener?.()
+  }
+}
+
+const kContext = Symbol('gatehouse.context')
+type ResWithContext = ServerResponse & { [kContext]?: Context }
+
+/** One shared listener: the response carries its context, so no closure is made per request. */
+function onResponseClose(this: ResWithContext): void {
+  const ctx = this[kContext]
+  if (ctx !== undefined) onClose(ctx, this)
+}
 
 /**
  * Drops an upstream body nobody will read. undici's body emits 'error' (RequestAbortedError) when it
@@ -374,7 +413,7 @@ function onClose(ctx: Context, res: ServerResponse): void {
   ctx.finishedAt = performance.now()
   if (!res.writableFinished) {
     ctx.aborted = true
-    abortSignals.get(ctx)?.emit('abort')
+    ctx.upstreamAbort?.abort()
     discard(ctx.response?.stream)
   }
   const steps = ctx.chain.log

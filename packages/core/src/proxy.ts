@@ -1,4 +1,3 @@
-import type { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
 import type { GatehouseError, Headers } from '@gatehouse/sdk'
 import { Pool } from 'undici'
@@ -11,14 +10,17 @@ import { RequestBodyInvalid, UpstreamBadResponse, UpstreamTimeout, UpstreamUnrea
  */
 export class Pools {
   private readonly pools = new Map<string, Pool>()
+  /** origin → connect timeout → pool: the per-request lookup builds no key string. */
+  private readonly byOrigin = new Map<string, Map<number, Pool>>()
 
   get(origin: string, connectTimeout: number): Pool {
-    const key = `${origin}|${connectTimeout}`
-    let pool = this.pools.get(key)
-    if (!pool) {
-      pool = new Pool(origin, { connect: { timeout: connectTimeout }, keepAliveTimeout: 4_000 })
-      this.pools.set(key, pool)
-    }
+    let byTimeout = this.byOrigin.get(origin)
+    let pool = byTimeout?.get(connectTimeout)
+    if (pool !== undefined) return pool
+    pool = new Pool(origin, { connect: { timeout: connectTimeout }, keepAliveTimeout: 4_000 })
+    this.pools.set(poolKey(origin, connectTimeout), pool)
+    if (byTimeout === undefined) this.byOrigin.set(origin, (byTimeout = new Map()))
+    byTimeout.set(connectTimeout, pool)
     return pool
   }
 
@@ -28,6 +30,8 @@ export class Pools {
     for (const [key, pool] of this.pools) {
       if (!keep.has(key)) {
         this.pools.delete(key)
+        const sep = key.lastIndexOf('|')
+        this.byOrigin.get(key.slice(0, sep))?.delete(Number(key.slice(sep + 1)))
         closing.push(pool.close().catch(() => {}))
       }
     }
@@ -55,7 +59,8 @@ export interface SendOptions {
   headers: Headers
   body: Readable | Buffer | string | undefined
   readTimeout: number
-  signal: EventEmitter
+  /** Anything undici accepts as a signal: `addEventListener`, `removeEventListener`, `aborted`. */
+  signal: { aborted: boolean }
 }
 
 export async function sendUpstream(pool: Pool, opts: SendOptions): Promise<UpstreamResponse> {
@@ -66,7 +71,7 @@ export async function sendUpstream(pool: Pool, opts: SendOptions): Promise<Upstr
     body: opts.body ?? null,
     headersTimeout: opts.readTimeout,
     bodyTimeout: opts.readTimeout,
-    signal: opts.signal,
+    signal: opts.signal as unknown as import('node:events').EventEmitter,
   })
   return { statusCode: res.statusCode, headers: res.headers, body: res.body as unknown as Readable }
 }
