@@ -1,7 +1,6 @@
 import http from 'node:http'
 import type { Socket } from 'node:net'
-import type { Readable } from 'node:stream'
-import { ConfigError, type GatewayConfig, type Headers, type PluginDefinition } from '@gatehouse/sdk'
+import { ConfigError, type GatewayConfig, type PluginDefinition } from '@gatehouse/sdk'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { Logger } from 'pino'
 import type { Instance } from './chain.js'

@@ -133,7 +133,7 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
     ctx.upstream.headers[gen.requestId.header] = ctx.requestId
     if (ctx.chain.needsRequestBody && hasBody(raw)) await readBodyFor(ctx)
     if (ctx.chain.access.length > 0) {
-      await runAccess(ctx)
+      await runSteps(ctx, 'access', ctx.chain.access)
       if (ctx.responded) return await respondEarly(ctx, ex)
     }
     await proxy(rt, ctx, ex)
@@ -241,12 +241,18 @@ function serialisePluginBody(body: unknown, h: Headers): Buffer | string | undef
   return JSON.stringify(body)
 }
 
+/**
+ * Runs one phase's handlers in their compiled order. A handler's result is awaited only when it is a
+ * promise. In `access`, `setConsumer` may switch to the consumer's chain: the loop then goes on in
+ * that chain after the current handler's rank (reading the body first if the new chain needs it).
+ */
 async function runSteps<F extends (ctx: never) => unknown>(
   ctx: Context,
   phase: Phase,
   steps: Step<F>[],
 ): Promise<void> {
   ctx.phase = phase
+  let chain = ctx.chain
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!
     if (step.when !== undefined && !step.when(ctx.request)) continue
@@ -257,34 +263,14 @@ async function runSteps<F extends (ctx: never) => unknown>(
     } catch (err) {
       throw pluginError(err, step.instance, phase)
     }
-    // Only rewrite/error can respond here; `response` handlers all run, even after a short-circuit.
+    // `response` handlers all run, even after a short-circuit; other phases stop at a response.
     if (ctx.responded && phase !== 'response') break
-  }
-  ctx.current = undefined
-}
-
-/** Like runSteps, but follows a switch to a consumer's chain made by `setConsumer`. */
-async function runAccess(ctx: Context): Promise<void> {
-  ctx.phase = 'access'
-  let chain = ctx.chain
-  let steps = chain.access
-  for (let i = 0; i < steps.length; i++) {
-    const step = steps[i]!
-    if (step.when !== undefined && !step.when(ctx.request)) continue
-    ctx.current = step.instance
-    try {
-      const r = step.fn(ctx as never) as Promise<void> | undefined
-      if (r !== undefined && typeof r.then === 'function') await r
-    } catch (err) {
-      throw pluginError(err, step.instance, 'access')
-    }
-    if (ctx.responded) break
-    if (ctx.chain !== chain) {
+    if (phase === 'access' && ctx.chain !== chain) {
       chain = ctx.chain
-      steps = chain.access
-      // A consumer-scoped instance may ask for the body the route's own chain did not read.
-      if (chain.needsRequestBody && ctx.request.rawBody === undefined && hasBody(ctx.raw))
+      steps = chain.access as unknown as Step<F>[]
+      if (chain.needsRequestBody && ctx.request.rawBody === undefined && hasBody(ctx.raw)) {
         await readBodyFor(ctx)
+      }
       const rank = step.instance.rank
       i = steps.findIndex((s) => s.instance.rank > rank) - 1
       if (i === -2) break

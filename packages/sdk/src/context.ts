@@ -186,15 +186,22 @@ export interface AccessContext<TState = Record<string, unknown>> extends BaseCon
   setConsumer(consumer: Consumer, credential?: Credential): void
 }
 
-/** `response`: status and headers are in (from the upstream, a plugin or an error); change them. */
-export interface ResponseContext<TState = Record<string, unknown>> extends BaseContext<TState> {
-  readonly phase: 'response'
+/**
+ * What the late phases (`response`, `log`) see of the request: the route, service and upstream request
+ * are `undefined` when no route matched (a 404, or a short-circuit in `rewrite`).
+ */
+interface AfterRoutingView<TState> extends BaseContext<TState> {
   readonly request: RequestView
   readonly route: RouteInfo | undefined
   readonly service: ServiceInfo | undefined
   readonly upstream: Readonly<UpstreamRequest> | undefined
   readonly consumer: Consumer | undefined
   readonly credential: Credential | undefined
+}
+
+/** `response`: status and headers are in (from the upstream, a plugin or an error); change them. */
+export interface ResponseContext<TState = Record<string, unknown>> extends AfterRoutingView<TState> {
+  readonly phase: 'response'
   readonly response: ResponseData
 }
 
@@ -209,14 +216,8 @@ export interface ErrorContext<TState = Record<string, unknown>> extends BaseCont
 }
 
 /** `log`: after the last byte was sent; record, never change. Never delays or fails the client. */
-export interface LogContext<TState = Record<string, unknown>> extends BaseContext<TState> {
+export interface LogContext<TState = Record<string, unknown>> extends AfterRoutingView<TState> {
   readonly phase: 'log'
-  readonly request: RequestView
-  readonly route: RouteInfo | undefined
-  readonly service: ServiceInfo | undefined
-  readonly upstream: Readonly<UpstreamRequest> | undefined
-  readonly consumer: Consumer | undefined
-  readonly credential: Credential | undefined
   /** `undefined` when the client went away before any response existed. */
   readonly response:
     | {
