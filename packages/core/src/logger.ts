@@ -30,7 +30,8 @@ export function createLogger(option: LoggerOption | undefined): Logger {
     typeof (option as Logger).child === 'function' &&
     typeof (option as Logger).info === 'function'
   ) {
-    return option as Logger
+    // A logger of the caller's: secrets are redacted all the same, through a child.
+    return (option as Logger).child({}, { redact: { paths: REDACT_PATHS, censor: '[redacted]' } })
   }
   const opts = (typeof option === 'object' ? option : {}) as LoggerOptions
   return pino({
