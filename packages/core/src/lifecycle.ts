@@ -78,7 +78,9 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
       if (abs.protocol === 'http:' || abs.protocol === 'https:') {
         rawPath = abs.pathname
         querystring = abs.search.slice(1)
+        // The authority replaces Host everywhere (routing, X-Forwarded-Host, preserveHost, plugins).
         hostHeader = abs.host
+        raw.headers.host = abs.host
       }
     } catch {}
   }

@@ -179,10 +179,16 @@ t.test('request targets and Host headers never pick an upstream the config did n
   const evil = `127.0.0.1:${attacker.port}`
   const upstreamSaw = () => [api.last()?.url, api.last()?.headers.host]
 
-  // RFC 9112 §3.2.2 absolute-form: its authority takes the place of Host for routing, nothing more.
+  // RFC 9112 §3.2.2 absolute-form: its authority takes the place of Host (routing, X-Forwarded-Host),
+  // and it can only select among configured routes.
   let res = await rawGet(gw, `http://${evil}/api/x?q=1`)
   t.equal(res.status, 200, 'absolute-form: served by the configured route')
   t.same(upstreamSaw(), ['/internal/api/x?q=1', `127.0.0.1:${api.port}`])
+  t.equal(
+    api.last()?.headers['x-forwarded-host'],
+    evil,
+    'the authority, not the Host header, is forwarded as the host',
+  )
   res = await rawGet(gw, 'http://evil.example/api/y')
   t.equal(res.status, 200)
   t.same(upstreamSaw(), ['/internal/api/y', `127.0.0.1:${api.port}`])
