@@ -80,8 +80,9 @@ export function upstreamHeaders(
   req: IncomingMessage,
   trust: TrustFn,
   hostHeader: string | undefined,
+  /** The request's headers as `rewrite` left them (a plugin may have replaced the object). */
+  incoming: Headers = req.headers,
 ): Headers {
-  const incoming = req.headers
   const listed = connectionListed(incoming.connection)
   const out: Headers = {}
   for (const name in incoming) {
@@ -91,7 +92,7 @@ export function upstreamHeaders(
   const peer = req.socket.remoteAddress ?? ''
   const trusted = trust(peer, 0)
   const proto = isTlsSocket(req) ? 'https' : 'http'
-  const host = incoming.host ?? ''
+  const host = String(incoming.host ?? '')
   const port = String(req.socket.localPort ?? '')
   const xff = incoming['x-forwarded-for']
   const fwdFor = peer.includes(':') ? `"[${peer}]"` : peer

@@ -109,6 +109,7 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
       const again = normalisePath(request.path)
       if (!again.ok) throw RequestPathInvalid(again.reason)
       request.path = again.path
+      request.host = hostOf(request.headers.host as string | undefined)
     }
     const match = gen.router.find(request.method, request.path, request.host, request.headers)
     if (match === undefined) throw RouteNotFound()
@@ -123,12 +124,12 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
       : route.stripPath
         ? request.path.slice(match.matchedLength)
         : request.path
-    const upstreamHost = route.preserveHost ? raw.headers.host : undefined
+    const upstreamHost = route.preserveHost ? (request.headers.host as string | undefined) : undefined
     ctx.upstream = new Upstream(
       request.method,
       joinPaths(route.service.basePath, rest),
       request.querystring,
-      upstreamHeaders(raw, gen.trust, upstreamHost),
+      upstreamHeaders(raw, gen.trust, upstreamHost, request.headers),
       route.service,
       route.timeouts,
     )
