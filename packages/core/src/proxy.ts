@@ -9,7 +9,6 @@ import { RequestBodyInvalid, UpstreamBadResponse, UpstreamTimeout, UpstreamUnrea
  * reload does not drop warm connections.
  */
 export class Pools {
-  private readonly pools = new Map<string, Pool>()
   /** origin → connect timeout → pool: the per-request lookup builds no key string. */
   private readonly byOrigin = new Map<string, Map<number, Pool>>()
 
@@ -18,22 +17,21 @@ export class Pools {
     let pool = byTimeout?.get(connectTimeout)
     if (pool !== undefined) return pool
     pool = new Pool(origin, { connect: { timeout: connectTimeout }, keepAliveTimeout: 4_000 })
-    this.pools.set(poolKey(origin, connectTimeout), pool)
     if (byTimeout === undefined) this.byOrigin.set(origin, (byTimeout = new Map()))
     byTimeout.set(connectTimeout, pool)
     return pool
   }
 
-  /** Closes pools whose key is not in `keep`, after their requests finish. */
+  /** Closes pools whose {@link poolKey} is not in `keep`, after their requests finish. */
   async retain(keep: Set<string>): Promise<void> {
     const closing: Promise<void>[] = []
-    for (const [key, pool] of this.pools) {
-      if (!keep.has(key)) {
-        this.pools.delete(key)
-        const sep = key.lastIndexOf('|')
-        this.byOrigin.get(key.slice(0, sep))?.delete(Number(key.slice(sep + 1)))
+    for (const [origin, byTimeout] of this.byOrigin) {
+      for (const [timeout, pool] of byTimeout) {
+        if (keep.has(poolKey(origin, timeout))) continue
+        byTimeout.delete(timeout)
         closing.push(pool.close().catch(() => {}))
       }
+      if (byTimeout.size === 0) this.byOrigin.delete(origin)
     }
     await Promise.all(closing)
   }
