@@ -8,8 +8,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { pnpm, pnpmCommand, root } from './pnpm.mjs'
 import { prepare } from './prepare.mjs'
+import { ensureRedisServer } from './redis.mjs'
 
 prepare()
+ensureRedisServer()
 
 let passed = 0
 let failed = 0

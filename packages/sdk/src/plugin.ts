@@ -39,6 +39,37 @@ export interface PluginHandlers<TState = Record<string, unknown>> {
   error?(ctx: ErrorContext<TState>): Awaitable<void>
   /** The gateway is closing, or a reload replaced this instance and its requests drained. */
   close?(): Awaitable<void>
+  /**
+   * Endpoints this instance adds to the admin API (off by default, token-protected), mounted under
+   * `/plugins/<instance id>/<path>`: a cache purge, upstream health, metrics.
+   */
+  admin?: readonly AdminEndpoint[]
+}
+
+/** A request to a plugin's admin endpoint. */
+export interface AdminRequest {
+  readonly method: string
+  /** Captures of the endpoint's `:name` segments. */
+  readonly params: Readonly<Record<string, string>>
+  readonly query: Readonly<Record<string, string | string[]>>
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>
+  /** The parsed JSON body, if any. */
+  readonly body: unknown
+}
+
+/** What an admin endpoint answers; objects are sent as JSON. */
+export interface AdminResponse {
+  status?: number
+  headers?: Record<string, string>
+  body?: unknown
+}
+
+export interface AdminEndpoint {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH'
+  /** Relative to the instance's prefix, e.g. `/purge` or `/keys/:key`. */
+  readonly path: string
+  readonly description?: string
+  handler(request: AdminRequest): Awaitable<AdminResponse>
 }
 
 export interface PluginScope {

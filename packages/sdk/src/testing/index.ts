@@ -15,6 +15,8 @@
 
 export type { GatewayLike, TestGateway, TestGatewayOptions } from './gateway.js'
 export { startGateway } from './gateway.js'
+export type { RedisOptions, TestRedis } from './redis.js'
+export { hasRedisServer, startRedis } from './redis.js'
 export type { TestRequest, TestResponse } from './request.js'
 export { request } from './request.js'
 export type { TestLike } from './teardown.js'
