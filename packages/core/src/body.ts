@@ -1,6 +1,6 @@
 import { parse as parseQuery, stringify as stringifyQuery } from 'node:querystring'
-import type { Readable } from 'node:stream'
-import { PassThrough } from 'node:stream'
+import type { Readable, TransformCallback } from 'node:stream'
+import { PassThrough, Transform } from 'node:stream'
 import zlib from 'node:zlib'
 import type { Headers } from '@gatehouse/sdk'
 import type { Response } from './context.js'
@@ -74,6 +74,36 @@ export async function readLimited(
     if (size > limit) return { ok: false, chunks }
   }
   return { ok: true, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) }
+}
+
+/**
+ * The client's body on its way upstream, counted: once more than `limit` bytes have passed it fails,
+ * which makes undici abort the upstream request (so the upstream is not left waiting for the rest).
+ * `exceeded` tells the caller the failure was the limit rather than the network.
+ */
+export class LimitedBody extends Transform {
+  exceeded = false
+  private seen = 0
+  constructor(private readonly limit: number) {
+    super()
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.seen += chunk.length
+    if (this.seen > this.limit) {
+      this.exceeded = true
+      done(new Error(`request body over ${this.limit} bytes`))
+      return
+    }
+    done(null, chunk)
+  }
+}
+
+/** Pipes the client's body through a {@link LimitedBody}; a client error fails the body too. */
+export function limitBody(source: Readable, limit: number): LimitedBody {
+  const out = new LimitedBody(limit)
+  source.on('error', (err) => out.destroy(err))
+  source.pipe(out)
+  return out
 }
 
 function isJson(contentType: string | undefined): boolean {
@@ -229,8 +259,26 @@ export function finalResponseBody(
   } else {
     delete h['content-encoding']
   }
+  if (res.source === 'upstream') describeReplacedBody(h)
   h['content-length'] = String(buf.length)
   return buf
+}
+
+/**
+ * A plugin replaced the upstream's body: validators and digests computed over the old bytes would
+ * now lie. As nginx does when a filter rewrites a body it keeps `Last-Modified` for (gzip,
+ * `sub_filter_last_modified`), a strong ETag becomes weak: the body is a deterministic rewrite of the
+ * same representation, and RFC 9110 §13.1.2 compares If-None-Match weakly, so revalidation against
+ * the upstream keeps working. Digests of the bytes (`Content-MD5`, RFC 3230 `Digest`, RFC 9530
+ * `Content-Digest`/`Repr-Digest`) cannot be fixed up and are removed.
+ */
+function describeReplacedBody(h: Headers): void {
+  const etag = h.etag
+  if (typeof etag === 'string' && etag.startsWith('"')) h.etag = `W/${etag}`
+  delete h['content-md5']
+  delete h.digest
+  delete h['content-digest']
+  delete h['repr-digest']
 }
 
 function accepts(header: string | string[] | undefined, coding: Coding): boolean {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import {
   ConfigError,
   type ConfigIssue,
@@ -21,16 +22,24 @@ import {
   selectInstances,
   specificityOf,
 } from './chain.js'
+import type { UpstreamGroup } from './health.js'
+import type { RetryPolicy } from './retry.js'
 import { Router } from './router.js'
 import { compileTrust, type TrustFn } from './trust.js'
+import { type CompiledUpstream, compileSplits, compileUpstream, type SplitPolicy } from './upstreams.js'
 import { validateWith } from './validate.js'
 
 export interface CompiledService {
   name: string
   origin: string
   basePath: string
-  timeouts: { connect: number; read: number }
+  timeouts: { connect: number; read: number; total: number }
   info: ServiceInfo
+  /** Targets, balancing and health (docs/upstreams.md); undefined for a plain `url`: the direct path. */
+  group: UpstreamGroup | undefined
+  retry: RetryPolicy | undefined
+  hashKey: CompiledUpstream['hashKey']
+  split: SplitPolicy | undefined
 }
 
 export interface CompiledRoute {
@@ -40,7 +49,8 @@ export interface CompiledRoute {
   stripPath: boolean
   rewrite: ((params: Record<string, string>) => string) | undefined
   preserveHost: boolean
-  timeouts: { connect: number; read: number }
+  /** Milliseconds; `total` 0 means none. */
+  timeouts: { connect: number; read: number; total: number }
   chain: Chain
   /** Chains for consumers that have consumer-scoped instances on this route. */
   consumerChains: Map<string, Chain>
@@ -60,6 +70,10 @@ export interface Generation {
   trust: TrustFn
   requestId: { header: string; trustIncoming: boolean; responseHeader: boolean }
   limits: { requestBody: number; responseBody: number }
+  /** Measure each plugin handler (`needs.pluginTimings` or `serverTiming`); nothing is timed otherwise. */
+  timePlugins: boolean
+  /** Send the measurements to the client in `Server-Timing`. */
+  serverTiming: boolean
   inflight: number
   retired: boolean
   onDrained: (() => void) | undefined
@@ -83,14 +97,17 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
   }
   const schemaIssues = validateWith(GatewayConfigSchema, config, '')
   if (schemaIssues.length > 0) fail(schemaIssues)
+  unshareInstanceConfigs(config)
 
   const issues: ConfigIssue[] = []
   const defaults = {
     connect: config.timeouts?.connect ?? DEFAULT_TIMEOUTS.connect,
     read: config.timeouts?.read ?? DEFAULT_TIMEOUTS.read,
+    total: config.timeouts?.total ?? 0,
   } as {
     connect: number
     read: number
+    total: number
   }
 
   // Services and routes
@@ -101,28 +118,29 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
     const pointer = `/services/${si}`
     if (services.has(svc.name))
       issues.push({ pointer: `${pointer}/name`, message: `duplicate service name "${svc.name}"` })
-    let url: URL | undefined
-    try {
-      url = new URL(svc.url)
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol')
-      if (url.search || url.hash || url.username) throw new Error('extra')
-    } catch {
-      issues.push({
-        pointer: `${pointer}/url`,
-        message: `"${svc.url}" is not an http(s) URL without query, fragment or credentials`,
-      })
-    }
     const timeouts = {
       connect: (svc.timeouts?.connect as number | undefined) ?? defaults.connect,
       read: (svc.timeouts?.read as number | undefined) ?? defaults.read,
+      total: (svc.timeouts?.total as number | undefined) ?? defaults.total,
     }
-    const basePath = url ? url.pathname.replace(/\/+$/, '') : ''
+    const hasTotal = timeouts.total > 0 || (svc.routes ?? []).some((r) => (r.timeouts?.total as number) > 0)
+    const upstream = compileUpstream(
+      svc,
+      pointer,
+      issues,
+      opts.previous?.services.get(svc.name)?.group,
+      hasTotal,
+    )
     const compiled: CompiledService = {
       name: svc.name,
-      origin: url ? url.origin : 'http://invalid',
-      basePath,
+      origin: upstream.origin,
+      basePath: upstream.basePath,
       timeouts,
-      info: Object.freeze({ name: svc.name, url: svc.url }),
+      info: Object.freeze({ name: svc.name, url: upstream.infoUrl }),
+      group: upstream.group,
+      retry: upstream.retry,
+      hashKey: upstream.hashKey,
+      split: undefined,
     }
     services.set(svc.name, compiled)
     ;(svc.routes ?? []).forEach((route, ri) => {
@@ -160,6 +178,7 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
       const routeTimeouts = {
         connect: (route.timeouts?.connect as number | undefined) ?? timeouts.connect,
         read: (route.timeouts?.read as number | undefined) ?? timeouts.read,
+        total: (route.timeouts?.total as number | undefined) ?? timeouts.total,
       }
       routeDecls.push({
         pointer: rp,
@@ -183,6 +202,8 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
     })
   })
 
+  compileSplits(config.services ?? [], services, issues)
+
   // Consumers
   const consumers: ConsumerRecord[] = []
   const consumerIndex = new Map<string, string>()
@@ -194,10 +215,32 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
       return
     }
     for (const key of new Set([id, c.username].filter(Boolean) as string[])) {
-      if (consumerIndex.has(key))
-        issues.push({ pointer, message: `duplicate consumer id or username "${key}"` })
+      if (consumerIndex.has(key)) {
+        const field = c.id === key ? 'id' : 'username'
+        issues.push({ pointer: `${pointer}/${field}`, message: `duplicate consumer id or username "${key}"` })
+      }
       consumerIndex.set(key, id)
     }
+    // These are sent upstream as X-Consumer-* headers: refuse what cannot be a header value now.
+    const headerValues: [string, string | undefined][] = [
+      ['username', c.username],
+      ['customId', c.customId],
+      ...(c.groups ?? []).map((g, gi): [string, string] => [`groups/${gi}`, g]),
+    ]
+    for (const [field, value] of headerValues) {
+      if (value !== undefined && !IDENTITY_VALUE.test(value))
+        issues.push({
+          pointer: `${pointer}/${field}`,
+          message: 'must be printable Latin-1 text (it is sent upstream in an X-Consumer-* header)',
+        })
+    }
+    c.groups?.forEach((g, gi) => {
+      if (g.includes(','))
+        issues.push({
+          pointer: `${pointer}/groups/${gi}`,
+          message: 'a group name cannot contain "," (X-Consumer-Groups is a comma-separated list)',
+        })
+    })
     consumers.push(
       Object.freeze({
         id,
@@ -205,9 +248,14 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
         customId: c.customId,
         groups: Object.freeze([...(c.groups ?? [])]),
         credentials: Object.freeze(c.credentials ?? {}),
+        pointer,
       }),
     )
   })
+  // Instances see every consumer's credentials at `init`: a change to consumers re-creates them on reload.
+  const consumersKey = createHash('sha256')
+    .update(stableJson(consumers.map(({ pointer: _p, ...rest }) => rest)))
+    .digest('base64url')
 
   // Plugin instances: declarations with their scope
   interface Decl {
@@ -348,7 +396,7 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
       ...d,
       def,
       config: pluginConfig,
-      reuseKey: `${def.name}@${def.version}|${scopeKey}|${stableJson(pluginConfig)}`,
+      reuseKey: `${def.name}@${def.version}|${scopeKey}|${consumersKey}|${stableJson(pluginConfig)}`,
     })
   }
   let trust: TrustFn = () => false
@@ -380,11 +428,7 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
         if (handlers === null || typeof handlers !== 'object')
           throw new TypeError('init must return an object of handlers')
       } catch (err) {
-        issues.push({
-          pointer: p.pointer,
-          plugin: p.def.name,
-          message: `init failed: ${(err as Error)?.message ?? String(err)}`,
-        })
+        issues.push(...initIssues(err, p.pointer, p.def.name))
         continue
       }
     }
@@ -465,6 +509,8 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
       requestBody: (config.limits?.requestBody as number | undefined) ?? 1024 * 1024,
       responseBody: (config.limits?.responseBody as number | undefined) ?? 1024 * 1024,
     },
+    timePlugins: config.serverTiming === true || instances.some((i) => i.handlers.needs?.pluginTimings),
+    serverTiming: config.serverTiming === true,
     inflight: 0,
     retired: false,
     onDrained: undefined,
@@ -492,6 +538,48 @@ function describeScope(scope: PluginScope): string {
   ].filter(Boolean)
   return parts.length ? `@${parts.join(',')}` : '@global'
 }
+
+/**
+ * Plugin defaults are filled into each instance's `config` in place. One object shared by two
+ * instances in a config written in code (structuredClone keeps the sharing) would get both plugins'
+ * defaults: each later instance gets its own copy first.
+ */
+function unshareInstanceConfigs(config: GatewayConfig): void {
+  const seen = new Set<object>()
+  const visit = (list: { config?: Record<string, unknown> }[] | undefined) => {
+    for (const p of list ?? []) {
+      if (p.config === undefined) continue
+      if (seen.has(p.config)) p.config = structuredClone(p.config)
+      seen.add(p.config)
+    }
+  }
+  visit(config.plugins)
+  for (const svc of config.services ?? []) {
+    visit(svc.plugins)
+    for (const r of svc.routes ?? []) visit(r.plugins)
+  }
+  for (const c of config.consumers ?? []) visit(c.plugins)
+}
+
+/**
+ * What a failed `init` reports: a plugin's ConfigError keeps its issues (pointers under `/config` are
+ * made absolute with the instance's pointer; others, such as `/consumers/2/credentials/...`, already
+ * are); any other error becomes one issue at the instance.
+ */
+function initIssues(err: unknown, pointer: string, plugin: string): ConfigIssue[] {
+  const maybe = err as { code?: unknown; issues?: unknown } | null
+  if (maybe?.code === 'GH_CONFIG_INVALID' && Array.isArray(maybe.issues) && maybe.issues.length > 0) {
+    return (maybe.issues as ConfigIssue[]).map((i) => ({
+      ...i,
+      pointer: i.pointer === '/config' || i.pointer.startsWith('/config/') ? pointer + i.pointer : i.pointer,
+      plugin: i.plugin ?? plugin,
+    }))
+  }
+  return [{ pointer, plugin, message: `init failed: ${(err as Error)?.message ?? String(err)}` }]
+}
+
+/** Printable text (and tabs/spaces): what an HTTP header value may hold (RFC 9110 §5.5). */
+const IDENTITY_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
 
 export function stableJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'undefined'

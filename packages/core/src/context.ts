@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { parse as parseQuery } from 'node:querystring'
 import type {
+  BodyLimit,
   BodySkipReason,
   ClientInfo,
   Consumer,
@@ -9,11 +10,13 @@ import type {
   Headers,
   Logger,
   Phase,
+  PluginTiming,
   RequestView,
   ResponseData,
   ResponseSource,
   RouteInfo,
   ServiceInfo,
+  SetConsumerOptions,
   Timings,
   UpstreamRequest,
 } from '@gatehouse/sdk'
@@ -21,7 +24,7 @@ import { GatehouseError as GatehouseErrorClass } from '@gatehouse/sdk'
 import type { Chain, Instance } from './chain.js'
 import type { CompiledRoute, CompiledService, Generation } from './compile.js'
 import { PhaseMisuse } from './errors.js'
-import { clientAddress } from './forwarding.js'
+import { clientAddress, setIdentityHeaders } from './forwarding.js'
 
 export class Request implements RequestView {
   method: string
@@ -55,8 +58,10 @@ export class Upstream implements UpstreamRequest {
   querystring: string
   headers: Headers
   body: unknown = undefined
-  readonly target: string
+  /** The origin sent to: the service's, or with targets the one the balancer picked (set on sending). */
+  target: string
   timeouts: { connect: number; read: number }
+  bodyLimit: BodyLimit | undefined = undefined
 
   constructor(
     method: string,
@@ -112,9 +117,12 @@ export class Context {
   service: ServiceInfo | undefined = undefined
   compiledRoute: CompiledRoute | undefined = undefined
   upstream: Upstream | undefined = undefined
+  /** The service sent to: the route's, or another one chosen by the route's service `split`. */
+  upstreamService: CompiledService | undefined = undefined
   response: Response | undefined = undefined
   consumer: Consumer | undefined = undefined
   credential: Credential | undefined = undefined
+  anonymous = false
   error: GatehouseError | undefined = undefined
   chain: Chain
   responded = false
@@ -127,6 +135,8 @@ export class Context {
   upstreamStartedAt = 0
   upstreamHeadersAt = 0
   finishedAt = 0
+  /** Each plugin handler's run, when the generation times plugins (`undefined` otherwise: no cost). */
+  readonly pluginTimings: PluginTiming[] | undefined
   private sharedState: Record<string, unknown> | undefined
   private pluginState: Map<Instance, Record<string, unknown>> | undefined
   private clientInfo: ClientInfo | undefined
@@ -149,6 +159,7 @@ export class Context {
     this.baseLogger = logger
     this.chain = gen.globalChain
     this.startedAt = startedAt
+    this.pluginTimings = gen.timePlugins ? [] : undefined
   }
 
   get shared(): Record<string, unknown> {
@@ -205,13 +216,17 @@ export class Context {
     this.responded = true
   }
 
-  setConsumer(consumer: Consumer, credential?: Credential): void {
+  setConsumer(consumer: Consumer, credential?: Credential, options?: SetConsumerOptions): void {
     if (this.phase !== 'access')
       throw misuse(this, `setConsumer() cannot be called in the ${this.phase} phase`)
     if (!consumer || typeof consumer.id !== 'string')
       throw misuse(this, 'setConsumer() needs a consumer with an id')
     this.consumer = consumer
     this.credential = credential
+    this.anonymous = options?.anonymous === true
+    // The identity goes upstream now, replacing any earlier one (an anonymous consumer that a later
+    // auth plugin replaced), so a later access handler can still drop a header (acl's hideGroupsHeader).
+    if (this.upstream) setIdentityHeaders(this.upstream.headers, consumer, credential, this.anonymous)
     const chain = this.compiledRoute?.consumerChains.get(consumer.id)
     if (chain) this.chain = chain
   }
@@ -220,7 +235,13 @@ export class Context {
     const end = this.finishedAt || performance.now()
     const total = end - this.startedAt
     const upstream = this.upstreamHeadersAt > 0 ? this.upstreamHeadersAt - this.upstreamStartedAt : undefined
-    return { total, upstream, gateway: total - (upstream ?? 0) }
+    return {
+      total,
+      upstream,
+      gateway: total - (upstream ?? 0),
+      upstreamStart: this.upstreamStartedAt > 0 ? this.upstreamStartedAt - this.startedAt : undefined,
+      plugins: this.pluginTimings,
+    }
   }
 }
 

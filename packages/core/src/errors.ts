@@ -52,6 +52,11 @@ export const UpstreamBadResponse = defineError(
   502,
   'The upstream service sent an invalid response',
 )
+export const UpstreamUnavailable = defineError(
+  'GH_UPSTREAM_UNAVAILABLE',
+  503,
+  'No healthy upstream target is available; retry later',
+)
 export const PluginFailed = defineError('GH_PLUGIN_FAILED', 500, 'The gateway failed to process the request')
 export const PhaseMisuse = defineError(
   'GH_PLUGIN_PHASE_MISUSE',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { TLSSocket } from 'node:tls'
-import type { ClientInfo, Headers } from '@gatehouse/sdk'
+import type { ClientInfo, Consumer, Credential, Headers } from '@gatehouse/sdk'
 import proxyaddr from 'proxy-addr'
 import type { TrustFn } from './trust.js'
 
@@ -20,6 +20,15 @@ const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
 ])
+/** The identity headers core sends upstream after `access`, and strips from what clients send. */
+export const IDENTITY_HEADERS = [
+  'x-consumer-id',
+  'x-consumer-username',
+  'x-consumer-custom-id',
+  'x-consumer-groups',
+  'x-credential-identifier',
+  'x-anonymous-consumer',
+] as const
 const NOT_FORWARDED_UP = new Set([
   ...HOP_BY_HOP,
   'host',
@@ -30,6 +39,9 @@ const NOT_FORWARDED_UP = new Set([
   'x-forwarded-host',
   'x-forwarded-port',
   'x-real-ip',
+  // Identity is the gateway's to state (see identityHeaders): a client never forges it. Dropped here,
+  // in the copy every request makes anyway, so routes without auth pay nothing more.
+  ...IDENTITY_HEADERS,
 ])
 
 function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
@@ -49,11 +61,13 @@ function connectionListed(value: string | string[] | undefined): Set<string> | u
 }
 
 export function isTlsSocket(req: IncomingMessage): boolean {
-  return (req.socket as TLSSocket).encrypted === true
+  return (req.socket as TLSSocket | null)?.encrypted === true
 }
 
 export function clientAddress(req: IncomingMessage, trust: TrustFn): ClientInfo {
-  const peer = req.socket.remoteAddress ?? ''
+  // `socket` is null once the response is done and the socket detached (a `log` handler of an
+  // aborted request): the address is then unknown, not a crash.
+  const peer = req.socket?.remoteAddress ?? ''
   const viaTrustedProxy = trust(peer, 0)
   const ip = viaTrustedProxy ? proxyaddr(req, trust) : peer
   let protocol: 'http' | 'https' = isTlsSocket(req) ? 'https' : 'http'
@@ -128,6 +142,31 @@ function quoteIfNeeded(v: string): string {
   lastHost = v
   lastQuoted = quoted
   return quoted
+}
+
+/**
+ * Sets the identity headers on the upstream request, like Kong: the consumer's id, username, custom id
+ * and groups (comma-separated), the credential's identifier, and `x-anonymous-consumer: true` for an
+ * auth plugin's anonymous consumer. Called by `setConsumer`: each header is replaced, or removed when
+ * the new identity has no such field, so an anonymous consumer replaced by a real one leaves no trace.
+ */
+export function setIdentityHeaders(
+  out: Headers,
+  consumer: Consumer,
+  credential: Credential | undefined,
+  anonymous: boolean,
+): void {
+  setOrDelete(out, 'x-consumer-id', consumer.id)
+  setOrDelete(out, 'x-consumer-username', consumer.username)
+  setOrDelete(out, 'x-consumer-custom-id', consumer.customId)
+  setOrDelete(out, 'x-consumer-groups', consumer.groups?.length ? consumer.groups.join(', ') : undefined)
+  setOrDelete(out, 'x-credential-identifier', credential?.id)
+  setOrDelete(out, 'x-anonymous-consumer', anonymous ? 'true' : undefined)
+}
+
+function setOrDelete(out: Headers, name: string, value: string | undefined): void {
+  if (value === undefined || value === '') delete out[name]
+  else out[name] = value
 }
 
 /** The upstream's response headers, minus hop-by-hop ones. */

@@ -1,6 +1,13 @@
 import http from 'node:http'
 import type { Socket } from 'node:net'
-import { ConfigError, type GatewayConfig, type PluginDefinition } from '@gatehouse/sdk'
+import {
+  type AdminEndpoint,
+  ConfigError,
+  type GatewayConfig,
+  type PluginDefinition,
+  type PluginScope,
+  type TSchema,
+} from '@gatehouse/sdk'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { Logger } from 'pino'
 import type { Instance } from './chain.js'
@@ -14,9 +21,11 @@ import {
   RequestTimeout,
 } from './errors.js'
 import { requestIdFor } from './forwarding.js'
+import type { HealthEvent, HealthHub, UpstreamGroup, UpstreamSnapshot } from './health.js'
 import { handleRequest, type Runtime, type Sender } from './lifecycle.js'
 import { createLogger, type LoggerOption } from './logger.js'
 import { Pools, poolKey } from './proxy.js'
+import { originsOf } from './upstreams.js'
 
 export interface GatewayOptions {
   /** Plugin definitions the configuration may name. */
@@ -54,6 +63,25 @@ export interface RouteSummary {
   plugins: Record<'access' | 'response' | 'log' | 'error', string[]>
 }
 
+export interface ReloadOptions {
+  /** The file the configuration came from, named in config errors. */
+  file?: string
+  /** Plugin definitions to add to (or replace in) the registry, e.g. a package the new file names. */
+  plugins?: PluginDefinition[]
+}
+
+export interface PluginInstanceSummary {
+  id: string
+  plugin: string
+  version: string
+  scope: PluginScope
+  /** Where the instance is declared in the configuration (a JSON pointer). */
+  pointer: string
+  /** The plugin's config schema, for tools that show config (secrets are marked in it). */
+  schema: TSchema | undefined
+  admin: readonly AdminEndpoint[]
+}
+
 export interface Gateway {
   /** Starts serving; resolves to the address, e.g. `http://127.0.0.1:8080`. */
   listen(options?: ListenOptions): Promise<string>
@@ -62,13 +90,22 @@ export interface Gateway {
    * finish on the old configuration; replaced plugin instances get `close` once they drain. An invalid
    * configuration throws a ConfigError and the running one stays.
    */
-  reload(config: GatewayConfig, options?: { file?: string }): Promise<void>
+  reload(config: GatewayConfig, options?: ReloadOptions): Promise<void>
   /** Stops accepting, lets in-flight requests finish, closes plugins and upstream pools. */
   close(): Promise<void>
   /** The running configuration, validated and with defaults filled in. */
   readonly config: GatewayConfig
   /** The route table in declaration order, with each route's compiled plugin chain. */
   routes(): RouteSummary[]
+  /** The running plugin instances: id, plugin, scope, and the admin endpoints each offers. */
+  plugins(): PluginInstanceSummary[]
+  /**
+   * Balanced services (those with `targets`, health checks, retries or a total timeout) and the
+   * health of each target, now. Cheap enough to poll (docs/upstreams.md).
+   */
+  upstreams(): UpstreamSnapshot[]
+  /** Calls `listener` on every target state change; returns the function that unsubscribes. */
+  onHealthChange(listener: (event: HealthEvent) => void): () => void
   /** The Node HTTP server. */
   readonly server: http.Server
   readonly logger: Logger
@@ -107,6 +144,20 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   })
   const pools = new Pools()
   const rt: Runtime = { current: first, pools, closing: false, logger }
+  const healthListeners = new Set<(event: HealthEvent) => void>()
+  const hub: HealthHub = {
+    logger,
+    emit(event) {
+      for (const listener of healthListeners) {
+        try {
+          listener(event)
+        } catch (err) {
+          logger.error({ err }, 'an onHealthChange listener threw; ignored')
+        }
+      }
+    },
+  }
+  for (const group of groupsOf(first)) group.start(hub)
   const retired = new Set<Generation>()
   const drainTimeout = options.drainTimeout ?? 30_000
 
@@ -243,7 +294,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     await closeOnce(old.instances.filter((i) => !live.has(i.handlers)))
     const keep = new Set<string>()
     for (const gen of [rt.current, ...retired]) {
-      for (const r of gen.routes) keep.add(poolKey(r.service.origin, r.timeouts.connect))
+      for (const r of gen.routes)
+        for (const origin of originsOf(r.service)) keep.add(poolKey(origin, r.timeouts.connect))
     }
     if (!rt.closing) await pools.retain(keep)
   }
@@ -262,15 +314,22 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     reload(next, reloadOptions = {}) {
       const run = reloading.then(async () => {
         if (rt.closing) throw new Error('the gateway is closing')
+        const nextRegistry = new Map(registry)
+        for (const def of reloadOptions.plugins ?? []) nextRegistry.set(def.name, def)
         const gen = await compileGeneration(next, {
-          plugins: registry,
+          plugins: nextRegistry,
           logger,
           previous: rt.current,
           file: reloadOptions.file ?? options.file,
           id: ++generationId,
         })
+        for (const [name, def] of nextRegistry) registry.set(name, def)
         const old = rt.current
         rt.current = gen
+        // Health checks follow the configuration: new groups start, replaced ones stop probing.
+        const liveGroups = groupsOf(gen)
+        for (const group of liveGroups) group.start(hub)
+        for (const group of groupsOf(old)) if (!liveGroups.has(group)) group.stop()
         logger.info({ generation: gen.id, routes: gen.routes.length }, 'configuration reloaded')
         void retire(old)
       })
@@ -292,6 +351,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         await Promise.race([Promise.all(gens.map(whenDrained)), delay(drainTimeout)])
         const all = new Set(gens.flatMap((g) => g.instances))
         await closeOnce(all)
+        for (const g of gens) for (const group of groupsOf(g)) group.stop()
         await pools.closeAll()
         logger.info('gateway closed')
       })()
@@ -299,6 +359,15 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     },
     get config() {
       return rt.current.config
+    },
+    upstreams() {
+      return [...groupsOf(rt.current)].map((group) => group.snapshot())
+    },
+    onHealthChange(listener) {
+      healthListeners.add(listener)
+      return () => {
+        healthListeners.delete(listener)
+      }
     },
     routes() {
       return rt.current.routes.map((r) => ({
@@ -316,6 +385,17 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         },
       }))
     },
+    plugins() {
+      return rt.current.instances.map((i) => ({
+        id: i.id,
+        plugin: i.def.name,
+        version: i.def.version,
+        scope: i.scope,
+        pointer: i.pointer,
+        schema: i.def.schema,
+        admin: i.handlers.admin ?? [],
+      }))
+    },
     get server() {
       return app.server
     },
@@ -325,6 +405,12 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     },
   }
   return gateway
+}
+
+function groupsOf(gen: Generation): Set<UpstreamGroup> {
+  const groups = new Set<UpstreamGroup>()
+  for (const service of gen.services.values()) if (service.group !== undefined) groups.add(service.group)
+  return groups
 }
 
 function delay(ms: number): Promise<void> {

@@ -1,7 +1,17 @@
 export type { ConfigIssue, GatewayConfig } from '@gatehouse/sdk'
 export { ConfigError, GatehouseError } from '@gatehouse/sdk'
+export type { AdminOptions, AdminServer } from './admin.js'
+export { redactConfig, startAdmin } from './admin.js'
 export * as errors from './errors.js'
-export type { Gateway, GatewayOptions, ListenOptions, RouteSummary } from './gateway.js'
+export type {
+  Gateway,
+  GatewayOptions,
+  ListenOptions,
+  PluginInstanceSummary,
+  ReloadOptions,
+  RouteSummary,
+} from './gateway.js'
 export { createGateway } from './gateway.js'
+export type { HealthEvent, HealthState, TargetSnapshot, UpstreamSnapshot } from './health.js'
 export { createLogger, REDACT_PATHS } from './logger.js'
 export { normalisePath } from './path.js'

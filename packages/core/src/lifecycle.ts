@@ -1,7 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
-import { GatehouseError, type Headers, type Phase } from '@gatehouse/sdk'
-import { bufferResponseBody, finalResponseBody, readRequestBody, serialiseRequestBody } from './body.js'
+import { type BodyLimit, GatehouseError, type Headers, type Phase, type PluginTiming } from '@gatehouse/sdk'
+import {
+  bufferResponseBody,
+  finalResponseBody,
+  LimitedBody,
+  limitBody,
+  readRequestBody,
+  serialiseRequestBody,
+} from './body.js'
 import type { Instance, Step } from './chain.js'
 import type { Generation } from './compile.js'
 import { Context, Request, Response, Upstream } from './context.js'
@@ -10,6 +17,7 @@ import {
   InternalError,
   MissingHost,
   PluginFailed,
+  RequestBodyTooLarge,
   RequestMalformed,
   RequestPathInvalid,
   RouteNotFound,
@@ -17,6 +25,8 @@ import {
 import { downstreamHeaders, upstreamHeaders } from './forwarding.js'
 import { joinPaths, normalisePath } from './path.js'
 import { type Pools, sendUpstream, upstreamError } from './proxy.js'
+import { sendBalanced } from './retry.js'
+import { type ResilientService, splitService } from './upstreams.js'
 
 /**
  * The request lifecycle (docs/lifecycle.md):
@@ -116,8 +126,12 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
     const route = match.route
     ctx.compiledRoute = route
     ctx.route = route.info
-    ctx.service = route.service.info
+    const service = route.service.split === undefined ? route.service : splitService(route.service, request)
+    ctx.upstreamService = service
+    ctx.service = service.info
     ctx.chain = route.chain
+    // Once a request body is streamed upstream the peer address may be gone: `log` reads it from here.
+    if (route.chain.log.length > 0) void ctx.client
     request.params = match.params
     const rest = route.rewrite
       ? joinPaths(route.rewrite(match.params), request.path.slice(match.matchedLength))
@@ -127,10 +141,10 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
     const upstreamHost = route.preserveHost ? (request.headers.host as string | undefined) : undefined
     ctx.upstream = new Upstream(
       request.method,
-      joinPaths(route.service.basePath, rest),
+      joinPaths(service.basePath, rest),
       request.querystring,
       upstreamHeaders(raw, gen.trust, upstreamHost, request.headers),
-      route.service,
+      service,
       route.timeouts,
     )
     ctx.upstream.headers[gen.requestId.header] = ctx.requestId
@@ -162,26 +176,41 @@ async function proxy(rt: Runtime, ctx: Context, ex: Exchange): Promise<void> {
     delete up.headers['transfer-encoding']
   } else if (ctx.request.rawBody !== undefined) {
     body = ctx.request.rawBody
+    if (up.bodyLimit !== undefined && body.length > up.bodyLimit.bytes) throw bodyTooLarge(up.bodyLimit)
     up.headers['content-length'] = String(body.length)
   } else if (hasBody(raw)) {
-    body = raw
+    body = up.bodyLimit === undefined ? raw : limitedClientBody(raw, up.bodyLimit)
   }
   const signal = new AbortHook()
   ctx.upstreamAbort = signal
   ctx.upstreamStartedAt = performance.now()
   let res: Awaited<ReturnType<typeof sendUpstream>>
+  const service = ctx.upstreamService!
+  const path = up.querystring === '' ? up.path : `${up.path}?${up.querystring}`
   try {
-    res = await sendUpstream(rt.pools.get(up.target, up.timeouts.connect), {
-      method: up.method,
-      path: up.querystring === '' ? up.path : `${up.path}?${up.querystring}`,
-      headers: up.headers,
-      body,
-      readTimeout: up.timeouts.read,
-      signal,
-    })
+    res =
+      service.group === undefined
+        ? await sendUpstream(rt.pools.get(up.target, up.timeouts.connect), {
+            method: up.method,
+            path,
+            headers: up.headers,
+            body,
+            readTimeout: up.timeouts.read,
+            signal,
+          })
+        : await sendBalanced(
+            rt.pools,
+            ctx,
+            service as ResilientService,
+            path,
+            body,
+            signal,
+            ctx.compiledRoute!.timeouts.total,
+          )
   } catch (err) {
     if (ctx.aborted) return
-    throw upstreamError(err)
+    if (body instanceof LimitedBody && body.exceeded) throw bodyTooLarge(up.bodyLimit!)
+    throw err instanceof GatehouseError ? err : upstreamError(err)
   }
   ctx.upstreamHeadersAt = performance.now()
   const response = new Response(res.statusCode, downstreamHeaders(res.headers), undefined, 'upstream')
@@ -210,10 +239,31 @@ async function proxy(rt: Runtime, ctx: Context, ex: Exchange): Promise<void> {
       response.stream = res.body
     }
     await runSteps(ctx, 'response', chain.response)
+    // A `response` plugin may give a bodiless upstream answer a body of its own (a cache answering
+    // the 304 to its revalidation with the stored response): the empty upstream stream is dropped.
+    if (response.bodySkipped === 'no-body' && response.body !== undefined && response.stream !== undefined) {
+      discard(response.stream)
+      response.stream = undefined
+    }
   } else {
     response.stream = res.body
   }
   send(ctx, ex)
+}
+
+/**
+ * `ctx.upstream.bodyLimit`: a declared length over the limit is refused before anything is sent; a
+ * body without one (chunked) is counted as it streams and cut off past the limit.
+ */
+function limitedClientBody(raw: IncomingMessage, limit: BodyLimit): Readable {
+  const declared = Number(raw.headers['content-length'])
+  if (declared > limit.bytes) throw bodyTooLarge(limit)
+  return limitBody(raw, limit.bytes)
+}
+
+/** The rest of an over-limit body is never read: the connection closes after the answer. */
+function bodyTooLarge(limit: BodyLimit): GatehouseError {
+  return (limit.error?.() ?? RequestBodyTooLarge(limit.bytes)).withHeaders({ connection: 'close' })
 }
 
 async function respondEarly(ctx: Context, ex: Exchange): Promise<void> {
@@ -226,6 +276,9 @@ function send(ctx: Context, ex: Exchange): void {
   const h = res.headers
   const gen = ctx.gen
   if (gen.requestId.responseHeader) h[gen.requestId.header] = ctx.requestId
+  if (gen.serverTiming) serverTiming(ctx, h)
+  // The socket is detached by the time `log` runs, its address with it: read the client while it is here.
+  if (ctx.chain.log.length > 0 && ctx.raw.socket !== null) void ctx.client
   let payload: Buffer | string | Readable | undefined
   if (res.stream !== undefined) payload = res.stream as Readable
   else if (res.source === 'upstream') payload = finalResponseBody(res, ctx.request.headers['accept-encoding'])
@@ -260,12 +313,16 @@ async function runSteps<F extends (ctx: never) => unknown>(
     const step = steps[i]!
     if (step.when !== undefined && !step.when(ctx.request)) continue
     ctx.current = step.instance
+    const timings = ctx.pluginTimings
+    const began = timings === undefined ? 0 : performance.now()
     try {
       const r = step.fn(ctx as never) as Promise<void> | undefined
       if (r !== undefined && typeof r.then === 'function') await r
     } catch (err) {
+      if (timings !== undefined) recordTiming(ctx, timings, step.instance, phase, began)
       throw pluginError(err, step.instance, phase)
     }
+    if (timings !== undefined) recordTiming(ctx, timings, step.instance, phase, began)
     // `response` handlers all run, even after a short-circuit; other phases stop at a response.
     if (ctx.responded && phase !== 'response') break
     if (phase === 'access' && ctx.chain !== chain) {
@@ -280,6 +337,41 @@ async function runSteps<F extends (ctx: never) => unknown>(
     }
   }
   ctx.current = undefined
+}
+
+function recordTiming(
+  ctx: Context,
+  timings: PluginTiming[],
+  instance: Instance,
+  phase: Phase,
+  began: number,
+): void {
+  const start = began - ctx.startedAt
+  timings.push({
+    plugin: instance.def.name,
+    instance: instance.id,
+    phase,
+    start,
+    duration: performance.now() - began,
+  })
+}
+
+/**
+ * W3C Server Timing: one metric per plugin handler run (`<plugin>;desc="<phase>";dur=<ms>`), then the
+ * upstream's time; appended to any `Server-Timing` the upstream sent, which stays first.
+ */
+function serverTiming(ctx: Context, h: Headers): void {
+  const parts: string[] = []
+  for (const t of ctx.pluginTimings ?? []) {
+    parts.push(`${t.plugin};desc="${t.phase}";dur=${t.duration.toFixed(3)}`)
+  }
+  if (ctx.upstreamHeadersAt > 0) {
+    parts.push(`upstream;dur=${(ctx.upstreamHeadersAt - ctx.upstreamStartedAt).toFixed(3)}`)
+  }
+  if (parts.length === 0) return
+  const existing = h['server-timing']
+  const before = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]
+  h['server-timing'] = [...before, ...parts].join(', ')
 }
 
 function pluginError(err: unknown, instance: Instance, phase: Phase): GatehouseError {

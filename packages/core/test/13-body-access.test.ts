@@ -469,3 +469,105 @@ t.test('HEAD, 204 and 304 responses are left untouched', async (t) => {
   t.equal(notModified.headers.etag, '"v1"')
   t.match(seen.at(-1), { status: 304, bodySkipped: 'no-body' })
 })
+
+t.test('a replaced body gets a weak ETag and no digests; an untouched one keeps them', async (t) => {
+  const replacer = definePlugin({
+    name: 'replacer',
+    version: '1.0.0',
+    priority: 1_000,
+    init: () => ({
+      needs: { responseBody: true },
+      response(ctx) {
+        if (ctx.request.headers['x-replace'] === 'yes') ctx.response.body = { replaced: true }
+      },
+    }),
+  })
+  const upstream = await startUpstream({
+    t,
+    handler(req, res) {
+      const weak = req.url?.includes('weak')
+      res
+        .writeHead(200, {
+          'content-type': 'application/json',
+          etag: weak ? 'W/"w1"' : '"s1"',
+          'content-md5': 'bWQ1',
+          digest: 'sha-256=abc',
+          'content-digest': 'sha-256=:abc:',
+          'repr-digest': 'sha-256=:abc:',
+          'last-modified': 'Mon, 02 Jan 2006 15:04:05 GMT',
+        })
+        .end('{"original":true}')
+    },
+  })
+  const gw = await startGateway({
+    t,
+    plugins: [replacer],
+    config: {
+      services: [
+        {
+          name: 's',
+          url: upstream.url,
+          routes: [{ name: 'r', paths: ['/'], plugins: [{ name: 'replacer' }] }],
+        },
+      ],
+    },
+  })
+  const replaced = await gw.request({ path: '/strong', headers: { 'x-replace': 'yes' } })
+  t.same(replaced.json(), { replaced: true })
+  t.equal(replaced.headers.etag, 'W/"s1"', 'a strong ETag becomes weak')
+  for (const h of ['content-md5', 'digest', 'content-digest', 'repr-digest'])
+    t.equal(replaced.headers[h], undefined, h)
+  t.equal(replaced.headers['last-modified'], 'Mon, 02 Jan 2006 15:04:05 GMT')
+  const weak = await gw.request({ path: '/weak', headers: { 'x-replace': 'yes' } })
+  t.equal(weak.headers.etag, 'W/"w1"', 'a weak ETag stays weak, not W/W/')
+  const kept = await gw.request({ path: '/strong' })
+  t.equal(kept.text, '{"original":true}')
+  t.equal(kept.headers.etag, '"s1"')
+  t.equal(kept.headers['content-md5'], 'bWQ1')
+})
+
+t.test(
+  'a response plugin may give a bodiless 304 a body of its own (a cache answering its revalidation)',
+  async (t) => {
+    const upstream = await startUpstream({
+      t,
+      handler(_req, res) {
+        res.writeHead(304, { etag: 'W/"v1"' })
+        res.end()
+      },
+    })
+    const stored = definePlugin({
+      name: 'stored',
+      version: '1.0.0',
+      priority: 10,
+      init() {
+        return {
+          needs: { responseBody: true },
+          response(ctx) {
+            if (ctx.response.bodySkipped !== 'no-body' || ctx.response.status !== 304) return
+            ctx.response.status = 200
+            ctx.response.headers = { 'content-type': 'text/plain', etag: 'W/"v1"' }
+            ctx.response.body = Buffer.from('the stored body')
+          },
+        }
+      },
+    })
+    const gw = await startGateway({
+      t,
+      plugins: [stored],
+      config: {
+        services: [
+          {
+            name: 's',
+            url: upstream.url,
+            routes: [{ name: 'r', paths: ['/'], plugins: [{ name: 'stored' }] }],
+          },
+        ],
+      },
+    })
+    const res = await gw.request({ path: '/doc' })
+    t.equal(res.status, 200)
+    t.equal(res.text, 'the stored body')
+    t.equal(res.headers['content-length'], '15')
+  },
+)

@@ -13,7 +13,9 @@ const NAME = '^[A-Za-z0-9][A-Za-z0-9._~-]*$'
 const HEADER_TOKEN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
 /** A record keyed by header names: `propertyNames` makes ajv check every key (a Record alone does not). */
 const headerKeys = { propertyNames: { pattern: HEADER_TOKEN } }
-const PLUGIN_NAME = '^(@[a-z0-9-~][a-z0-9-._~]*/)?[a-z0-9][a-z0-9._-]*$'
+// A registered name, a package name (`gatehouse-plugin-x`, `@acme/x`) or a path to a plugin file
+// (`./plugins/x.js`): the CLI resolves packages and paths; code passes definitions and uses their names.
+const PLUGIN_NAME = '^((@[a-z0-9-~][a-z0-9-._~]*/)?[a-z0-9][a-z0-9._-]*|\\.{1,2}/.+|/.+)$'
 const HTTP_METHOD = '^[A-Z]+$'
 const durationInput = Type.Unsafe<number | string>({
   anyOf: [
@@ -107,6 +109,11 @@ export const TimeoutsSchema = Type.Object(
       ...durationInput,
       description: 'Longest wait for the response headers, and between two chunks of the response body',
     }),
+    total: Type.Optional({
+      ...durationInput,
+      description:
+        'Longest time from the first attempt to the response headers, retries and backoff included (default none)',
+    }),
   },
   { additionalProperties: false },
 )
@@ -161,10 +168,208 @@ export const RouteSchema = Type.Object(
   { additionalProperties: false },
 )
 
+const HTTP_STATUS = Type.Integer({ minimum: 100, maximum: 599 })
+const statusList = (description: string) => Type.Array(HTTP_STATUS, { minItems: 1, description })
+
+export const TargetSchema = Type.Object(
+  {
+    url: Type.String({ description: "The target's origin, e.g. `http://10.0.0.7:3000` (no path)" }),
+    weight: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 65_535,
+        default: 100,
+        description: 'Share of traffic relative to the other targets; 0 sends none',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const BalancingSchema = Type.Object(
+  {
+    algorithm: Type.Optional(
+      Type.Union(
+        [Type.Literal('round-robin'), Type.Literal('least-connections'), Type.Literal('consistent-hashing')],
+        { default: 'round-robin', description: 'How a target is chosen for each request' },
+      ),
+    ),
+    hashOn: Type.Optional(
+      Type.Union(
+        [Type.Literal('ip'), Type.Literal('header'), Type.Literal('cookie'), Type.Literal('consumer')],
+        {
+          default: 'ip',
+          description: 'consistent-hashing: what the key is; the client IP when the key is missing',
+        },
+      ),
+    ),
+    hashOnHeader: Type.Optional(
+      Type.Unsafe<string>({
+        type: 'string',
+        pattern: HEADER_TOKEN,
+        gatehouse: 'header-name',
+        description: 'hashOn header: its name',
+      }),
+    ),
+    hashOnCookie: Type.Optional(Type.String({ minLength: 1, description: 'hashOn cookie: its name' })),
+  },
+  { additionalProperties: false },
+)
+
+export const HealthChecksSchema = Type.Object(
+  {
+    active: Type.Optional(
+      Type.Object(
+        {
+          path: Type.Optional(
+            Type.String({ pattern: '^/', default: '/', description: 'Path probed on each target' }),
+          ),
+          interval: Type.Optional({
+            ...durationInput,
+            description: 'Time between two probes of a target (> 0); default 5s',
+          }),
+          timeout: Type.Optional({
+            ...durationInput,
+            description: 'A probe slower than this fails; default 1s',
+          }),
+          healthyStatuses: Type.Optional(
+            statusList('Probe statuses that count as a success; default 200–399'),
+          ),
+          healthyThreshold: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              default: 2,
+              description: 'Consecutive successes that make a target healthy',
+            }),
+          ),
+          unhealthyThreshold: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              default: 3,
+              description: 'Consecutive failures that make a target unhealthy',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    passive: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(
+            Type.Boolean({ default: true, description: 'Judge targets by live traffic' }),
+          ),
+          failures: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              default: 3,
+              description: 'Consecutive connect failures, timeouts or `statuses` that open the circuit',
+            }),
+          ),
+          statuses: Type.Optional(
+            Type.Array(HTTP_STATUS, { description: 'Answers that count as failures; default 502, 503, 504' }),
+          ),
+          cooldown: Type.Optional({
+            ...durationInput,
+            description: 'Without active checks: time before a half-open trial request; default 10s',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const RetriesSchema = Type.Object(
+  {
+    attempts: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 10,
+        description: 'Retries after the first attempt; default 2 with targets, 0 with url',
+      }),
+    ),
+    methods: Type.Optional(
+      Type.Array(Type.String({ pattern: HTTP_METHOD }), {
+        description: 'Methods retried after the request may have been sent; default the idempotent ones',
+      }),
+    ),
+    backoff: Type.Optional(
+      Type.Object(
+        {
+          initial: Type.Optional({ ...durationInput, description: 'First backoff (jittered); default 20ms' }),
+          max: Type.Optional({ ...durationInput, description: 'Longest backoff; default 1s' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    budget: Type.Optional(
+      Type.Object(
+        {
+          ratio: Type.Optional(
+            Type.Number({
+              minimum: 0,
+              maximum: 1,
+              default: 0.2,
+              description: 'Retries allowed per request, over the window',
+            }),
+          ),
+          minRetries: Type.Optional(
+            Type.Integer({ minimum: 0, default: 10, description: 'Retries always allowed per window' }),
+          ),
+          window: Type.Optional({ ...durationInput, description: 'The window; default 10s' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const SplitRuleSchema = Type.Object(
+  {
+    service: Type.String({ pattern: NAME, description: 'The service that gets the matching share' }),
+    weight: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 100, description: 'Percent of requests (chosen at random)' }),
+    ),
+    header: Type.Optional(
+      Type.Unsafe<string>({
+        type: 'string',
+        pattern: HEADER_TOKEN,
+        gatehouse: 'header-name',
+        description: 'Requests carrying this header',
+      }),
+    ),
+    cookie: Type.Optional(Type.String({ minLength: 1, description: 'Requests carrying this cookie' })),
+    value: Type.Optional(Type.String({ description: 'header/cookie: only when it equals this value' })),
+  },
+  { additionalProperties: false },
+)
+
 export const ServiceSchema = Type.Object(
   {
     name: Type.String({ pattern: NAME, description: 'Unique service name' }),
-    url: Type.String({ description: 'Upstream base URL, e.g. `http://users.internal:3000/api`' }),
+    url: Type.Optional(
+      Type.String({ description: 'Upstream base URL, e.g. `http://users.internal:3000/api` (or `targets`)' }),
+    ),
+    targets: Type.Optional(
+      Type.Array(TargetSchema, {
+        minItems: 1,
+        description: 'Several upstream instances, load balanced (or `url`)',
+      }),
+    ),
+    path: Type.Optional(
+      Type.String({ pattern: '^/', description: 'With `targets`: base path prepended upstream' }),
+    ),
+    balancing: Type.Optional(BalancingSchema),
+    healthchecks: Type.Optional(HealthChecksSchema),
+    retries: Type.Optional(RetriesSchema),
+    split: Type.Optional(
+      Type.Array(SplitRuleSchema, {
+        description: "Send a share of this service's traffic to another service (first matching rule)",
+      }),
+    ),
     timeouts: Type.Optional(TimeoutsSchema),
     routes: Type.Optional(Type.Array(RouteSchema)),
     plugins: Type.Optional(Type.Array(NestedPluginSchema)),
@@ -238,6 +443,12 @@ export const GatewayConfigSchema = Type.Object(
       ),
     ),
     timeouts: Type.Optional(TimeoutsSchema),
+    serverTiming: Type.Optional(
+      Type.Boolean({
+        description:
+          'Default false. Add a `Server-Timing` response header with each plugin handler’s time and the upstream time (for debugging: it shows clients which plugins ran)',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -248,6 +459,11 @@ export type PluginInstanceConfig = Static<typeof PluginInstanceSchema>
 export type TimeoutsConfig = Static<typeof TimeoutsSchema>
 export type RouteConfig = Static<typeof RouteSchema>
 export type ServiceConfig = Static<typeof ServiceSchema>
+export type TargetConfig = Static<typeof TargetSchema>
+export type BalancingConfig = Static<typeof BalancingSchema>
+export type HealthChecksConfig = Static<typeof HealthChecksSchema>
+export type RetriesConfig = Static<typeof RetriesSchema>
+export type SplitRuleConfig = Static<typeof SplitRuleSchema>
 export type ConsumerConfig = Static<typeof ConsumerSchema>
 export type TrustProxyConfig = Static<typeof TrustProxySchema>
 /** The whole gateway configuration, as written in code or in a YAML/JSON file. */

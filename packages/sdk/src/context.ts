@@ -117,6 +117,22 @@ export interface UpstreamRequest {
   readonly target: string
   /** Milliseconds. */
   timeouts: { connect: number; read: number }
+  /**
+   * A cap on the client's body as core streams it upstream; `undefined` (the default) sets none.
+   * Counted while streaming, so neither a missing nor a lying `Content-Length` gets past it: a declared
+   * length over the cap is refused before anything is sent, a chunked body is cut off once it passes
+   * the cap (the upstream request is aborted). Either way the client gets `error()` (default 413
+   * GH_REQUEST_BODY_TOO_LARGE) with `connection: close`. Set it in `access`, e.g. from a size-limit plugin.
+   */
+  bodyLimit?: BodyLimit
+}
+
+/** See {@link UpstreamRequest.bodyLimit}. Make it once at `init`: it is not copied per request. */
+export interface BodyLimit {
+  /** The largest body allowed, in bytes. */
+  readonly bytes: number
+  /** The error the client gets when the body is larger; default 413 GH_REQUEST_BODY_TOO_LARGE. */
+  readonly error?: () => GatehouseError
 }
 
 export type ResponseSource = 'upstream' | 'plugin' | 'error'
@@ -145,6 +161,25 @@ export interface Timings {
   readonly upstream: number | undefined
   /** `total` minus `upstream`: the gateway's own time. */
   readonly gateway: number
+  /** Milliseconds from the start to sending the request upstream, when proxied. */
+  readonly upstreamStart: number | undefined
+  /**
+   * Each plugin handler's run, in order: only when an instance asked for `needs.pluginTimings` or the
+   * gateway has `serverTiming` on; otherwise `undefined`. `log` handlers are not included.
+   */
+  readonly plugins: readonly PluginTiming[] | undefined
+}
+
+/** One plugin handler's run in one phase. */
+export interface PluginTiming {
+  /** The plugin's name, e.g. `jwt`. */
+  readonly plugin: string
+  /** The instance id, e.g. `jwt@route:orders`. */
+  readonly instance: string
+  readonly phase: Phase
+  /** Milliseconds from the start of the request to the handler's start. */
+  readonly start: number
+  readonly duration: number
 }
 
 interface BaseContext<TState> {
@@ -182,8 +217,25 @@ export interface AccessContext<TState = Record<string, unknown>> extends BaseCon
   readonly upstream: UpstreamRequest
   readonly consumer: Consumer | undefined
   readonly credential: Credential | undefined
-  /** Sets the identified consumer; consumer-scoped plugin instances apply from the next handler on. */
-  setConsumer(consumer: Consumer, credential?: Credential): void
+  /** True when `consumer` is an auth plugin's `anonymous` consumer (set with `{ anonymous: true }`). */
+  readonly anonymous: boolean
+  /**
+   * Sets the identified consumer; consumer-scoped plugin instances apply from the next handler on.
+   * Core sets the identity headers on `ctx.upstream.headers` at once (`x-consumer-id`,
+   * `x-consumer-username`, `x-consumer-custom-id`, `x-consumer-groups`, `x-credential-identifier`,
+   * and `x-anonymous-consumer: true` when `options.anonymous`), replacing those of an earlier call;
+   * a later handler may remove one. Clients' own headers of these names never reach the upstream.
+   * Auth plugins call it through `createAuthGuard` rather than directly.
+   */
+  setConsumer(consumer: Consumer, credential?: Credential, options?: SetConsumerOptions): void
+}
+
+export interface SetConsumerOptions {
+  /**
+   * This is the `anonymous` consumer of an auth plugin that failed: no one was authenticated. A later
+   * auth plugin with `anonymous` set still checks the request (and may replace it with a real consumer).
+   */
+  anonymous?: boolean
 }
 
 /**
@@ -197,6 +249,8 @@ interface AfterRoutingView<TState> extends BaseContext<TState> {
   readonly upstream: Readonly<UpstreamRequest> | undefined
   readonly consumer: Consumer | undefined
   readonly credential: Credential | undefined
+  /** True when `consumer` is an auth plugin's `anonymous` consumer. */
+  readonly anonymous: boolean
 }
 
 /** `response`: status and headers are in (from the upstream, a plugin or an error); change them. */

@@ -19,6 +19,12 @@ export interface PluginNeeds {
   requestBody?: boolean
   /** Buffer and decode the response body before `response`, up to `limits.responseBody`. */
   responseBody?: boolean
+  /**
+   * Record how long each plugin handler takes (rewrite, access, response and error phases), for
+   * `ctx.timings.plugins` in `log`. Asked by any instance, it applies to every request of the gateway;
+   * otherwise nothing is measured.
+   */
+  pluginTimings?: boolean
 }
 
 /**
@@ -80,7 +86,16 @@ export interface PluginScope {
 
 /** A consumer as configured, with its credentials, for auth plugins to index at `init`. */
 export interface ConsumerRecord extends Consumer {
+  /**
+   * Credentials per auth plugin name, as configured: `credentials['key-auth'] = [{ key: '...' }]`.
+   * Each auth plugin validates its own entries at `init` (see `credentialsOf` in the SDK's auth helpers).
+   */
   readonly credentials: Readonly<Record<string, ReadonlyArray<Readonly<Record<string, unknown>>>>>
+  /**
+   * This consumer's JSON pointer in the gateway configuration (`/consumers/2`), set by core, so a
+   * plugin's config error names the credential's field: `/consumers/2/credentials/key-auth/0/key`.
+   */
+  readonly pointer?: string
 }
 
 /** What `init` receives besides its config. */
@@ -105,6 +120,12 @@ export interface PluginDefinition<TConfig = any, TState = any> {
   /** `true`: every applicable instance runs (loggers, transformers). Default: the most specific wins. */
   readonly stacking?: boolean
   readonly apiVersion: number
+  /**
+   * Builds an instance. To refuse a configuration the schema cannot judge, throw a ConfigError: an
+   * issue whose pointer starts with `/config` is relative to this instance (core prefixes the
+   * instance's own pointer, e.g. `/plugins/0/config/anonymous`); any other pointer is taken as
+   * absolute in the gateway configuration (e.g. `/consumers/2/credentials/key-auth/0/key`).
+   */
   init(config: TConfig, env: PluginEnv): Awaitable<PluginHandlers<TState>>
 }
 

@@ -152,6 +152,6 @@ export const config: GatewayConfig = {
   plugins: [{ name: 'typed', route: 'users.0', when: { methods: ['GET'], headers: { 'x-debug': true } } }],
 }
 export const badConfig: GatewayConfig = {
-  // @ts-expect-error a service needs a url
-  services: [{ name: 'users' }],
+  // @ts-expect-error a service needs a name (and a url or targets, checked at load)
+  services: [{ url: 'http://127.0.0.1:3000' }],
 }

@@ -1,0 +1,293 @@
+import type { ConfigIssue, ServiceConfig } from '@gatehouse/sdk'
+import type { CompiledService } from './compile.js'
+import type { Context, Request } from './context.js'
+import { type ActiveCheckConfig, type Algorithm, type PassiveCheckConfig, UpstreamGroup } from './health.js'
+import { IDEMPOTENT_METHODS, RetryBudget, type RetryPolicy } from './retry.js'
+
+/**
+ * A service's upstream, compiled: a plain `url` (the direct path, unchanged and free), or targets with
+ * balancing, health checks, retries and a total timeout (docs/upstreams.md). Traffic split rules are
+ * resolved once every service is known.
+ */
+
+export interface CompiledUpstream {
+  origin: string
+  basePath: string
+  /** ServiceInfo.url: the `url`, or the first target's URL with the service path. */
+  infoUrl: string
+  group: UpstreamGroup | undefined
+  retry: RetryPolicy | undefined
+  hashKey: ((ctx: Context) => string | undefined) | undefined
+}
+
+/** A service that goes through a balancer (has a group and a retry policy). */
+export type ResilientService = CompiledService & {
+  group: UpstreamGroup
+  retry: RetryPolicy
+}
+
+export interface SplitPolicy {
+  /** Header and cookie rules, in order. */
+  match: Array<{ test: (req: Request) => boolean; service: CompiledService }>
+  /** Weight rules: cumulative percent → service. */
+  shares: Array<{ upTo: number; service: CompiledService }>
+}
+
+const DEFAULT_PASSIVE_STATUSES = [502, 503, 504]
+
+export function compileUpstream(
+  svc: ServiceConfig,
+  pointer: string,
+  issues: ConfigIssue[],
+  previous: UpstreamGroup | undefined,
+  hasTotalTimeout: boolean,
+): CompiledUpstream {
+  if (svc.url !== undefined && svc.targets !== undefined)
+    issues.push({ pointer: `${pointer}/targets`, message: 'set either "url" or "targets", not both' })
+  else if (svc.url === undefined && svc.targets === undefined)
+    issues.push({ pointer, message: 'a service needs a "url" or "targets"' })
+  if (svc.url !== undefined && svc.path !== undefined)
+    issues.push({ pointer: `${pointer}/path`, message: '"path" goes with "targets"; put the path in "url"' })
+
+  let targets: Array<{ url: string; origin: string; weight: number }> = []
+  let basePath = ''
+  if (svc.targets === undefined) {
+    const url = parseUrl(svc.url ?? '')
+    if (svc.url !== undefined && url === undefined)
+      issues.push({
+        pointer: `${pointer}/url`,
+        message: `"${svc.url}" is not an http(s) URL without query, fragment or credentials`,
+      })
+    basePath = url ? url.pathname.replace(/\/+$/, '') : ''
+    targets = [{ url: svc.url ?? '', origin: url ? url.origin : 'http://invalid', weight: 100 }]
+  } else {
+    basePath = (svc.path ?? '').replace(/\/+$/, '')
+    const seen = new Set<string>()
+    svc.targets.forEach((t, i) => {
+      const url = parseUrl(t.url)
+      if (url === undefined || url.pathname !== '/')
+        issues.push({
+          pointer: `${pointer}/targets/${i}/url`,
+          message: `"${t.url}" is not an http(s) origin (scheme, host and port; the path goes in "path")`,
+        })
+      const origin = url ? url.origin : 'http://invalid'
+      if (seen.has(origin))
+        issues.push({ pointer: `${pointer}/targets/${i}/url`, message: `duplicate target "${t.url}"` })
+      seen.add(origin)
+      targets.push({ url: origin, origin, weight: t.weight ?? 100 })
+    })
+    if (targets.every((t) => t.weight === 0))
+      issues.push({ pointer: `${pointer}/targets`, message: 'at least one target needs a weight above 0' })
+  }
+  const infoUrl = svc.url ?? `${targets[0]?.url ?? ''}${basePath}`
+  const resilient =
+    svc.targets !== undefined ||
+    svc.healthchecks !== undefined ||
+    svc.retries !== undefined ||
+    hasTotalTimeout
+  if (!resilient)
+    return {
+      origin: targets[0]!.origin,
+      basePath,
+      infoUrl,
+      group: undefined,
+      retry: undefined,
+      hashKey: undefined,
+    }
+
+  const algorithm: Algorithm = svc.balancing?.algorithm ?? 'round-robin'
+  const hashKey = compileHashKey(svc, pointer, issues, algorithm)
+  const active = compileActive(svc, pointer, issues)
+  const passive = compilePassive(svc)
+  const retry = compileRetry(svc, pointer, issues)
+  const key = JSON.stringify([targets, algorithm, svc.healthchecks ?? null])
+  const group =
+    previous?.key === key
+      ? previous
+      : new UpstreamGroup({ service: svc.name, targets, algorithm, active, passive }, key)
+  return { origin: targets[0]!.origin, basePath, infoUrl, group, retry, hashKey }
+}
+
+function parseUrl(raw: string): URL | undefined {
+  try {
+    const url = new URL(raw)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined
+    if (url.search || url.hash || url.username || url.password) return undefined
+    return url
+  } catch {
+    return undefined
+  }
+}
+
+function compileActive(
+  svc: ServiceConfig,
+  pointer: string,
+  issues: ConfigIssue[],
+): ActiveCheckConfig | undefined {
+  const a = svc.healthchecks?.active
+  if (a === undefined) return undefined
+  const interval = (a.interval as number | undefined) ?? 5_000
+  const timeout = (a.timeout as number | undefined) ?? 1_000
+  // A zero interval would probe in a busy loop; a zero timeout would fail every probe.
+  if (interval <= 0)
+    issues.push({ pointer: `${pointer}/healthchecks/active/interval`, message: 'must be greater than 0' })
+  if (timeout <= 0)
+    issues.push({ pointer: `${pointer}/healthchecks/active/timeout`, message: 'must be greater than 0' })
+  const statuses = a.healthyStatuses ? new Set(a.healthyStatuses) : undefined
+  return {
+    path: a.path ?? '/',
+    interval,
+    timeout,
+    healthy: statuses ? (s) => statuses.has(s) : (s) => s >= 200 && s < 400,
+    healthyThreshold: a.healthyThreshold ?? 2,
+    unhealthyThreshold: a.unhealthyThreshold ?? 3,
+  }
+}
+
+function compilePassive(svc: ServiceConfig): PassiveCheckConfig | undefined {
+  const p = svc.healthchecks?.passive
+  // On by default with targets or health checks: a circuit breaker is why one configures them.
+  const enabled = p?.enabled ?? (svc.targets !== undefined || svc.healthchecks !== undefined)
+  if (!enabled) return undefined
+  return {
+    failures: p?.failures ?? 3,
+    statuses: new Set(p?.statuses ?? DEFAULT_PASSIVE_STATUSES),
+    cooldown: (p?.cooldown as number | undefined) ?? 10_000,
+  }
+}
+
+function compileRetry(svc: ServiceConfig, pointer: string, issues: ConfigIssue[]): RetryPolicy {
+  const r = svc.retries
+  const initial = (r?.backoff?.initial as number | undefined) ?? 20
+  const max = (r?.backoff?.max as number | undefined) ?? 1_000
+  if (initial > max)
+    issues.push({
+      pointer: `${pointer}/retries/backoff/initial`,
+      message: 'must not be larger than backoff.max',
+    })
+  const window = (r?.budget?.window as number | undefined) ?? 10_000
+  if (window <= 0)
+    issues.push({ pointer: `${pointer}/retries/budget/window`, message: 'must be greater than 0' })
+  return {
+    attempts: r?.attempts ?? (svc.targets !== undefined || r !== undefined ? 2 : 0),
+    methods: new Set(r?.methods ?? IDEMPOTENT_METHODS),
+    backoffInitial: initial,
+    backoffMax: max,
+    budget: new RetryBudget(r?.budget?.ratio ?? 0.2, r?.budget?.minRetries ?? 10, window),
+  }
+}
+
+function compileHashKey(
+  svc: ServiceConfig,
+  pointer: string,
+  issues: ConfigIssue[],
+  algorithm: Algorithm,
+): CompiledUpstream['hashKey'] {
+  const b = svc.balancing
+  if (algorithm !== 'consistent-hashing') return undefined
+  const on = b?.hashOn ?? 'ip'
+  if (on === 'header' || on === 'cookie') {
+    const field = on === 'header' ? 'hashOnHeader' : 'hashOnCookie'
+    const name = b?.[field]
+    if (name === undefined) {
+      issues.push({ pointer: `${pointer}/balancing/${field}`, message: `required when hashOn is "${on}"` })
+      return undefined
+    }
+    const read = reader(on, name)
+    return (ctx) => read(ctx.request) ?? ctx.client.ip
+  }
+  if (on === 'consumer') return (ctx) => ctx.consumer?.id ?? ctx.client.ip
+  return (ctx) => ctx.client.ip
+}
+
+/** Reads a header (several values joined with ",") or a cookie from the request. */
+function reader(kind: 'header' | 'cookie', name: string): (req: Request) => string | undefined {
+  if (kind === 'cookie') return (req) => cookieValue(req, name)
+  return (req) => {
+    const v = req.headers[name]
+    return Array.isArray(v) ? v.join(',') : v
+  }
+}
+
+/** The first cookie of that name (RFC 6265 §5.4 `name=value; …`), or undefined. */
+export function cookieValue(req: Request, name: string): string | undefined {
+  const header = req.headers.cookie
+  if (header === undefined) return undefined
+  const all = Array.isArray(header) ? header.join('; ') : header
+  for (const part of all.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
+  }
+  return undefined
+}
+
+/** Resolves each service's `split` rules against the compiled services; reports bad rules. */
+export function compileSplits(
+  configs: readonly ServiceConfig[],
+  services: Map<string, CompiledService>,
+  issues: ConfigIssue[],
+): void {
+  configs.forEach((svc, si) => {
+    if (svc.split === undefined || svc.split.length === 0) return
+    const policy: SplitPolicy = { match: [], shares: [] }
+    let sum = 0
+    svc.split.forEach((rule, ri) => {
+      const pointer = `/services/${si}/split/${ri}`
+      const target = services.get(rule.service)
+      if (target === undefined)
+        issues.push({ pointer: `${pointer}/service`, message: `no service named "${rule.service}"` })
+      else if (rule.service === svc.name)
+        issues.push({ pointer: `${pointer}/service`, message: 'a service cannot split to itself' })
+      const kinds = [rule.weight, rule.header, rule.cookie].filter((k) => k !== undefined).length
+      if (kinds !== 1) {
+        issues.push({ pointer, message: 'a rule needs exactly one of "weight", "header" or "cookie"' })
+        return
+      }
+      if (rule.value !== undefined && rule.weight !== undefined)
+        issues.push({ pointer: `${pointer}/value`, message: '"value" goes with "header" or "cookie"' })
+      if (rule.weight !== undefined) sum += rule.weight
+      if (target === undefined) return
+      if (rule.weight !== undefined) {
+        policy.shares.push({ upTo: sum, service: target })
+      } else {
+        const read =
+          rule.header !== undefined ? reader('header', rule.header) : reader('cookie', rule.cookie!)
+        const value = rule.value
+        policy.match.push({
+          service: target,
+          test: (req) => {
+            const v = read(req)
+            return v !== undefined && (value === undefined || v === value)
+          },
+        })
+      }
+    })
+    if (sum > 100)
+      issues.push({
+        pointer: `/services/${si}/split`,
+        message: `the weights add up to ${sum}, more than 100`,
+      })
+    services.get(svc.name)!.split = policy
+  })
+}
+
+/** The service a request goes to: a split rule's, or the route's own. Not followed transitively. */
+export function splitService(service: CompiledService, req: Request): CompiledService {
+  const split = service.split!
+  for (const m of split.match) if (m.test(req)) return m.service
+  if (split.shares.length > 0) {
+    const roll = Math.random() * 100
+    for (const s of split.shares) if (roll < s.upTo) return s.service
+  }
+  return service
+}
+
+/** Every origin a service may send to (for keeping their connection pools over a reload). */
+export function originsOf(service: CompiledService): string[] {
+  const origins = service.group ? service.group.targets.map((t) => t.origin) : [service.origin]
+  if (service.split !== undefined) {
+    for (const m of service.split.match) origins.push(...originsOf({ ...m.service, split: undefined }))
+    for (const s of service.split.shares) origins.push(...originsOf({ ...s.service, split: undefined }))
+  }
+  return origins
+}

@@ -1,0 +1,244 @@
+/**
+ * Target health: passive checks open a target's circuit on consecutive failures, active probes and
+ * half-open trials bring it back, and when no target is left the client gets a fast 503 with
+ * Retry-After. State changes reach onHealthChange and gateway.upstreams().
+ */
+import { Writable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Gateway, HealthEvent } from '@gatehouse/core'
+import type { GatewayConfig } from '@gatehouse/sdk'
+import { startGateway } from '@gatehouse/sdk/testing'
+import { pino } from 'pino'
+import t from 'tap'
+import { eventually, startTargets, stateOf, type TestTarget, targetOf } from './helpers/targets.js'
+
+function service(targets: TestTarget[], extra: Record<string, unknown> = {}): GatewayConfig {
+  return {
+    services: [
+      { name: 'api', targets: targets.map((x) => ({ url: x.url })), routes: [{ paths: ['/'] }], ...extra },
+    ],
+  }
+}
+
+function recordEvents(gateway: Gateway): HealthEvent[] {
+  const events: HealthEvent[] = []
+  gateway.onHealthChange((e) => events.push(e))
+  return events
+}
+
+t.test('killing a target during a stream of GETs: no client-visible error', async (t) => {
+  const targets = await startTargets(t, 3)
+  const gw = await startGateway<Gateway>({ t, config: service(targets) })
+  const events = recordEvents(gw.gateway)
+  const statuses: number[] = []
+  let done = 0
+  async function loop(id: number) {
+    for (let i = 0; i < 25; i++) {
+      const res = await gw.request({ path: `/loop${id}/${i}` })
+      statuses.push(res.status)
+      if (++done === 30) await targets[1]!.kill()
+    }
+  }
+  await Promise.all([loop(0), loop(1), loop(2), loop(3)])
+  t.equal(statuses.length, 100)
+  t.same(
+    statuses.filter((s) => s !== 200),
+    [],
+    'every request answered 200 (in-flight ones retried on another target)',
+  )
+  t.equal(stateOf(gw.gateway, 'api', targets[1]!.url), 'unhealthy', 'the dead target is marked unhealthy')
+  t.match(events, [
+    {
+      service: 'api',
+      target: targets[1]!.url,
+      from: 'healthy',
+      to: 'unhealthy',
+      reason: /ECONNREFUSED|consecutive/,
+    },
+  ])
+  t.ok(targets[0]!.hits() + targets[2]!.hits() >= 70, 'the live targets took the traffic')
+})
+
+t.test('without retries: errors stop once the failure is detected', async (t) => {
+  const targets = await startTargets(t, 2)
+  const gw = await startGateway<Gateway>({ t, config: service(targets, { retries: { attempts: 0 } }) })
+  await targets[0]!.kill()
+  const statuses: number[] = []
+  for (let i = 0; i < 30; i++) statuses.push((await gw.request({ path: `/r${i}` })).status)
+  const errors = statuses.filter((s) => s !== 200)
+  // Passive threshold 3: the dead target fails three requests, then gets none.
+  t.equal(errors.length, 3, `errors before detection: ${errors.length}`)
+  t.same(errors, [502, 502, 502])
+  t.same(statuses.slice(6), Array(24).fill(200), 'after detection every request succeeds')
+})
+
+t.test('passive only: a recovered target comes back through a half-open trial', async (t) => {
+  const targets = await startTargets(t, 2)
+  const gw = await startGateway<Gateway>({
+    t,
+    config: service(targets, { healthchecks: { passive: { failures: 2, cooldown: '300ms' } } }),
+  })
+  const events = recordEvents(gw.gateway)
+  await targets[0]!.kill()
+  for (let i = 0; i < 6; i++) t.equal((await gw.request({ path: `/down${i}` })).status, 200)
+  t.equal(stateOf(gw.gateway, 'api', targets[0]!.url), 'unhealthy')
+
+  // Still down after the cooldown: the trial fails and the circuit opens again.
+  await sleep(350)
+  for (let i = 0; i < 4; i++) t.equal((await gw.request({ path: `/still${i}` })).status, 200)
+  t.equal(stateOf(gw.gateway, 'api', targets[0]!.url), 'unhealthy', 'a failed trial re-opens the circuit')
+
+  await targets[0]!.revive()
+  await sleep(350)
+  const before = targets[0]!.hits()
+  for (let i = 0; i < 10; i++) t.equal((await gw.request({ path: `/up${i}` })).status, 200)
+  t.ok(
+    targets[0]!.hits() - before >= 4,
+    `the recovered target takes traffic again (${targets[0]!.hits() - before})`,
+  )
+  t.equal(stateOf(gw.gateway, 'api', targets[0]!.url), 'healthy')
+  t.same(
+    events.map((e) => `${e.from}>${e.to}`),
+    [
+      'healthy>unhealthy',
+      'unhealthy>half-open',
+      'half-open>unhealthy',
+      'unhealthy>half-open',
+      'half-open>healthy',
+    ],
+  )
+})
+
+t.test('active probes take a failing target out and bring it back', async (t) => {
+  const targets = await startTargets(t, 2)
+  const lines: Array<Record<string, unknown>> = []
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(JSON.parse(String(chunk)))
+      done()
+    },
+  })
+  const gw = await startGateway<Gateway>({
+    t,
+    logger: pino({ level: 'info' }, stream) as never,
+    config: service(targets, {
+      healthchecks: {
+        active: {
+          path: '/health',
+          interval: '50ms',
+          timeout: '500ms',
+          healthyThreshold: 2,
+          unhealthyThreshold: 2,
+        },
+      },
+    }),
+  })
+  const events = recordEvents(gw.gateway)
+  targets[0]!.healthStatus = 503
+  t.ok(
+    await eventually(() => stateOf(gw.gateway, 'api', targets[0]!.url) === 'unhealthy'),
+    'unhealthy by probes alone',
+  )
+  t.equal(targets[0]!.hits(), 0, 'no traffic was needed to find out')
+  const seen = []
+  for (let i = 0; i < 8; i++) seen.push(targetOf(await gw.request({ path: `/r${i}` })))
+  t.same(seen, Array(8).fill(1), 'traffic avoids the unhealthy target')
+
+  targets[0]!.healthStatus = 200
+  t.ok(await eventually(() => stateOf(gw.gateway, 'api', targets[0]!.url) === 'healthy'), 'healthy again')
+  const after = []
+  for (let i = 0; i < 8; i++) after.push(targetOf(await gw.request({ path: `/s${i}` })))
+  t.ok(after.includes(0), 'the recovered target gets traffic again')
+  t.match(events, [
+    {
+      target: targets[0]!.url,
+      from: 'healthy',
+      to: 'unhealthy',
+      reason: /failed probes \(last: status 503\)/,
+    },
+    { target: targets[0]!.url, from: 'unhealthy', to: 'healthy', reason: /2 successful probes/ },
+  ])
+  t.match(
+    lines.filter((l) => String(l.msg).startsWith('upstream target')),
+    [
+      {
+        level: 30,
+        msg: 'upstream target unhealthy',
+        service: 'api',
+        target: targets[0]!.url,
+        to: 'unhealthy',
+      },
+      { level: 30, msg: 'upstream target healthy', service: 'api', target: targets[0]!.url, to: 'healthy' },
+    ],
+    'state changes are logged at info',
+  )
+  const probe = targets[1]!.upstream.requests.find((r) => r.url === '/health')
+  t.equal(probe?.method, 'GET')
+  t.equal(probe?.headers['user-agent'], 'gatehouse-healthcheck')
+})
+
+t.test('all targets down: a fast 503 GH_UPSTREAM_UNAVAILABLE with Retry-After, nothing sent', async (t) => {
+  const targets = await startTargets(t, 2)
+  const gw = await startGateway<Gateway>({
+    t,
+    config: service(targets, {
+      healthchecks: {
+        active: { path: '/health', interval: '50ms', healthyThreshold: 1, unhealthyThreshold: 1 },
+      },
+    }),
+  })
+  for (const x of targets) x.healthStatus = 500
+  t.ok(
+    await eventually(() => gw.gateway.upstreams()[0]!.targets.every((x) => x.state === 'unhealthy')),
+    'both unhealthy',
+  )
+  const res = await gw.request({ path: '/x' })
+  t.equal(res.status, 503)
+  t.equal(res.json().code, 'GH_UPSTREAM_UNAVAILABLE')
+  t.equal(res.headers['retry-after'], '1', 'Retry-After: interval × healthyThreshold, in whole seconds')
+  t.same(
+    targets.map((x) => x.hits()),
+    [0, 0],
+    'no request was sent to an unhealthy target',
+  )
+})
+
+t.test('passive only, all down: 503 with Retry-After until the cooldown ends', async (t) => {
+  const targets = await startTargets(t, 2)
+  const gw = await startGateway<Gateway>({
+    t,
+    config: service(targets, { healthchecks: { passive: { failures: 1, cooldown: '5s' } } }),
+  })
+  for (const x of targets) await x.kill()
+  const first = await gw.request({ path: '/a' })
+  t.equal(first.status, 502, 'the request that found both dead: the last upstream error')
+  const res = await gw.request({ path: '/b' })
+  t.equal(res.status, 503)
+  t.equal(res.json().code, 'GH_UPSTREAM_UNAVAILABLE')
+  t.ok(
+    Number(res.headers['retry-after']) >= 4 && Number(res.headers['retry-after']) <= 5,
+    `Retry-After ${res.headers['retry-after']}`,
+  )
+})
+
+t.test('health state survives an unchanged reload; probes stop on reload and close', async (t) => {
+  const targets = await startTargets(t, 2)
+  const active = { path: '/health', interval: '40ms', healthyThreshold: 1, unhealthyThreshold: 1 }
+  const gw = await startGateway<Gateway>({ t, config: service(targets, { healthchecks: { active } }) })
+  targets[0]!.healthStatus = 500
+  t.ok(await eventually(() => stateOf(gw.gateway, 'api', targets[0]!.url) === 'unhealthy'))
+  await gw.gateway.reload(service(targets, { healthchecks: { active }, routes: [{ paths: ['/v2'] }] }))
+  t.equal(stateOf(gw.gateway, 'api', targets[0]!.url), 'unhealthy', 'same targets and checks: state kept')
+
+  await gw.gateway.reload(service([targets[1]!], { healthchecks: { active } }))
+  await sleep(100)
+  const removed = targets[0]!.probes()
+  await sleep(300)
+  t.equal(targets[0]!.probes(), removed, 'a removed target is no longer probed')
+
+  t.ok(targets[1]!.probes() > 0)
+  await gw.close()
+  const kept = targets[1]!.probes()
+  await sleep(300)
+  t.equal(targets[1]!.probes(), kept, 'no probe after close')
+})

@@ -1,0 +1,91 @@
+/**
+ * Several real upstream servers standing for one service's targets: each answers with its index,
+ * counts what it received, and can be killed (connections dropped, port closed) and revived on the
+ * same port.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Gateway } from '@gatehouse/core'
+import { startUpstream, type TestUpstream } from '@gatehouse/sdk/testing'
+import type { Test } from 'tap'
+
+export interface TestTarget {
+  index: number
+  upstream: TestUpstream
+  url: string
+  /** Requests received, health probes excluded. */
+  hits(): number
+  probes(): number
+  /** Status the health path answers (default 200). */
+  healthStatus: number
+  kill(): Promise<void>
+  revive(): Promise<void>
+}
+
+export async function startTargets(
+  t: Test,
+  count: number,
+  options: { delay?: (index: number) => number } = {},
+): Promise<TestTarget[]> {
+  const targets: TestTarget[] = []
+  for (let index = 0; index < count; index++) {
+    const target: TestTarget = {
+      index,
+      upstream: undefined as unknown as TestUpstream,
+      url: '',
+      hits: () => target.upstream.requests.filter((r) => !r.url.startsWith('/health')).length,
+      probes: () => target.upstream.requests.filter((r) => r.url.startsWith('/health')).length,
+      healthStatus: 200,
+      async kill() {
+        const server = target.upstream.server
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve())
+          server.closeAllConnections()
+        })
+      },
+      async revive() {
+        await new Promise<void>((resolve) =>
+          target.upstream.server.listen(target.upstream.port, '127.0.0.1', resolve),
+        )
+      },
+    }
+    target.upstream = await startUpstream({
+      t,
+      handler: async (req, res) => {
+        if (req.url?.startsWith('/health')) {
+          res.writeHead(target.healthStatus, { 'content-type': 'text/plain' })
+          res.end('health')
+          return
+        }
+        const wait = options.delay?.(index) ?? 0
+        if (wait > 0) await sleep(wait)
+        res.writeHead(200, { 'content-type': 'application/json', 'x-target': String(index) })
+        res.end(JSON.stringify({ target: index, method: req.method, url: req.url }))
+      },
+    })
+    target.url = target.upstream.url
+    targets.push(target)
+  }
+  return targets
+}
+
+/** Target index per response, from the `x-target` header (undefined for an error response). */
+export function targetOf(res: { headers: Record<string, unknown> }): number | undefined {
+  const v = res.headers['x-target']
+  return v === undefined ? undefined : Number(v)
+}
+
+/** Polls until `check` holds, bounded to ~5 s. */
+export async function eventually(check: () => boolean, ms = 5_000): Promise<boolean> {
+  for (let waited = 0; waited < ms; waited += 20) {
+    if (check()) return true
+    await sleep(20)
+  }
+  return check()
+}
+
+export function stateOf(gateway: Gateway, service: string, url: string): string | undefined {
+  return gateway
+    .upstreams()
+    .find((u) => u.service === service)
+    ?.targets.find((t) => t.url === url)?.state
+}

@@ -1,0 +1,182 @@
+import type { TSchema } from 'typebox'
+import { Type } from 'typebox'
+import { Value } from 'typebox/value'
+import type { AccessContext, Consumer, Credential } from './context.js'
+import { ConfigError, type ConfigIssue, type GatehouseError } from './errors.js'
+import type { ConsumerRecord, PluginEnv } from './plugin.js'
+
+/**
+ * The shared contract of auth plugins (key-auth, basic-auth, jwt, ...), so that several of them on one
+ * route combine the same way Kong's do:
+ *
+ * - without `anonymous`, each auth plugin on the route must pass (logical AND): a failure ends the
+ *   request with that plugin's 401;
+ * - with `anonymous` on each of them, any one passing is enough (logical OR): a plugin that runs after
+ *   another already identified a real consumer does nothing, and a failure lets the request go on as the
+ *   anonymous consumer (core then sends `X-Anonymous-Consumer: true` upstream), which a later auth
+ *   plugin may still replace with a real one. An `acl` plugin can then refuse the anonymous consumer.
+ *
+ * Identity headers are core's job: when a consumer is set, core puts the consumer and credential on
+ * the upstream request as `X-Consumer-*` / `X-Credential-Identifier` / `X-Anonymous-Consumer`, and it
+ * always drops those headers when the client sent them, on every route.
+ */
+
+/** The `anonymous` field every auth plugin's schema includes: a consumer id or username. */
+export const AnonymousField = Type.Optional(
+  Type.String({
+    minLength: 1,
+    description:
+      'A consumer (id or username) to use when authentication fails, instead of answering 401; ' +
+      'several auth plugins that all set it mean "any of them" (see docs/authentication.md)',
+  }),
+)
+
+export interface AuthGuard {
+  /** The anonymous consumer, when `anonymous` is configured. */
+  readonly anonymous: Consumer | undefined
+  /**
+   * True when this plugin has `anonymous` set and an earlier auth plugin already identified a real
+   * (non-anonymous) consumer on this request: logical OR, so this plugin returns without checking.
+   */
+  skip(ctx: AccessContext): boolean
+  /** Authentication succeeded: sets the consumer and credential (core then sends identity headers). */
+  success(ctx: AccessContext, consumer: Consumer, credential: Credential): void
+  /**
+   * Authentication failed: with `anonymous`, the request goes on as the anonymous consumer (unless a
+   * consumer is already set); without it, `error` is thrown (so each auth plugin must pass: AND).
+   */
+  fail(ctx: AccessContext, error: GatehouseError): void
+}
+
+/**
+ * The consumer as plugins and handlers see it: without its credentials (a ConsumerRecord carries
+ * hashes and keys, which must never reach `ctx.consumer`, logs or other plugins).
+ */
+const publicViews = new WeakMap<Consumer, Consumer>()
+export function publicConsumer(consumer: Consumer | ConsumerRecord): Consumer {
+  if (!('credentials' in consumer)) return consumer
+  let view = publicViews.get(consumer)
+  if (view === undefined) {
+    view = Object.freeze({
+      id: consumer.id,
+      username: consumer.username,
+      customId: consumer.customId,
+      groups: consumer.groups,
+    })
+    publicViews.set(consumer, view)
+  }
+  return view
+}
+
+/** The consumer whose id, or else whose username, is `ref`. */
+export function findConsumer(consumers: readonly ConsumerRecord[], ref: string): ConsumerRecord | undefined {
+  return consumers.find((c) => c.id === ref) ?? consumers.find((c) => c.username === ref)
+}
+
+/**
+ * Built in `init`; a ConfigError (pointer `/config/anonymous`) when `anonymous` names no consumer.
+ *
+ * @example
+ * const guard = createAuthGuard(env, { plugin: 'key-auth', anonymous: config.anonymous })
+ * return {
+ *   access(ctx) {
+ *     if (guard.skip(ctx)) return
+ *     const found = lookup(ctx)
+ *     if (!found) return guard.fail(ctx, KeyInvalid())
+ *     guard.success(ctx, found.consumer, { id: found.id, plugin: 'key-auth' })
+ *   },
+ * }
+ */
+export function createAuthGuard(env: PluginEnv, options: { plugin: string; anonymous?: string }): AuthGuard {
+  const ref = options.anonymous
+  let anonymous: Consumer | undefined
+  if (ref !== undefined) {
+    const record = findConsumer(env.consumers, ref)
+    if (!record) {
+      throw new ConfigError([
+        {
+          pointer: '/config/anonymous',
+          plugin: options.plugin,
+          message: `no consumer with id or username "${ref}"`,
+        },
+      ])
+    }
+    anonymous = publicConsumer(record)
+  }
+  return {
+    anonymous,
+    skip(ctx) {
+      return anonymous !== undefined && ctx.consumer !== undefined && !ctx.anonymous
+    },
+    success(ctx, consumer, credential) {
+      ctx.setConsumer(publicConsumer(consumer), credential, { anonymous: false })
+    },
+    fail(ctx, error) {
+      if (anonymous === undefined) throw error
+      if (ctx.consumer === undefined) ctx.setConsumer(anonymous, undefined, { anonymous: true })
+    },
+  }
+}
+
+/** One credential of one consumer, for an auth plugin to index at `init`. */
+export interface CredentialEntry<T = Readonly<Record<string, unknown>>> {
+  readonly consumer: ConsumerRecord
+  readonly credential: T
+  /** Its JSON pointer in the gateway configuration, e.g. `/consumers/2/credentials/key-auth/0`. */
+  readonly pointer: string
+}
+
+/** RFC 6901: `~` and `/` in a pointer segment. */
+export function pointerSegment(segment: string | number): string {
+  return String(segment).replace(/~/g, '~0').replace(/\//g, '~1')
+}
+
+/**
+ * Every consumer's credentials for `plugin` (`consumers[i].credentials['<plugin>']`), each checked
+ * against `schema` when one is given. Throws one ConfigError naming every bad entry by its pointer
+ * (`/consumers/2/credentials/key-auth/0/key`), so a plugin's own semantic checks can follow with
+ * {@link credentialIssue} on entries already known to be well-formed.
+ */
+export function credentialsOf<T = Readonly<Record<string, unknown>>>(
+  env: PluginEnv,
+  plugin: string,
+  schema?: TSchema,
+): CredentialEntry<T>[] {
+  const entries: CredentialEntry<T>[] = []
+  const issues: ConfigIssue[] = []
+  env.consumers.forEach((consumer, ci) => {
+    const list = consumer.credentials[plugin]
+    if (!list) return
+    const base = `${consumer.pointer ?? `/consumers/${ci}`}/credentials/${pointerSegment(plugin)}`
+    list.forEach((credential, i) => {
+      const pointer = `${base}/${i}`
+      if (schema) {
+        const errors = Value.Errors(schema, credential)
+        // `additionalProperties: false` is reported twice (the property, then the object): keep one.
+        const useful = errors.filter((e) => e.keyword !== 'boolean' || errors.length === 1)
+        for (const e of useful) {
+          const extra = (e.params as { additionalProperties?: string[] }).additionalProperties
+          issues.push({
+            pointer: pointer + e.instancePath,
+            plugin,
+            message: extra ? `${e.message}: ${extra.join(', ')}` : e.message,
+          })
+        }
+        if (useful.length > 0) return
+      }
+      entries.push({ consumer, credential: credential as T, pointer })
+    })
+  })
+  if (issues.length > 0) throw new ConfigError(issues)
+  return entries
+}
+
+/** A ConfigIssue for one field of a credential entry, for a plugin's own checks at `init`. */
+export function credentialIssue(
+  entry: CredentialEntry<unknown>,
+  field: string | undefined,
+  plugin: string,
+  message: string,
+): ConfigIssue {
+  return { pointer: field ? `${entry.pointer}/${pointerSegment(field)}` : entry.pointer, plugin, message }
+}
