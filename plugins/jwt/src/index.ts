@@ -1,0 +1,138 @@
+import {
+  type AccessContext,
+  ConfigError,
+  type ConsumerRecord,
+  createAuthGuard,
+  definePlugin,
+  type GatehouseError,
+  isGatehouseError,
+  type PluginHandlers,
+  PRIORITY,
+} from '@gatehouse/sdk'
+import { JwtMissing, JwtUnknownConsumer, withChallenge } from './errors.js'
+import { claimsToHeaders, removeClaimHeaders } from './headers.js'
+import { buildKeyRing } from './ring.js'
+import { JwtSchema } from './schema.js'
+import { SharedKeySetStore } from './shared-store.js'
+import { findToken } from './token.js'
+import { type Verified, verifyToken } from './verify.js'
+
+export * from './errors.js'
+export { ALGORITHMS, type Algorithm, type JwtConfig, JwtSchema } from './schema.js'
+
+/** What later plugins can read of a verified token: `ctx.shared.jwt`. */
+export interface JwtShared {
+  readonly header: Readonly<Record<string, unknown>>
+  readonly claims: Readonly<Record<string, unknown>>
+}
+
+declare module '@gatehouse/sdk' {
+  interface SharedState {
+    /** Set by the jwt plugin when a token verified. */
+    jwt?: JwtShared
+  }
+}
+
+/**
+ * `jwt`: authenticates requests carrying a JSON Web Token (RFC 7519), verified with fast-jwt against
+ * keys pinned to one algorithm each: consumer credentials (`consumers[].credentials.jwt`, like Kong's
+ * jwt_secrets), keys per issuer/kid in the config, or JSON Web Key Sets fetched over HTTP (cached,
+ * shared across nodes through Redis).
+ *
+ * Phases: `access` only. Everything that can be done once (key import, verifiers, consumer index)
+ * is done in `init`; a request decodes the token, picks its key and runs one verifier.
+ *
+ * @example
+ * import { createGateway } from '@gatehouse/core'
+ * import jwt from '@gatehouse/plugin-jwt'
+ *
+ * await createGateway({
+ *   services: [{ name: 'api', url: 'http://127.0.0.1:3001', routes: [{ paths: ['/api'] }] }],
+ *   consumers: [{ username: 'mobile', credentials: { jwt: [{ key: 'mobile-app', secret: process.env.JWT_SECRET }] } }],
+ *   plugins: [{ name: 'jwt' }],
+ * }, { plugins: [jwt] })
+ */
+export const jwt = definePlugin({
+  name: 'jwt',
+  version: '0.1.0',
+  // Kong runs jwt (1450) before key-auth (1250) and basic-auth (1100): the same order inside our auth band.
+  priority: PRIORITY.auth + 450,
+  description:
+    'Authenticates requests with JSON Web Tokens (HS/RS/PS/ES/EdDSA, keys from config, consumers or JWKS)',
+  schema: JwtSchema,
+  async init(config, env) {
+    const guard = createAuthGuard(env, { plugin: 'jwt', anonymous: config.anonymous })
+    const store =
+      config.redis && config.jwks.length > 0 ? new SharedKeySetStore(config.redis, env.log) : undefined
+    const { ring, issues } = buildKeyRing(config, env, store)
+    if (issues.length > 0) {
+      store?.close()
+      throw new ConfigError(issues)
+    }
+    if (store) await store.connect()
+    // Fetch the key sets now so the first requests do not wait; a provider that is down does not stop
+    // the gateway (its tokens get 503 until a fetch succeeds).
+    await Promise.all(ring.keySets.map((s) => s.refresh()))
+
+    const sources = { headers: config.headers, cookies: config.cookies, queryParams: config.queryParams }
+    const limits = { clockSkew: config.clockSkew, maximumExpiration: config.maximumExpiration }
+    const headerMap = Object.entries(config.claimsToHeaders)
+    const realm = config.realm
+    const consumerClaim = config.consumerClaim
+    // consumerClaim values are looked up per request: index consumers by id, then username, once.
+    const byRef = new Map<string, ConsumerRecord>()
+    if (consumerClaim !== undefined) {
+      for (const c of env.consumers)
+        if (c.username !== undefined && !byRef.has(c.username)) byRef.set(c.username, c)
+      for (const c of env.consumers) byRef.set(c.id, c)
+    }
+
+    function reject(ctx: AccessContext, err: unknown): void {
+      // Anything else is a bug of ours: let core answer 500 GH_PLUGIN_FAILED and log it.
+      if (!isGatehouseError(err)) throw err
+      guard.fail(ctx, withChallenge(err as GatehouseError, realm))
+    }
+
+    function accept(ctx: AccessContext, verified: Verified): void {
+      const { claims, candidate } = verified
+      let consumer = candidate.consumer
+      if (!consumer && consumerClaim !== undefined) {
+        const ref = claims[consumerClaim]
+        consumer = typeof ref === 'string' ? byRef.get(ref) : undefined
+        if (!consumer) {
+          reject(ctx, JwtUnknownConsumer())
+          return
+        }
+      }
+      ctx.shared.jwt = { header: verified.header, claims }
+      if (headerMap.length > 0) claimsToHeaders(ctx.upstream.headers, claims, headerMap)
+      // A key bound to no consumer (an identity provider's JWKS): authenticated, no ctx.consumer.
+      if (consumer) guard.success(ctx, consumer, { id: candidate.id, plugin: 'jwt' })
+    }
+
+    const handlers: PluginHandlers = {
+      access: function jwtAccess(ctx) {
+        // Claim headers are ours alone: what the client sent under those names never reaches the upstream.
+        if (headerMap.length > 0) removeClaimHeaders(ctx.upstream.headers, headerMap)
+        if (guard.skip(ctx)) return
+        const token = findToken(ctx.request, sources)
+        if (token === undefined) return reject(ctx, JwtMissing())
+        let verified: Verified | Promise<Verified>
+        try {
+          verified = verifyToken(token, ring, limits)
+        } catch (err) {
+          return reject(ctx, err)
+        }
+        if (!(verified instanceof Promise)) return accept(ctx, verified)
+        return verified.then(
+          (v) => accept(ctx, v),
+          (err: unknown) => reject(ctx, err),
+        )
+      },
+    }
+    if (store) handlers.close = () => store.close()
+    return handlers
+  },
+})
+
+export default jwt
