@@ -4,4 +4,6 @@
 import { prepare } from './prepare.mjs'
 
 prepare({ quiet: true })
-await import('./demo-gateway.mjs')
+// `npm run demo:declarative`: the same services idea, run by the CLI from examples/declarative/gateway.yaml.
+if (process.argv.includes('--declarative')) await import('../examples/declarative/start.mjs')
+else await import('./demo-gateway.mjs')

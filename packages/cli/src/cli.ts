@@ -1,0 +1,256 @@
+import cluster from 'node:cluster'
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { createGateway } from '@gatehouse/core'
+import { InvalidFileError, prepareFile, withLocations } from './gateway-file.js'
+import { newPlugin } from './new-plugin.js'
+import { formatRoutes } from './routes.js'
+import { type AdminListen, type StartOptions, startFromFile } from './start.js'
+import { runPrimary, runWorker } from './workers.js'
+
+/** Exit codes, documented in docs/cli.md. */
+export const EXIT = Object.freeze({
+  ok: 0,
+  /** The file is invalid (validate, start, routes), or a worker could not start. */
+  invalid: 1,
+  /** The command line is wrong: an unknown command or option, a missing argument. */
+  usage: 2,
+  /** The gateway could not listen (port in use, permission) or failed at run time. */
+  runtime: 3,
+})
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version
+
+const HELP = `gatehouse ${VERSION}: run a Gatehouse API gateway from a YAML or JSON file
+
+Usage:
+  gatehouse start <file> [--port 8080] [--host localhost] [--workers N] [--no-watch]
+                         [--admin [host:]port] [--admin-allow-remote]
+  gatehouse validate <file>     check the file; prints every problem as file:line:column
+  gatehouse routes <file>       print the route table with each route's plugin chain
+  gatehouse new-plugin <name> [--dir DIR] [--sdk SPEC] [--core SPEC]
+                                scaffold a plugin package that builds, tests and packs
+  gatehouse --version | --help | help <command>
+
+Environment:
+  GATEHOUSE_ADMIN_TOKEN   the admin API's bearer token (required with --admin, 16+ characters)
+  \${NAME} in the file    replaced by the environment variable NAME (\${NAME:-default} for a default)
+
+Exit codes: 0 ok, 1 invalid file, 2 bad command line, 3 could not listen or failed at run time.
+Docs: https://github.com/gatehouse/gatehouse/blob/main/docs/cli.md`
+
+const COMMAND_HELP: Record<string, string> = {
+  start: `gatehouse start <file> [options]
+
+Starts a gateway from <file> and reloads it when the file changes or on SIGHUP (an invalid change is
+refused and logged; the running configuration stays). SIGTERM/SIGINT drain in-flight requests and stop.
+
+Options:
+  --port N               port to listen on (default 8080, or $PORT)
+  --host H               address to listen on (default localhost; 0.0.0.0 or :: to serve other machines)
+  --workers N            run N processes sharing the port; a worker that dies is replaced (default 1)
+  --no-watch             do not reload when the file changes (SIGHUP still reloads)
+  --admin [host:]port    start the admin API (default host 127.0.0.1); token from $GATEHOUSE_ADMIN_TOKEN
+  --admin-allow-remote   allow the admin API on a non-loopback address`,
+  validate: `gatehouse validate <file>
+
+Reads <file>, resolves its plugins and checks everything a start would check (the schema, every
+plugin's config, references between services, routes, consumers and plugins), without listening.
+Prints each problem as file:line:column, its JSON pointer and the plugin; exits 1 if there is one.`,
+  routes: `gatehouse routes <file> [--json]
+
+Prints the route table: each route's paths, methods, hosts, upstream, and its compiled plugin chain
+per phase, in the order the plugins run.`,
+  'new-plugin': `gatehouse new-plugin <name> [--dir DIR] [--sdk SPEC] [--core SPEC]
+
+Creates a plugin package gatehouse-plugin-<name> in DIR (default ./gatehouse-plugin-<name>), with a
+working plugin, a test against a real gateway, a README and a build. Then:
+  cd gatehouse-plugin-<name> && npm install && npm test && npm pack
+--sdk and --core set the dependency specs for @gatehouse/sdk and @gatehouse/core (default ^${VERSION}).`,
+}
+
+class UsageError extends Error {}
+
+function parsePort(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`${name} must be a port from 0 to 65535`)
+  return n
+}
+
+function parseAdmin(value: string | undefined, allowRemote: boolean): AdminListen | undefined {
+  if (value === undefined) return undefined
+  const m = /^(?:\[?([^\]]*?)\]?:)?(\d+)$/.exec(value)
+  if (!m)
+    throw new UsageError('--admin takes a port or host:port, e.g. --admin 8001 or --admin 127.0.0.1:8001')
+  const token = process.env.GATEHOUSE_ADMIN_TOKEN
+  if (!token || token.length < 16) {
+    throw new UsageError('--admin needs GATEHOUSE_ADMIN_TOKEN set to a secret of at least 16 characters')
+  }
+  const host = m[1] || '127.0.0.1'
+  const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host)
+  if (!loopback && !allowRemote) {
+    throw new UsageError(
+      `--admin ${host} is not a loopback address; add --admin-allow-remote to serve the admin API to other machines`,
+    )
+  }
+  return { host, port: parsePort(m[2], '--admin', 0), token, allowRemote }
+}
+
+async function cmdValidate(file: string, out: Console): Promise<number> {
+  const prepared = await prepareFile(file)
+  const gateway = await withLocations(prepared.loaded, () =>
+    createGateway(prepared.config, {
+      plugins: prepared.plugins,
+      file: prepared.loaded.file,
+      logger: false,
+      handleSignals: false,
+    }),
+  )
+  const routes = gateway.routes().length
+  const plugins = gateway.plugins().length
+  await gateway.close()
+  out.log(
+    `${file}: valid (${routes} route${routes === 1 ? '' : 's'}, ${plugins} plugin instance${plugins === 1 ? '' : 's'})`,
+  )
+  return EXIT.ok
+}
+
+async function cmdRoutes(file: string, json: boolean, out: Console): Promise<number> {
+  const prepared = await prepareFile(file)
+  const gateway = await withLocations(prepared.loaded, () =>
+    createGateway(prepared.config, {
+      plugins: prepared.plugins,
+      file: prepared.loaded.file,
+      logger: false,
+      handleSignals: false,
+    }),
+  )
+  const routes = gateway.routes()
+  await gateway.close()
+  out.log(json ? JSON.stringify(routes, null, 2) : formatRoutes(routes))
+  return EXIT.ok
+}
+
+async function cmdStart(options: StartOptions, workers: number, out: Console): Promise<number> {
+  if (workers > 1 && cluster.isPrimary) {
+    const primary = runPrimary(options, workers, (msg) => out.error(`gatehouse: ${msg}`))
+    try {
+      const { url, admin } = await primary.ready
+      out.error(`gatehouse: ${workers} workers listening on ${url}${admin ? `, admin API on ${admin}` : ''}`)
+    } catch (err) {
+      out.error((err as Error).message)
+    }
+    return primary.done
+  }
+  if (process.env.GATEHOUSE_WORKER === '1' && cluster.isWorker) {
+    await runWorker(options)
+    return -1
+  }
+  const running = await startFromFile(options)
+  out.error(
+    `gatehouse: listening on ${running.url}${running.admin ? `, admin API on ${running.admin.url}` : ''}`,
+  )
+  return -1
+}
+
+/**
+ * Runs the CLI with `argv` (without `node` and the script). Resolves to the exit code, or -1 while
+ * a started gateway keeps the process alive.
+ */
+export async function main(argv: string[], out: Console = console): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs>
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        workers: { type: 'string', short: 'w' },
+        'no-watch': { type: 'boolean' },
+        admin: { type: 'string' },
+        'admin-allow-remote': { type: 'boolean' },
+        json: { type: 'boolean' },
+        dir: { type: 'string' },
+        sdk: { type: 'string' },
+        core: { type: 'string' },
+      },
+    })
+  } catch (err) {
+    out.error(`gatehouse: ${(err as Error).message}\nRun \`gatehouse --help\` for usage.`)
+    return EXIT.usage
+  }
+  const { values, positionals } = parsed
+  const [command, ...rest] = positionals
+  if (values.version) {
+    out.log(VERSION)
+    return EXIT.ok
+  }
+  if (values.help || command === undefined || command === 'help') {
+    const topic = command === 'help' ? rest[0] : command
+    out.log((topic && COMMAND_HELP[topic]) || HELP)
+    return command === undefined && !values.help ? EXIT.usage : EXIT.ok
+  }
+  try {
+    if (!(command in COMMAND_HELP)) throw new UsageError(`unknown command "${command}"`)
+    const target = rest[0]
+    if (target === undefined) {
+      throw new UsageError(command === 'new-plugin' ? 'new-plugin needs a name' : `${command} needs a file`)
+    }
+    if (rest.length > 1) throw new UsageError(`unexpected argument "${rest[1]}"`)
+    switch (command) {
+      case 'validate':
+        return await cmdValidate(target, out)
+      case 'routes':
+        return await cmdRoutes(target, values.json === true, out)
+      case 'new-plugin':
+        return await newPlugin(
+          target,
+          {
+            dir: values.dir as string | undefined,
+            sdk: values.sdk as string | undefined,
+            core: values.core as string | undefined,
+            version: VERSION,
+          },
+          out,
+        )
+      default: {
+        const workers = values.workers === undefined ? 1 : Number(values.workers)
+        if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
+          throw new UsageError('--workers must be a whole number from 1 to 256')
+        }
+        const options: StartOptions = {
+          file: target,
+          port: parsePort((values.port as string | undefined) ?? process.env.PORT, '--port', 8080),
+          host: (values.host as string | undefined) ?? 'localhost',
+          watch: values['no-watch'] !== true,
+          admin: parseAdmin(values.admin as string | undefined, values['admin-allow-remote'] === true),
+        }
+        return await cmdStart(options, workers, out)
+      }
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      out.error(`gatehouse: ${err.message}\nRun \`gatehouse --help\` for usage.`)
+      return EXIT.usage
+    }
+    if (err instanceof InvalidFileError) {
+      out.error(err.format())
+      out.error(`gatehouse: ${err.issues.length} problem${err.issues.length === 1 ? '' : 's'} in ${err.file}`)
+      return EXIT.invalid
+    }
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      out.error(`gatehouse: cannot listen: ${(err as Error).message}`)
+      return EXIT.runtime
+    }
+    out.error(`gatehouse: ${(err as Error).message}`)
+    return EXIT.runtime
+  }
+}

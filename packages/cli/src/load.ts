@@ -1,0 +1,180 @@
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import type { ConfigIssue, GatewayConfig } from '@gatehouse/sdk'
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from 'yaml'
+
+/** Where a JSON pointer sits in the file: 1-based line and column. */
+export interface Position {
+  line: number
+  column: number
+}
+
+/** A config file read from disk: the plain config plus what is needed to explain problems in it. */
+export interface LoadedFile {
+  /** Absolute path. */
+  file: string
+  config: GatewayConfig
+  /** Maps a JSON pointer to its place in the file (the nearest existing ancestor when it is missing). */
+  locate(pointer: string): Position | undefined
+  /** JSON pointers of the values that came from `${ENV}`: shown as `[redacted]` wherever config is printed. */
+  substituted: ReadonlySet<string>
+}
+
+/** A problem found while reading the file, before the config model is checked. */
+export class FileError extends Error {
+  readonly issues: ConfigIssue[]
+  readonly file: string
+  readonly positions: (Position | undefined)[]
+  constructor(file: string, issues: ConfigIssue[], positions: (Position | undefined)[]) {
+    super(issues.map((i) => i.message).join('; '))
+    this.name = 'FileError'
+    this.file = file
+    this.issues = issues
+    this.positions = positions
+  }
+}
+
+// `${NAME}` or `${NAME:-default}`; `$${` writes a literal `${`.
+const ENV_REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
+const ENV_SYNTAX = /\$\{(?![A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\})/
+
+function unescapePointer(segment: string): string {
+  return segment.replace(/~1/g, '/').replace(/~0/g, '~')
+}
+
+function escapePointer(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1')
+}
+
+/** Substitutes `${NAME}` references in one string; returns the names it could not resolve. */
+export function substitute(
+  value: string,
+  env: NodeJS.ProcessEnv,
+): { value: string; missing: string[]; bad: boolean } {
+  const missing: string[] = []
+  const bad = ENV_SYNTAX.test(value.replace(/\$\$\{/g, ''))
+  const out = value.replace(ENV_REF, (whole, name: string | undefined, fallback: string | undefined) => {
+    if (whole === '$${') return '${'
+    const v = env[name as string]
+    if (v !== undefined && v !== '') return v
+    if (fallback !== undefined) return fallback
+    missing.push(name as string)
+    return ''
+  })
+  return { value: out, missing, bad }
+}
+
+/**
+ * Reads a YAML or JSON gateway file (JSON is read by the same YAML 1.2 parser, so positions work for
+ * both), substitutes `${ENV}` references in string values, and keeps a map from JSON pointers back to
+ * line and column. Throws a FileError listing every syntax problem and every unset variable.
+ */
+export async function loadConfigFile(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<LoadedFile> {
+  const file = resolve(path)
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(err)
+    throw new FileError(file, [{ pointer: '', message: `cannot read ${file}: ${why}` }], [undefined])
+  }
+  return parseConfigText(text, file, env)
+}
+
+/** The same as loadConfigFile, from text already in memory (`file` is used for messages only). */
+export function parseConfigText(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+): LoadedFile {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  const pos = (offset: number): Position => {
+    const p = lineCounter.linePos(offset)
+    return { line: p.line, column: p.col }
+  }
+  if (doc.errors.length > 0) {
+    throw new FileError(
+      file,
+      doc.errors.map((e) => ({ pointer: '', message: `syntax: ${e.message.split('\n')[0]}` })),
+      doc.errors.map((e) => pos(e.pos[0])),
+    )
+  }
+
+  const issues: ConfigIssue[] = []
+  const positions: (Position | undefined)[] = []
+  const substituted = new Set<string>()
+  visit(doc, {
+    Scalar(_key, node, path) {
+      if (typeof node.value !== 'string' || !node.value.includes('${')) return
+      // Keys are not substituted: only values (the scalar must be a pair's value or a sequence item).
+      const parent = path[path.length - 1]
+      if (isPair(parent) && parent.key === node) return
+      const pointer = pointerOf(path, node)
+      const r = substitute(node.value, env)
+      const at = node.range ? pos(node.range[0]) : undefined
+      if (r.bad) {
+        issues.push({ pointer, message: 'bad ${...} reference: write ${NAME} or ${NAME:-default}' })
+        positions.push(at)
+      }
+      for (const name of r.missing) {
+        issues.push({
+          pointer,
+          message: `environment variable ${name} is not set (set it, or give a default: \${${name}:-value})`,
+        })
+        positions.push(at)
+      }
+      node.value = r.value
+      substituted.add(pointer)
+    },
+  })
+  if (issues.length > 0) throw new FileError(file, issues, positions)
+
+  const config = (doc.toJS() ?? {}) as GatewayConfig
+  if (typeof config !== 'object' || Array.isArray(config)) {
+    throw new FileError(
+      file,
+      [{ pointer: '', message: 'the file must hold an object (services, routes, plugins, …)' }],
+      [pos(0)],
+    )
+  }
+
+  function locate(pointer: string): Position | undefined {
+    const segments = pointer === '' ? [] : pointer.slice(1).split('/').map(unescapePointer)
+    let node: unknown = doc.contents
+    let best: Position | undefined = doc.contents?.range ? pos(doc.contents.range[0]) : undefined
+    for (const seg of segments) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === seg)
+        if (!pair) break
+        const keyRange = (pair.key as Node).range
+        if (keyRange) best = pos(keyRange[0])
+        node = pair.value
+      } else if (isSeq(node)) {
+        const item = node.items[Number(seg)] as Node | undefined
+        if (!item) break
+        if (item.range) best = pos(item.range[0])
+        node = item
+      } else break
+    }
+    return best
+  }
+
+  return { file, config, locate, substituted }
+}
+
+function pointerOf(path: readonly unknown[], node: unknown): string {
+  const segments: string[] = []
+  const chain = [...path, node]
+  for (let i = 0; i < chain.length; i++) {
+    const here = chain[i]
+    const next = chain[i + 1]
+    if (isPair(here) && isScalar(here.key)) segments.push(escapePointer(String(here.key.value)))
+    else if (isSeq(here) && next !== undefined) segments.push(String(here.items.indexOf(next as never)))
+  }
+  return segments.length ? `/${segments.join('/')}` : ''
+}

@@ -1,0 +1,175 @@
+import { watch } from 'node:fs'
+import { basename, dirname } from 'node:path'
+import { type AdminServer, createGateway, type Gateway, startAdmin } from '@gatehouse/core'
+import type { GatewayConfig, PluginDefinition } from '@gatehouse/sdk'
+import { InvalidFileError, isConfigError, prepareFile, withLocations } from './gateway-file.js'
+import { parseConfigText } from './load.js'
+import { resolvePlugins } from './resolve.js'
+
+export interface AdminListen {
+  port: number
+  host: string
+  token: string
+  allowRemote: boolean
+}
+
+export interface StartOptions {
+  file: string
+  port: number
+  host: string
+  /** Reload when the file changes. Default true. */
+  watch?: boolean
+  /** Milliseconds of quiet after a change before reloading. Default 300. */
+  debounce?: number
+  admin?: AdminListen
+  /** Handle SIGTERM/SIGINT (close gracefully) and SIGHUP (reload). Default true. */
+  handleSignals?: boolean
+  /** Called with each applied admin config, so a worker can tell its siblings. */
+  onAdminApplied?: (body: Buffer, contentType: string | undefined) => void
+}
+
+export interface RunningGateway {
+  gateway: Gateway
+  url: string
+  admin: AdminServer | undefined
+  /** Re-reads the file and applies it; resolves to false (and logs why) when it is invalid. */
+  reloadFromFile(reason: string): Promise<boolean>
+  /** Applies a config body the admin API of a sibling worker accepted. */
+  applyBody(body: Buffer, contentType: string | undefined): Promise<boolean>
+  close(): Promise<void>
+}
+
+/**
+ * Starts a gateway from a file: validates it (an InvalidFileError lists every problem), listens,
+ * then reloads it on change and on SIGHUP: validate first, swap atomically, and keep serving the
+ * old config (logging why) when the new one is invalid.
+ */
+export async function startFromFile(options: StartOptions): Promise<RunningGateway> {
+  const prepared = await prepareFile(options.file)
+  let substituted = prepared.loaded.substituted
+  const gateway = await withLocations(prepared.loaded, () =>
+    createGateway(prepared.config, {
+      plugins: prepared.plugins,
+      file: prepared.loaded.file,
+      handleSignals: options.handleSignals !== false,
+    }),
+  )
+  const log = gateway.logger
+  let url: string
+  try {
+    url = await gateway.listen({ port: options.port, host: options.host })
+  } catch (err) {
+    await gateway.close()
+    throw err
+  }
+
+  let reloads = Promise.resolve(true)
+  function reloadFromFile(reason: string): Promise<boolean> {
+    reloads = reloads.then(async () => {
+      try {
+        const next = await prepareFile(options.file)
+        await withLocations(next.loaded, () =>
+          gateway.reload(next.config, { file: next.loaded.file, plugins: next.plugins }),
+        )
+        substituted = next.loaded.substituted
+        log.info({ file: next.loaded.file, reason }, 'configuration file applied')
+        return true
+      } catch (err) {
+        if (err instanceof InvalidFileError) {
+          log.error(
+            { file: err.file, reason, problems: err.format().split('\n') },
+            'configuration file refused; still serving the previous configuration',
+          )
+        } else {
+          log.error({ err, reason }, 'configuration reload failed; still serving the previous configuration')
+        }
+        return false
+      }
+    })
+    return reloads
+  }
+
+  /** An admin `PUT /config` body: YAML or JSON, with ${ENV} and plugin packages resolved like the file. */
+  async function parseBody(
+    body: Buffer,
+    _contentType: string | undefined,
+  ): Promise<{ config: GatewayConfig; plugins: PluginDefinition[] }> {
+    const loaded = parseConfigText(body.toString('utf8'), options.file)
+    const resolved = await resolvePlugins(loaded.config, options.file)
+    return { config: resolved.config, plugins: resolved.plugins }
+  }
+
+  async function applyBody(body: Buffer, contentType: string | undefined): Promise<boolean> {
+    try {
+      const parsed = await parseBody(body, contentType)
+      await gateway.reload(parsed.config, { plugins: parsed.plugins })
+      log.info('configuration applied from a sibling worker')
+      return true
+    } catch (err) {
+      log.error(
+        { err: isConfigError(err) ? err.message : err },
+        'configuration from a sibling worker refused',
+      )
+      return false
+    }
+  }
+
+  let admin: AdminServer | undefined
+  if (options.admin) {
+    let lastBody: { body: Buffer; contentType: string | undefined } | undefined
+    try {
+      admin = await startAdmin(gateway, {
+        token: options.admin.token,
+        port: options.admin.port,
+        host: options.admin.host,
+        allowRemote: options.admin.allowRemote,
+        parseConfig: async (body, contentType) => {
+          lastBody = { body, contentType }
+          try {
+            return await parseBody(body, contentType)
+          } catch (err) {
+            const issues = (err as { issues?: unknown }).issues
+            if (Array.isArray(issues)) throw Object.assign(new Error((err as Error).message), { issues })
+            throw err
+          }
+        },
+        redact: () => substituted,
+        onApplied: () => {
+          if (lastBody) options.onAdminApplied?.(lastBody.body, lastBody.contentType)
+        },
+      })
+    } catch (err) {
+      await gateway.close()
+      throw err
+    }
+  }
+
+  let timer: NodeJS.Timeout | undefined
+  const watcher =
+    options.watch === false
+      ? undefined
+      : // Editors replace files by renaming, so watch the directory and filter on the name.
+        watch(dirname(prepared.loaded.file), (_event, name) => {
+          if (name !== null && name !== basename(prepared.loaded.file)) return
+          clearTimeout(timer)
+          timer = setTimeout(() => void reloadFromFile('file changed'), options.debounce ?? 300)
+        })
+  watcher?.unref()
+  const onHup = () => void reloadFromFile('SIGHUP')
+  if (options.handleSignals !== false) process.on('SIGHUP', onHup)
+
+  return {
+    gateway,
+    url,
+    admin,
+    reloadFromFile,
+    applyBody,
+    async close() {
+      clearTimeout(timer)
+      watcher?.close()
+      process.off('SIGHUP', onHup)
+      await admin?.close()
+      await gateway.close()
+    },
+  }
+}

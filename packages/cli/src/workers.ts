@@ -1,0 +1,158 @@
+import cluster, { type Worker } from 'node:cluster'
+import { watch } from 'node:fs'
+import { basename, dirname, resolve } from 'node:path'
+import { type RunningGateway, type StartOptions, startFromFile } from './start.js'
+
+/** Messages between the primary and its workers. */
+type Message =
+  | { type: 'ready'; url: string; admin?: string }
+  | { type: 'failed'; message: string }
+  | { type: 'reload'; reason: string }
+  | { type: 'apply'; body: string; contentType: string | undefined }
+
+const RESTART_WINDOW_MS = 30_000
+const MAX_RESTARTS_IN_WINDOW = 10
+
+export interface PrimaryHandle {
+  /** Resolves once every worker listens, with the gateway's address. */
+  ready: Promise<{ url: string; admin: string | undefined }>
+  /** Resolves with the exit code once the primary has stopped its workers. */
+  done: Promise<number>
+}
+
+/**
+ * Runs `count` worker processes (node:cluster) that share the port. The primary watches the file and
+ * forwards SIGHUP, so every worker reloads the same file; a worker that dies is replaced (unless they
+ * keep dying: more than 10 restarts in 30 s stops the gateway with exit code 1). SIGTERM/SIGINT stop
+ * the workers gracefully (each drains its requests) and then the primary.
+ */
+export function runPrimary(options: StartOptions, count: number, log: (msg: string) => void): PrimaryHandle {
+  const file = resolve(options.file)
+  let stopping = false
+  const restarts: number[] = []
+  const workers = new Set<Worker>()
+  let resolveReady!: (v: { url: string; admin: string | undefined }) => void
+  let rejectReady!: (err: Error) => void
+  const ready = new Promise<{ url: string; admin: string | undefined }>((res, rej) => {
+    resolveReady = res
+    rejectReady = rej
+  })
+  ready.catch(() => {})
+  let readyCount = 0
+  let first: { url: string; admin: string | undefined } | undefined
+  let resolveDone!: (code: number) => void
+  const done = new Promise<number>((res) => {
+    resolveDone = res
+  })
+  let exitCode = 0
+
+  function broadcast(msg: Message, except?: Worker) {
+    for (const w of workers) if (w !== except && w.isConnected()) w.send(msg)
+  }
+
+  function fork(): void {
+    const worker = cluster.fork({ GATEHOUSE_WORKER: '1' })
+    workers.add(worker)
+    worker.on('message', (msg: Message) => {
+      if (msg.type === 'ready') {
+        if (!first) first = { url: msg.url, admin: msg.admin }
+        readyCount++
+        if (readyCount === count) resolveReady(first)
+      } else if (msg.type === 'failed') {
+        // A worker could not start (an invalid file, a port in use): the gateway cannot start.
+        exitCode = 1
+        rejectReady(new Error(msg.message))
+        void stop()
+      } else if (msg.type === 'apply') {
+        broadcast(msg, worker)
+      }
+    })
+    worker.on('exit', (code, signal) => {
+      workers.delete(worker)
+      if (stopping) {
+        if (workers.size === 0) finish()
+        return
+      }
+      const now = Date.now()
+      restarts.push(now)
+      while (restarts.length > 0 && (restarts[0] as number) < now - RESTART_WINDOW_MS) restarts.shift()
+      if (restarts.length > MAX_RESTARTS_IN_WINDOW) {
+        log(`workers keep dying (${restarts.length} restarts in 30 s); stopping`)
+        exitCode = 1
+        void stop()
+        return
+      }
+      log(`worker ${worker.process.pid} exited (${signal ?? code}); starting a new one`)
+      fork()
+    })
+  }
+
+  let timer: NodeJS.Timeout | undefined
+  const watcher =
+    options.watch === false
+      ? undefined
+      : watch(dirname(file), (_e, name) => {
+          if (name !== null && name !== basename(file)) return
+          clearTimeout(timer)
+          timer = setTimeout(
+            () => broadcast({ type: 'reload', reason: 'file changed' }),
+            options.debounce ?? 300,
+          )
+        })
+  const onHup = () => broadcast({ type: 'reload', reason: 'SIGHUP' })
+  const onStop = () => void stop()
+  process.on('SIGHUP', onHup)
+  process.on('SIGTERM', onStop)
+  process.on('SIGINT', onStop)
+
+  function finish() {
+    watcher?.close()
+    clearTimeout(timer)
+    process.off('SIGHUP', onHup)
+    process.off('SIGTERM', onStop)
+    process.off('SIGINT', onStop)
+    resolveDone(exitCode)
+  }
+
+  async function stop() {
+    if (stopping) return
+    stopping = true
+    if (workers.size === 0) return finish()
+    for (const w of workers) w.process.kill('SIGTERM')
+  }
+
+  cluster.setupPrimary({ exec: process.argv[1] as string, args: process.argv.slice(2) })
+  for (let i = 0; i < count; i++) fork()
+  return { ready, done }
+}
+
+/** Inside a worker: start the gateway, report to the primary, and follow its reload messages. */
+export async function runWorker(options: StartOptions): Promise<void> {
+  let running: RunningGateway
+  const send = (msg: Message) => process.send?.(msg)
+  try {
+    running = await startFromFile({
+      ...options,
+      // The primary watches the file and forwards SIGHUP; a worker only listens to it.
+      watch: false,
+      onAdminApplied: (body, contentType) =>
+        send({ type: 'apply', body: body.toString('base64'), contentType }),
+    })
+  } catch (err) {
+    const message = (err as { format?: () => string }).format?.() ?? (err as Error).message
+    send({ type: 'failed', message })
+    process.exitCode = 1
+    // Let the message reach the primary before exiting.
+    setTimeout(() => process.exit(1), 50)
+    return
+  }
+  process.on('message', (msg: Message) => {
+    if (msg.type === 'reload') void running.reloadFromFile(msg.reason)
+    else if (msg.type === 'apply') void running.applyBody(Buffer.from(msg.body, 'base64'), msg.contentType)
+  })
+  // The gateway closes itself on SIGTERM (handleSignals); then the process may exit.
+  running.gateway.server.once('close', () => {
+    process.disconnect?.()
+  })
+  send({ type: 'ready', url: running.url, admin: running.admin?.url })
+}

@@ -1,0 +1,37 @@
+import { defineError, definePlugin, HeaderName, PRIORITY, Type } from '@gatehouse/sdk'
+
+/** The error a client gets when a required header is missing: a stable code, a 4xx, a JSON body. */
+export const HeaderMissing = defineError(
+  'GH___CODE___HEADER_MISSING',
+  400,
+  (name: string) => `The ${name} header is required`,
+)
+
+/**
+ * `__NAME__`: adds a header to every request sent upstream, and can refuse requests that lack one.
+ * Replace this with your plugin's behaviour; keep the shape (a schema, `init` returning handlers).
+ */
+export default definePlugin({
+  name: '__NAME__',
+  version: '0.1.0',
+  priority: PRIORITY.requestTransform,
+  description: 'Adds a header to the upstream request; can require a request header',
+  schema: Type.Object(
+    {
+      header: HeaderName({ default: 'x-__NAME__', description: 'Header sent upstream' }),
+      value: Type.String({ default: 'on', description: 'Its value' }),
+      require: Type.Optional(HeaderName({ description: 'Refuse requests without this header (400)' })),
+    },
+    { additionalProperties: false },
+  ),
+  init(config) {
+    return {
+      access(ctx) {
+        if (config.require && ctx.request.headers[config.require] === undefined) {
+          throw HeaderMissing(config.require)
+        }
+        ctx.upstream.headers[config.header] = config.value
+      },
+    }
+  },
+})

@@ -1,0 +1,111 @@
+import { writeFileSync } from 'node:fs'
+import { request, startUpstream } from '@gatehouse/sdk/testing'
+import t from 'tap'
+import { start, tempDir, writeFiles } from './helpers/cli.js'
+import { pluginSource } from './helpers/plugins.js'
+
+// `gatehouse start`: serves the file, reloads it on change and on SIGHUP without failing a request,
+// keeps the running config when the new one is invalid, and stops gracefully on SIGTERM.
+
+function gatewayYaml(upstreamUrl: string, value: string): string {
+  return `services:
+  - name: echo
+    url: ${upstreamUrl}
+    routes:
+      - name: echo
+        paths: [/]
+plugins:
+  - name: ./stamp.mjs
+    config: { value: ${value} }
+`
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+t.test('a file change reloads under load with no failed request; an invalid one is kept out', async (t) => {
+  const upstream = await startUpstream({ t })
+  const dir = tempDir(t)
+  writeFiles(dir, { 'stamp.mjs': pluginSource('stamp') })
+  const file = writeFiles(dir, { 'gateway.yaml': gatewayYaml(upstream.url, 'v1') })
+  const gw = await start(t, [file, '--port', '0', '--host', '127.0.0.1'])
+
+  const first = await request(gw.url, { path: '/a' })
+  t.equal(first.status, 200)
+  t.equal(upstream.last()?.headers['x-stamp'], 'v1')
+
+  // Load: sequential requests from 4 clients for as long as the reload takes (bounded: 2000 requests).
+  let stop = false
+  const statuses = new Map<number, number>()
+  let sent = 0
+  const client = async () => {
+    while (!stop && sent < 2000) {
+      sent++
+      const r = await request(gw.url, { path: '/load' }).catch(() => ({ status: 0 }))
+      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1)
+    }
+  }
+  const clients = [client(), client(), client(), client()]
+  await new Promise((r) => setTimeout(r, 200))
+  writeFileSync(file, gatewayYaml(upstream.url, 'v2'))
+  await waitFor(async () => upstream.last()?.headers['x-stamp'] === 'v2', 'the reload')
+  await new Promise((r) => setTimeout(r, 200))
+  stop = true
+  await Promise.all(clients)
+  t.same([...statuses.keys()], [200], `every request under load answered 200 (${sent} sent)`)
+  t.match(gw.output(), /configuration file applied/)
+
+  // An invalid file: refused, logged with its place, and the running config stays.
+  writeFileSync(file, gatewayYaml(upstream.url, 'v3').replace('paths: [/]', 'paths: [nope]'))
+  await waitFor(async () => /configuration file refused/.test(gw.output()), 'the refusal')
+  t.match(gw.output(), /gateway\.yaml:6:17 \/services\/0\/routes\/0\/paths\/0/)
+  const after = await request(gw.url, { path: '/b' })
+  t.equal(after.status, 200)
+  t.equal(upstream.last()?.headers['x-stamp'], 'v2', 'still the last good config')
+
+  await gw.stop('SIGTERM')
+  t.equal(gw.child.signalCode, 'SIGTERM', 'SIGTERM stops it, re-raised after the graceful close')
+  t.match(gw.output(), /"msg":"closing gracefully"[\s\S]*"msg":"gateway closed"/, 'after draining')
+})
+
+t.test('SIGHUP reloads (with --no-watch, a change alone does not)', async (t) => {
+  const upstream = await startUpstream({ t })
+  const dir = tempDir(t)
+  writeFiles(dir, { 'stamp.mjs': pluginSource('stamp') })
+  const file = writeFiles(dir, { 'gateway.yaml': gatewayYaml(upstream.url, 'one') })
+  const gw = await start(t, [file, '--port', '0', '--host', '127.0.0.1', '--no-watch'])
+  writeFileSync(file, gatewayYaml(upstream.url, 'two'))
+  await new Promise((r) => setTimeout(r, 800))
+  await request(gw.url, { path: '/x' })
+  t.equal(upstream.last()?.headers['x-stamp'], 'one', 'no reload without a signal')
+  gw.child.kill('SIGHUP')
+  await waitFor(async () => {
+    await request(gw.url, { path: '/y' })
+    return upstream.last()?.headers['x-stamp'] === 'two'
+  }, 'the SIGHUP reload')
+  t.match(gw.output(), /"reason":"SIGHUP"/)
+  t.pass('SIGHUP applied the new file')
+})
+
+t.test('a port in use exits 3 with a clear message', async (t) => {
+  const upstream = await startUpstream({ t })
+  const dir = tempDir(t)
+  writeFiles(dir, { 'stamp.mjs': pluginSource('stamp') })
+  const file = writeFiles(dir, { 'gateway.yaml': gatewayYaml(upstream.url, 'x') })
+  const err = (await start(t, [
+    file,
+    '--port',
+    String(upstream.port),
+    '--host',
+    '127.0.0.1',
+    '--no-watch',
+  ]).catch((e: unknown) => e)) as { code?: number; output?: string }
+  t.equal(err.code, 3)
+  t.match(err.output, /cannot listen: .*EADDRINUSE/)
+})

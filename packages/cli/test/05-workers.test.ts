@@ -1,0 +1,81 @@
+import { writeFileSync } from 'node:fs'
+import { request, startUpstream } from '@gatehouse/sdk/testing'
+import t from 'tap'
+import { start, tempDir, writeFiles } from './helpers/cli.js'
+import { pluginSource } from './helpers/plugins.js'
+
+// `--workers N`: N processes share the port; a killed worker is replaced while the others serve;
+// a file change reloads every worker; SIGTERM stops them all.
+
+function yaml(upstreamUrl: string, value: string): string {
+  return `services:
+  - name: echo
+    url: ${upstreamUrl}
+    routes: [{ name: echo, paths: [/] }]
+plugins:
+  - name: ./stamp.mjs
+    config: { value: ${value} }
+`
+}
+
+async function pids(url: string, n: number): Promise<Map<string, number>> {
+  const seen = new Map<string, number>()
+  for (let i = 0; i < n; i++) {
+    const r = await request(url, { path: '/p', headers: { connection: 'close' } })
+    const pid = String(r.headers['x-worker-pid'])
+    seen.set(pid, (seen.get(pid) ?? 0) + 1)
+  }
+  return seen
+}
+
+t.test('two workers serve, survive a killed worker, and reload together', async (t) => {
+  const upstream = await startUpstream({ t })
+  const dir = tempDir(t)
+  writeFiles(dir, { 'stamp.mjs': pluginSource('stamp') })
+  const file = writeFiles(dir, { 'gateway.yaml': yaml(upstream.url, 'v1') })
+  const gw = await start(t, [file, '--port', '0', '--host', '127.0.0.1', '--workers', '2'], {
+    timeout: 60_000,
+  })
+  t.match(gw.output(), /2 workers listening on http:\/\/127\.0\.0\.1:\d+/)
+
+  const before = await pids(gw.url, 40)
+  t.equal(before.size, 2, `both workers answer (${[...before.keys()].join(', ')})`)
+  t.notOk(before.has(String(gw.child.pid)), 'the primary does not serve')
+
+  // Kill one worker as a crash would; the other keeps serving, and a new one replaces it.
+  const victim = [...before.keys()][0] as string
+  process.kill(Number(victim), 'SIGKILL')
+  // From the moment the primary has seen the exit, no connection is handed to the dead worker.
+  const seenExit = new RegExp(`worker ${victim} exited \\(SIGKILL\\); starting a new one`)
+  for (let i = 0; i < 100 && !seenExit.test(gw.output()); i++) await new Promise((r) => setTimeout(r, 50))
+  t.match(gw.output(), seenExit, 'the primary saw the worker die')
+  let failed = 0
+  let replaced = false
+  const deadline = Date.now() + 20_000
+  while (Date.now() < deadline && !replaced) {
+    const r = await request(gw.url, { path: '/q', headers: { connection: 'close' } }).catch(() => undefined)
+    if (r?.status !== 200) failed++
+    const seen = await pids(gw.url, 10)
+    replaced = seen.size === 2 && !seen.has(victim)
+  }
+  t.ok(replaced, 'a new worker replaced the killed one')
+  t.equal(failed, 0, 'no request failed once the worker was gone')
+
+  // A file change reaches every worker (the primary watches and tells them).
+  writeFileSync(file, yaml(upstream.url, 'v2'))
+  const until = Date.now() + 15_000
+  let stamps = new Set<string>()
+  while (Date.now() < until) {
+    stamps = new Set()
+    for (let i = 0; i < 20; i++) {
+      await request(gw.url, { path: '/r', headers: { connection: 'close' } })
+      stamps.add(String(upstream.last()?.headers['x-stamp']))
+    }
+    if (stamps.size === 1 && stamps.has('v2')) break
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  t.same([...stamps], ['v2'], 'every worker serves the new file')
+
+  await gw.stop('SIGTERM')
+  t.equal(gw.child.exitCode, 0, 'the primary exits 0 once its workers have stopped')
+})

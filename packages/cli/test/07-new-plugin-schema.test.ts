@@ -1,0 +1,63 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Ajv } from 'ajv'
+import t from 'tap'
+import { parseConfigText } from '../src/load.js'
+import { run, tempDir, writeFiles } from './helpers/cli.js'
+
+// `gatehouse new-plugin` writes a complete package (the packaging test builds, tests and packs it with
+// npm); the published JSON Schema checks files as editors will.
+
+t.test('new-plugin writes a package named after the plugin, with the placeholders filled', async (t) => {
+  const dir = tempDir(t)
+  const r = await run(['new-plugin', 'tenant-stamp', '--sdk', '^9.9.9'], { cwd: dir })
+  t.equal(r.code, 0, r.stderr)
+  t.match(r.stdout, /created gatehouse-plugin-tenant-stamp in gatehouse-plugin-tenant-stamp/)
+  const root = join(dir, 'gatehouse-plugin-tenant-stamp')
+  for (const f of [
+    'package.json',
+    'README.md',
+    'tsconfig.json',
+    'tsup.config.mjs',
+    '.gitignore',
+    'src/index.ts',
+    'test/plugin.test.mjs',
+  ]) {
+    t.ok(existsSync(join(root, f)), `${f} written`)
+  }
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+  t.equal(pkg.name, 'gatehouse-plugin-tenant-stamp')
+  t.equal(pkg.devDependencies['@gatehouse/sdk'], '^9.9.9', '--sdk sets the dependency spec')
+  t.match(pkg.peerDependencies['@gatehouse/sdk'], /^\^\d+\.\d+\.\d+$/)
+  const src = readFileSync(join(root, 'src/index.ts'), 'utf8')
+  t.match(src, /name: 'tenant-stamp'/)
+  t.match(src, /'GH_TENANT_STAMP_HEADER_MISSING'/)
+  t.notMatch(src + readFileSync(join(root, 'README.md'), 'utf8'), /__[A-Z_]+__/, 'no placeholder left')
+})
+
+t.test('new-plugin refuses a bad name (exit 2) and a non-empty directory (exit 1)', async (t) => {
+  const dir = tempDir(t)
+  const bad = await run(['new-plugin', 'Bad_Name'], { cwd: dir })
+  t.equal(bad.code, 2)
+  t.match(bad.stderr, /must be kebab-case/)
+  writeFiles(dir, { 'keep.txt': 'x' })
+  const full = await run(['new-plugin', 'ok', '--dir', dir])
+  t.equal(full.code, 1)
+  t.match(full.stderr, /exists and is not empty/)
+})
+
+t.test('the published JSON Schema accepts a good file and rejects a bad one', async (t) => {
+  const schemaFile = new URL('../schema/gatehouse.schema.json', import.meta.url)
+  const schema = JSON.parse(readFileSync(schemaFile, 'utf8'))
+  t.equal(schema.title, 'Gatehouse gateway file')
+  const ajv = new Ajv({ strict: false, allErrors: true })
+  const validate = ajv.compile(schema)
+  const good = parseConfigText(
+    'services:\n  - name: a\n    url: http://127.0.0.1:9\n    routes: [{ paths: [/a], methods: [GET] }]\nplugins:\n  - name: jwt\n',
+    'x.yaml',
+    {},
+  ).config
+  t.ok(validate(good), JSON.stringify(validate.errors))
+  t.notOk(validate({ services: [{ name: 'a', url: 'x', routes: [{ paths: ['no-slash'] }] }] }))
+  t.notOk(validate({ servces: [] }), 'unknown top-level keys are errors, as in the gateway')
+})
