@@ -5,20 +5,127 @@
 // Environment: UPSTREAM_URL (required), HOST (default 127.0.0.1), PORT (default 8080; 0 picks a free
 // port). Every path is forwarded unchanged (one service, one `/` route, stripPath false), logger off.
 // Prints `gatehouse listening on <url>` once it serves; SIGTERM/SIGINT close it gracefully, then exit 0.
+import { devNull } from 'node:os'
 import { createGateway } from '@gatehouse/core'
+import accessLog from '@gatehouse/plugin-access-log'
+import cache from '@gatehouse/plugin-cache'
+import cors from '@gatehouse/plugin-cors'
+import jwt from '@gatehouse/plugin-jwt'
+import keyAuth from '@gatehouse/plugin-key-auth'
+import prometheus from '@gatehouse/plugin-prometheus'
+import rateLimit from '@gatehouse/plugin-rate-limit'
+import requestTransformer from '@gatehouse/plugin-request-transformer'
+import responseTransformer from '@gatehouse/plugin-response-transformer'
+import { BENCH_JWT_ISSUER, BENCH_JWT_SECRET } from '../scripts/bench/jwt.mjs'
 
-// ── policy (--policy) ────────────────────────────────────────────────────────────────────────────
-// A later issue turns `--policy` into the "realistic gateway" case: JWT authentication plus rate
-// limiting on the route (@gatehouse/plugin-jwt and @gatehouse/plugin-rate-limit). Those plugins are
-// not built yet, so the flag is refused rather than silently measuring a gateway without them.
-// When they exist: import them here, add them to `plugins`, and put their instances in `routePlugins`.
-const policy = process.argv.includes('--policy')
-if (policy) {
-  console.error('bench-gateway: the --policy plugins are not built yet (JWT and rate-limit)')
-  process.exit(2)
-}
 const plugins = []
 const routePlugins = []
+const consumers = []
+const globalPlugins = []
+// --policy: the "realistic gateway": JWT authentication (--jwt) plus rate limiting (--rate-limit).
+const policy = process.argv.includes('--policy')
+
+// ── jwt (--jwt) ──────────────────────────────────────────────────────────────────────────────────
+// The jwt plugin verifying an HS256 Bearer token on the route, used the way Kong's jwt plugin is: one
+// consumer whose credential `key` is the token's `iss` (scripts/bench/jwt.mjs makes the token).
+/** The jwt plugin, its route instance and the consumer it needs: add all three to a gateway. */
+export function benchJwt() {
+  return {
+    plugin: jwt,
+    instance: { name: 'jwt', config: {} },
+    consumer: {
+      username: 'bench-client',
+      credentials: { jwt: [{ key: BENCH_JWT_ISSUER, algorithm: 'HS256', secret: BENCH_JWT_SECRET }] },
+    },
+  }
+}
+if (policy || process.argv.includes('--jwt')) {
+  const { plugin, instance, consumer } = benchJwt()
+  plugins.push(plugin)
+  routePlugins.push(instance)
+  consumers.push(consumer)
+}
+
+// ── key-auth (--key-auth) ────────────────────────────────────────────────────────────────────────
+// key-auth on the route, one consumer among 1000 with a key each; the benchmark sends the first
+// consumer's key in the `apikey` header (BENCH_API_KEY in scripts/bench/cases.mjs).
+if (process.argv.includes('--key-auth')) {
+  plugins.push(keyAuth)
+  routePlugins.push({ name: 'key-auth', config: {} })
+  for (let i = 0; i < 1000; i++)
+    consumers.push({
+      username: `bench-key-${i}`,
+      credentials: { 'key-auth': [{ key: `bench-api-key-${i}` }] },
+    })
+}
+
+// ── rate limit (--rate-limit) ────────────────────────────────────────────────────────────────────
+// The rate-limit plugin on the route, memory store, one minute window that the benchmark never fills:
+// every request is counted and gets its RateLimit headers, none is refused. Keyed by consumer (the
+// default), which is the JWT's consumer under --policy and the client IP without it.
+if (policy || process.argv.includes('--rate-limit')) {
+  plugins.push(rateLimit)
+  routePlugins.push({ name: 'rate-limit', config: { limits: { minute: 1_000_000_000 } } })
+}
+
+// ── cache (--cache) ──────────────────────────────────────────────────────────────────────────────
+// The cache plugin on the route, memory store. The bench upstream sends no Cache-Control, so a
+// defaultTtl makes its responses storable: after the first request per path every request is a hit.
+if (process.argv.includes('--cache')) {
+  plugins.push(cache)
+  routePlugins.push({ name: 'cache', config: { defaultTtl: '1h' } })
+}
+
+// ── transformers (--transform-headers, --transform-body) ─────────────────────────────────────────
+// Header-only: request-transformer adds a templated header and removes one; response-transformer
+// removes and adds response headers (no body is read). Body: response-transformer also renames,
+// removes and adds JSON fields of the upstream's /small body (buffered, parsed, re-serialised).
+const transformBody = process.argv.includes('--transform-body')
+if (transformBody || process.argv.includes('--transform-headers')) {
+  plugins.push(requestTransformer, responseTransformer)
+  routePlugins.push(
+    {
+      name: 'request-transformer',
+      config: { remove: { headers: ['x-debug'] }, add: { headers: { 'x-client-host': '$(headers.host)' } } },
+    },
+    {
+      name: 'response-transformer',
+      config: {
+        remove: { headers: ['x-powered-by'], ...(transformBody ? { body: ['tags'] } : {}) },
+        add: {
+          headers: { 'x-gateway': 'gatehouse' },
+          ...(transformBody ? { body: { 'meta.via': 'gatehouse' } } : {}),
+        },
+        ...(transformBody ? { rename: { body: { name: 'title' } } } : {}),
+      },
+    },
+  )
+}
+// ── observability (--observability) ──────────────────────────────────────────────────────────────
+// Global prometheus (every request counted, three latency histograms, bandwidth) and an access log
+// line per request (default fields, written to the null device so the serialisation and write are
+// paid, not a terminal); the request id is core's, always on.
+if (process.argv.includes('--observability')) {
+  plugins.push(prometheus, accessLog)
+  globalPlugins.push(
+    { name: 'prometheus' },
+    { name: 'access-log', config: { destination: { file: devNull } } },
+  )
+}
+// ── cors (--cors) ────────────────────────────────────────────────────────────────────────────────
+// Global cors: an exact and a wildcard-subdomain origin, credentials and exposed headers. The bench
+// request carries an allowed Origin, so every response gets allow-origin, credentials, expose and Vary.
+if (process.argv.includes('--cors')) {
+  plugins.push(cors)
+  globalPlugins.push({
+    name: 'cors',
+    config: {
+      origins: ['https://app.example.com', 'https://*.example.org'],
+      credentials: true,
+      exposedHeaders: ['x-request-id'],
+    },
+  })
+}
 // ─────────────────────────────────────────────────────────────────────────────────────────────────
 
 const { UPSTREAM_URL: upstream, HOST = '127.0.0.1', PORT = '8080' } = process.env
@@ -27,15 +134,29 @@ if (!upstream) {
   process.exit(2)
 }
 
+// ── targets (--targets <n>) ──────────────────────────────────────────────────────────────────────
+// The service balances round-robin over the first n upstreams of UPSTREAM_URLS (comma-separated)
+// instead of forwarding to the plain `url` (docs/upstreams.md).
+const targetsAt = process.argv.indexOf('--targets')
+const targetCount = targetsAt < 0 ? 0 : Number(process.argv[targetsAt + 1])
+const targetUrls = (process.env.UPSTREAM_URLS ?? upstream).split(',').slice(0, targetCount)
+if (targetsAt >= 0 && (!(targetCount >= 1) || targetUrls.length < targetCount)) {
+  console.error(`--targets ${process.argv[targetsAt + 1]} needs that many URLs in UPSTREAM_URLS`)
+  process.exit(2)
+}
+const upstreamConfig = targetCount > 0 ? { targets: targetUrls.map((url) => ({ url })) } : { url: upstream }
+
 const gateway = await createGateway(
   {
     services: [
       {
         name: 'upstream',
-        url: upstream,
+        ...upstreamConfig,
         routes: [{ name: 'all', paths: ['/'], stripPath: false, plugins: routePlugins }],
       },
     ],
+    consumers,
+    plugins: globalPlugins,
   },
   { plugins, logger: false, handleSignals: false },
 )

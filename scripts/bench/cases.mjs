@@ -11,14 +11,54 @@
  * @property {Record<string,string>} [env]
  * @property {boolean} [direct]    no process: requests go straight to the upstream
  * @property {boolean} [baseline]  the target every ratio is computed against (exactly one)
+ * @property {number} [upstreams]  how many upstream processes it balances over (UPSTREAM_URLS; default 1)
  */
+
+import { benchToken } from './jwt.mjs'
 
 /** @type {Record<string, Target>} */
 export const targets = {
   upstream: { name: 'upstream', direct: true },
   'fastify-proxy': { name: 'fastify-proxy', script: 'scripts/bench/fastify-proxy.mjs', baseline: true },
   gatehouse: { name: 'gatehouse', script: 'examples/bench-gateway.js' },
-  // Next: { name: 'gatehouse-policy', script: 'examples/bench-gateway.js', args: ['--policy'] }
+  'gatehouse-observability': {
+    name: 'gatehouse-observability',
+    script: 'examples/bench-gateway.js',
+    args: ['--observability'],
+  },
+  // cors: a global instance (exact + wildcard origins, credentials), requests with an allowed Origin.
+  'gatehouse-cors': { name: 'gatehouse-cors', script: 'examples/bench-gateway.js', args: ['--cors'] },
+  'gatehouse-jwt': { name: 'gatehouse-jwt', script: 'examples/bench-gateway.js', args: ['--jwt'] },
+  'fastify-jwt': { name: 'fastify-jwt', script: 'scripts/bench/fastify-jwt.mjs' },
+  // key-auth: an API key in the `apikey` header, one consumer among 1000 (examples/bench-gateway.js).
+  'gatehouse-key-auth': {
+    name: 'gatehouse-key-auth',
+    script: 'examples/bench-gateway.js',
+    args: ['--key-auth'],
+  },
+  'gatehouse-policy': { name: 'gatehouse-policy', script: 'examples/bench-gateway.js', args: ['--policy'] },
+  'fastify-policy': { name: 'fastify-policy', script: 'scripts/bench/fastify-policy.mjs' },
+  // The cache plugin (memory store) answering every request from the cache (docs/benchmarks.md).
+  'gatehouse-cache': { name: 'gatehouse-cache', script: 'examples/bench-gateway.js', args: ['--cache'] },
+  // request- and response-transformer: header operations only, and with a JSON response body transform.
+  'gatehouse-transform-headers': {
+    name: 'gatehouse-transform-headers',
+    script: 'examples/bench-gateway.js',
+    args: ['--transform-headers'],
+  },
+  'gatehouse-transform-body': {
+    name: 'gatehouse-transform-body',
+    script: 'examples/bench-gateway.js',
+    args: ['--transform-body'],
+  },
+  // Balancing (docs/upstreams.md): one service with `targets` round-robin over 1 and 3 upstreams.
+  'gatehouse-lb1': { name: 'gatehouse-lb1', script: 'examples/bench-gateway.js', args: ['--targets', '1'] },
+  'gatehouse-lb3': {
+    name: 'gatehouse-lb3',
+    script: 'examples/bench-gateway.js',
+    args: ['--targets', '3'],
+    upstreams: 3,
+  },
 }
 
 /** The upstream's endpoints (scripts/bench/upstream.mjs). */
@@ -33,6 +73,7 @@ export const paths = {
  * @property {Target} target
  * @property {string} path
  * @property {{ method?: string, headers?: Record<string,string>, body?: string }} [request]
+ * @property {number} [expectBytes] the body size the probe must get, when the target rewrites the body
  */
 
 /** @type {Case[]} */
@@ -42,6 +83,55 @@ for (const path of Object.keys(paths)) {
     cases.push({ name: `${target.name} ${path}`, target, path })
   }
 }
-// A case with its own request, e.g. once the policy plugins exist:
-// cases.push({ name: 'gatehouse-policy /small', target: targets['gatehouse-policy'], path: '/small',
-//   request: { headers: { authorization: `Bearer ${token}` } } })
+// JWT (HS256) on every request: the jwt plugin against @fastify/jwt, each compared with its bare proxy.
+// Policy, the realistic gateway: JWT then rate limiting (memory store, never refusing) on every request,
+// Gatehouse's jwt + rate-limit plugins against @fastify/jwt + @fastify/rate-limit.
+for (const target of [
+  targets['gatehouse-jwt'],
+  targets['fastify-jwt'],
+  targets['gatehouse-policy'],
+  targets['fastify-policy'],
+]) {
+  cases.push({
+    name: `${target.name} /small`,
+    target,
+    path: '/small',
+    request: { headers: { authorization: `Bearer ${benchToken()}` } },
+  })
+}
+cases.push({
+  name: 'gatehouse-key-auth /small',
+  target: targets['gatehouse-key-auth'],
+  path: '/small',
+  request: { headers: { apikey: 'bench-api-key-0' } },
+})
+// Balancing: three targets round-robin against one, and against the plain `url` service (`gatehouse`).
+for (const path of Object.keys(paths))
+  cases.push({ name: `gatehouse-lb3 ${path}`, target: targets['gatehouse-lb3'], path })
+cases.push({ name: 'gatehouse-lb1 /small', target: targets['gatehouse-lb1'], path: '/small' })
+// Cache hits (memory store) against the bare proxy, which asks the upstream every time.
+for (const path of Object.keys(paths))
+  cases.push({ name: `gatehouse-cache ${path}`, target: targets['gatehouse-cache'], path })
+// Transformers on the small JSON response: header operations only, then a JSON body transform.
+// The body transform renames `name`, drops `tags` and adds `meta.via`: 93 bytes instead of 89.
+cases.push({
+  name: 'gatehouse-transform-headers /small',
+  target: targets['gatehouse-transform-headers'],
+  path: '/small',
+})
+cases.push({
+  name: 'gatehouse-transform-body /small',
+  target: targets['gatehouse-transform-body'],
+  path: '/small',
+  expectBytes: 93,
+})
+// CORS on every response: a request from a wildcard-matched origin (parsed and matched per request).
+cases.push({
+  name: 'gatehouse-cors /small',
+  target: targets['gatehouse-cors'],
+  path: '/small',
+  request: { headers: { origin: 'https://shop.example.org' } },
+})
+// Observability: prometheus + access log (+ core's request id) on every request.
+for (const path of Object.keys(paths))
+  cases.push({ name: `gatehouse-observability ${path}`, target: targets['gatehouse-observability'], path })

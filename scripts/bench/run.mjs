@@ -31,7 +31,8 @@ const USAGE = `usage: npm run bench -- [options]
   --rounds <n>        measurements per case, order alternating (default 3; --quick: 1)
   --warmup <s>        seconds of warm-up before each measurement (default 2; --quick: 1)
   --quick             a short smoke run (3 s, 1 round)
-  --filter <text>     only cases whose name contains <text> (the baseline for a path always runs)
+  --filter <text>     only cases whose name contains <text>, or any of several comma-separated
+                      texts (the baseline for a path always runs)
   --profile           run the gateways under node --cpu-prof (.bench/profiles/; read them with
                       node scripts/bench/profile-top.mjs <file>)
   --help`
@@ -73,12 +74,13 @@ const options = {
 }
 
 const baseline = Object.values(targets).find((t) => t.baseline)
+const filters = options.filter?.split(',').filter(Boolean) ?? []
+const matches = (name) => filters.some((f) => name.includes(f))
 const cases = allCases.filter(
-  (c) =>
-    !options.filter || c.name.includes(options.filter) || (c.target === baseline && selectedPath(c.path)),
+  (c) => !options.filter || matches(c.name) || (c.target === baseline && selectedPath(c.path)),
 )
 function selectedPath(path) {
-  return allCases.some((c) => c.path === path && c.name.includes(options.filter))
+  return allCases.some((c) => c.path === path && matches(c.name))
 }
 if (cases.length === 0) {
   console.error(`no case matches --filter "${options.filter}"`)
@@ -260,6 +262,11 @@ async function main() {
 
   const upstream = await startProcess('upstream', 'scripts/bench/upstream.mjs')
   const upstreamUrl = upstream.url
+  // A target that balances over several upstreams (`upstreams: n`) gets n of them in UPSTREAM_URLS.
+  const upstreamUrls = [upstreamUrl]
+  const most = Math.max(1, ...cases.map((c) => c.target.upstreams ?? 1))
+  for (let i = 2; i <= most; i++)
+    upstreamUrls.push((await startProcess(`upstream-${i}`, 'scripts/bench/upstream.mjs')).url)
   /** @type {Map<object, {url: string, pid: number}>} target → its process */
   const procs = new Map()
   const needed = new Set(cases.map((c) => c.target))
@@ -274,7 +281,11 @@ async function main() {
       const proc = await startProcess(t.name, t.script, {
         args: t.args,
         nodeArgs,
-        env: { ...t.env, UPSTREAM_URL: upstreamUrl },
+        env: {
+          ...t.env,
+          UPSTREAM_URL: upstreamUrl,
+          UPSTREAM_URLS: upstreamUrls.slice(0, t.upstreams ?? 1).join(','),
+        },
       })
       procs.set(t, proc)
     }),
@@ -283,9 +294,11 @@ async function main() {
   for (const c of cases) {
     const expected = await probe(upstreamUrl + c.path)
     const got = c.request ? undefined : await probe(procs.get(c.target).url + c.path)
-    if (got && (got.status < 200 || got.status > 299 || got.bytes !== expected.bytes)) {
+    // A case whose gateway rewrites the body (a transformer) names the size it must come back with.
+    const bytes = c.expectBytes ?? expected.bytes
+    if (got && (got.status < 200 || got.status > 299 || got.bytes !== bytes)) {
       throw new Error(
-        `${c.name}: probe got ${got.status} with ${got.bytes} bytes; the upstream sends ${expected.status} with ${expected.bytes}`,
+        `${c.name}: probe got ${got.status} with ${got.bytes} bytes; expected ${bytes} (the upstream sends ${expected.status} with ${expected.bytes})`,
       )
     }
   }
