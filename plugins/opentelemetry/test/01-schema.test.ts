@@ -1,4 +1,5 @@
-import { ConfigError, createGateway, type GatewayConfig } from '@gatehouse/core'
+import { createGateway, type GatewayConfig } from '@gatehouse/core'
+import { configIssues } from '@gatehouse/sdk/testing'
 import t from 'tap'
 import opentelemetry from '../src/index.js'
 
@@ -9,16 +10,8 @@ function configWith(config: Record<string, unknown>): GatewayConfig {
   }
 }
 
-async function issuesFor(config: Record<string, unknown>) {
-  const err = await createGateway(configWith(config), { plugins: [opentelemetry], logger: false }).then(
-    async (gw) => {
-      await gw.close()
-      return undefined
-    },
-    (e: unknown) => e,
-  )
-  if (!(err instanceof ConfigError)) throw new Error(`expected a ConfigError, got ${String(err)}`)
-  return err.issues
+function issuesFor(config: Record<string, unknown>) {
+  return configIssues({ plugins: [opentelemetry], config: configWith(config) })
 }
 
 t.test('defaults', async (t) => {

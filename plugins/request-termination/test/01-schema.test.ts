@@ -1,4 +1,5 @@
-import { ConfigError, createGateway, type GatewayConfig } from '@gatehouse/core'
+import { createGateway, type GatewayConfig } from '@gatehouse/core'
+import { configIssues } from '@gatehouse/sdk/testing'
 import t from 'tap'
 import requestTermination from '../src/index.js'
 
@@ -14,16 +15,8 @@ function configWith(config: Record<string, unknown>): GatewayConfig {
   }
 }
 
-async function issuesFor(config: Record<string, unknown>) {
-  const err = await createGateway(configWith(config), { plugins: [requestTermination], logger: false }).then(
-    async (gw) => {
-      await gw.close()
-      return undefined
-    },
-    (e: unknown) => e,
-  )
-  if (!(err instanceof ConfigError)) throw new Error(`expected a ConfigError, got ${String(err)}`)
-  return err.issues
+function issuesFor(config: Record<string, unknown>) {
+  return configIssues({ plugins: [requestTermination], config: configWith(config) })
 }
 
 const BASE = '/services/0/routes/0/plugins/0/config'

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { GatewayConfig } from '../config.js'
+import type { ConfigIssue } from '../errors.js'
 import type { PluginDefinition } from '../plugin.js'
 import { request, type TestRequest, type TestResponse } from './request.js'
 import { onTeardown, type TestLike } from './teardown.js'
@@ -75,4 +76,39 @@ async function loadCore(): Promise<CreateGateway> {
   if (typeof mod.createGateway !== 'function')
     throw new Error('@gatehouse/core does not export createGateway')
   return mod.createGateway
+}
+
+export interface ConfigIssuesOptions {
+  config: GatewayConfig
+  plugins?: PluginDefinition[]
+  /** Use this instead of `@gatehouse/core`'s `createGateway`. */
+  createGateway?: CreateGateway
+}
+
+/**
+ * The problems the gateway reports for `config`, for schema tests: creates a gateway (never listening)
+ * and returns the ConfigError's issues. Throws when the config is accepted, or fails otherwise.
+ *
+ * @example
+ * const issues = await configIssues({ plugins: [hello], config: { plugins: [{ name: 'hello', config: { greeting: 1 } }] } })
+ * t.match(issues, [{ pointer: '/plugins/0/config/greeting', plugin: 'hello' }])
+ */
+export async function configIssues(opts: ConfigIssuesOptions): Promise<ConfigIssue[]> {
+  const create = opts.createGateway ?? (await loadCore())
+  const err = await create(opts.config, {
+    plugins: opts.plugins ?? [],
+    logger: false,
+    handleSignals: false,
+  }).then(
+    async (gw) => {
+      await gw.close()
+      return undefined
+    },
+    (e: unknown) => e,
+  )
+  const issues = (err as { issues?: unknown } | undefined)?.issues
+  if (!(err instanceof Error) || err.name !== 'ConfigError' || !Array.isArray(issues)) {
+    throw new Error(`expected a ConfigError, got ${err === undefined ? 'a gateway' : String(err)}`)
+  }
+  return issues as ConfigIssue[]
 }

@@ -13,8 +13,8 @@
  * t.equal(upstream.last()?.headers['x-greeting'], 'hello')
  */
 
-export type { GatewayLike, TestGateway, TestGatewayOptions } from './gateway.js'
-export { startGateway } from './gateway.js'
+export type { ConfigIssuesOptions, GatewayLike, TestGateway, TestGatewayOptions } from './gateway.js'
+export { configIssues, startGateway } from './gateway.js'
 export type { RedisOptions, TestRedis } from './redis.js'
 export { hasRedisServer, startRedis } from './redis.js'
 export type { TestRequest, TestResponse } from './request.js'
