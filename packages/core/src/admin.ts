@@ -231,6 +231,7 @@ export async function startAdmin(gateway: Gateway, options: AdminOptions): Promi
       return send(res, 200, redactConfig(gateway.config, gateway.plugins(), options.redact?.() ?? []))
     }
     if (method === 'GET' && path === '/routes') return send(res, 200, gateway.routes())
+    if (method === 'GET' && path === '/upstreams') return send(res, 200, gateway.upstreams())
     if (method === 'GET' && path === '/plugins') {
       return send(
         res,
@@ -318,6 +319,18 @@ export async function startAdmin(gateway: Gateway, options: AdminOptions): Promi
           body,
         }
         const out = await found.endpoint.handler(request)
+        if (typeof out.body === 'string' || Buffer.isBuffer(out.body)) {
+          // Text (e.g. Prometheus metrics) is sent as it is, with the endpoint's content-type.
+          const raw = typeof out.body === 'string' ? Buffer.from(out.body) : out.body
+          res.writeHead(out.status ?? 200, {
+            'content-type': 'text/plain; charset=utf-8',
+            'cache-control': 'no-store',
+            ...out.headers,
+            'content-length': raw.length,
+          })
+          res.end(raw)
+          return
+        }
         return send(res, out.status ?? 200, out.body ?? null, out.headers)
       }
       if (pathKnown)

@@ -11,6 +11,7 @@ import {
   type PluginScope,
   type RouteInfo,
   type ServiceInfo,
+  type UpstreamHealth,
 } from '@gatehouse/sdk'
 import type { Logger } from 'pino'
 import {
@@ -85,6 +86,8 @@ export interface CompileOptions {
   previous: Generation | undefined
   file: string | undefined
   id: number
+  /** The gateway's target health, handed to plugins as `env.upstreams`. */
+  upstreams?: () => readonly UpstreamHealth[]
 }
 
 const DEFAULT_TIMEOUTS = { connect: 10_000, read: 60_000 }
@@ -424,6 +427,7 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
           log: opts.logger.child({ plugin: p.def.name, instance: id }),
           instance: { id, scope: Object.freeze({ ...p.scope }) },
           consumers,
+          upstreams: opts.upstreams,
         })
         if (handlers === null || typeof handlers !== 'object')
           throw new TypeError('init must return an object of handlers')

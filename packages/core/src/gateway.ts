@@ -135,12 +135,16 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     registry.set(def.name, def)
   }
   let generationId = 0
+  // Plugins read target health through env.upstreams (a metrics plugin at scrape time); `gateway`
+  // exists by the time anything calls it.
+  const upstreamHealth = () => gateway.upstreams()
   const first = await compileGeneration(config, {
     plugins: registry,
     logger,
     previous: undefined,
     file: options.file,
     id: ++generationId,
+    upstreams: upstreamHealth,
   })
   const pools = new Pools()
   const rt: Runtime = { current: first, pools, closing: false, logger }
@@ -322,6 +326,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           previous: rt.current,
           file: reloadOptions.file ?? options.file,
           id: ++generationId,
+          upstreams: upstreamHealth,
         })
         for (const [name, def] of nextRegistry) registry.set(name, def)
         const old = rt.current

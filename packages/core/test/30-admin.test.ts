@@ -119,3 +119,53 @@ t.test('PUT /config applies JSON atomically, or explains and keeps the running c
   t.same(ok.json(), { applied: true, routes: 2 })
   t.equal(gw.routes().length, 2)
 })
+
+t.test('GET /upstreams shows target health; a plugin endpoint may answer text', async (t) => {
+  const texty = definePlugin({
+    name: 'texty',
+    version: '1.0.0',
+    priority: 1,
+    init: () => ({
+      admin: [
+        {
+          method: 'GET',
+          path: '/metrics',
+          handler: () => ({ headers: { 'content-type': 'text/plain; version=0.0.4' }, body: 'a_total 1\n' }),
+        },
+      ],
+    }),
+  })
+  const gw = await createGateway(
+    {
+      services: [
+        {
+          name: 'pool',
+          targets: [{ url: 'http://127.0.0.1:9' }, { url: 'http://127.0.0.1:10' }],
+          routes: [{ paths: ['/'] }],
+        },
+      ],
+      plugins: [{ name: 'texty', id: 'texty' }],
+    },
+    { plugins: [texty], logger: false, handleSignals: false },
+  )
+  t.teardown(() => gw.close())
+  const token = 'z'.repeat(20)
+  const admin = await startAdmin(gw, { token })
+  t.teardown(() => admin.close())
+  const headers = { authorization: `Bearer ${token}` }
+  const ups = await request(admin.url, { path: '/upstreams', headers })
+  t.equal(ups.status, 200)
+  t.match(ups.json(), [
+    {
+      service: 'pool',
+      targets: [
+        { url: 'http://127.0.0.1:9', state: 'healthy' },
+        { url: 'http://127.0.0.1:10', state: 'healthy' },
+      ],
+    },
+  ])
+  const text = await request(admin.url, { path: '/plugins/texty/metrics', headers })
+  t.equal(text.status, 200)
+  t.equal(text.headers['content-type'], 'text/plain; version=0.0.4')
+  t.equal(text.body.toString(), 'a_total 1\n', 'sent as it is, not as a JSON string')
+})

@@ -63,7 +63,7 @@ export interface AdminRequest {
   readonly body: unknown
 }
 
-/** What an admin endpoint answers; objects are sent as JSON. */
+/** What an admin endpoint answers: objects are sent as JSON, strings and Buffers as they are (text/plain unless `headers` say otherwise). */
 export interface AdminResponse {
   status?: number
   headers?: Record<string, string>
@@ -106,6 +106,20 @@ export interface PluginEnv {
   readonly instance: { readonly id: string; readonly scope: PluginScope }
   /** Every configured consumer. */
   readonly consumers: readonly ConsumerRecord[]
+  /**
+   * The health of the gateway's balanced upstream targets, read when called (e.g. at a metrics
+   * scrape). Absent when the host is not a Gatehouse core that balances.
+   */
+  readonly upstreams?: () => readonly UpstreamHealth[]
+}
+
+/** One balanced service's targets and their state, as `env.upstreams()` reports them. */
+export interface UpstreamHealth {
+  readonly service: string
+  readonly targets: ReadonlyArray<{
+    readonly url: string
+    readonly state: 'healthy' | 'unhealthy' | 'half-open'
+  }>
 }
 
 export interface PluginDefinition<TConfig = any, TState = any> {

@@ -10,6 +10,7 @@ import {
 import { scrapeGuard } from './access.js'
 import { aggregatedMetrics, shareRegistry } from './cluster.js'
 import { AggregationFailed } from './errors.js'
+import { trackUpstreamHealth } from './health.js'
 import { createRecorder } from './metrics.js'
 import { PrometheusSchema } from './schema.js'
 
@@ -78,6 +79,10 @@ export const prometheus = definePlugin({
       })
     }
 
+    // The host's target health (core passes env.upstreams): no trackUpstreamHealth call needed, so it
+    // works for gateways the CLI starts too.
+    const untrack = env.upstreams ? trackUpstreamHealth({ upstreams: env.upstreams }) : undefined
+
     const handlers: PluginHandlers<ScrapeState> = {
       log: function prometheusLog(ctx: LogContext<ScrapeState>) {
         if (ctx.plugin.scrape) return
@@ -85,6 +90,7 @@ export const prometheus = definePlugin({
       },
       close() {
         unshare()
+        untrack?.()
       },
       admin: [
         {

@@ -2,7 +2,7 @@ import type { Gateway } from '@gatehouse/core'
 import type { GatewayConfig } from '@gatehouse/sdk'
 import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
 import t from 'tap'
-import prometheus, { trackUpstreamHealth } from '../src/index.js'
+import prometheus from '../src/index.js'
 import { eventually, metricsOf, scrape } from './helpers/scrape.js'
 
 // Where the metrics are served and who may read them: a gateway path, the admin endpoint, guards.
@@ -115,38 +115,45 @@ t.test('token: a bearer token is required (401 GH_PROMETHEUS_UNAUTHORIZED)', asy
   t.equal(upstream.requests.length, 0)
 })
 
-t.test('upstream target health from the gateway’s health checks', async (t) => {
-  const good = await startUpstream({ t })
-  const gone = await startUpstream({ t })
-  await gone.close()
-  const gw = await startGateway<Gateway>({
-    t,
-    plugins: [prometheus],
-    config: {
-      services: [
-        {
-          name: 'pool',
-          targets: [{ url: good.url }, { url: gone.url }],
-          healthchecks: { passive: { failures: 1 } },
-          routes: [{ name: 'pool', paths: ['/'] }],
-        },
-      ],
-      plugins: [{ name: 'prometheus' }],
-    },
-  })
-  const stop = trackUpstreamHealth(gw.gateway)
-  t.teardown(stop)
-  const name = 'gatehouse_upstream_target_health'
-  let m = await scrape(gw)
-  t.equal(m.family(name)?.type, 'gauge')
-  t.equal(m.total(name, { service: 'pool', target: good.url, state: 'healthy' }), 1)
-  t.equal(m.total(name, { service: 'pool', target: gone.url, state: 'healthy' }), 1, 'healthy until it fails')
-  t.equal(m.total(name, { service: 'pool', target: gone.url, state: 'unhealthy' }), 0)
-  for (let i = 0; i < 10; i++) await gw.request({ path: '/x' })
-  m = await scrape(gw)
-  t.equal(m.total(name, { target: gone.url, state: 'unhealthy' }), 1, 'the dead target is reported unhealthy')
-  t.equal(m.total(name, { target: gone.url, state: 'healthy' }), 0)
-  t.equal(m.total(name, { target: good.url, state: 'healthy' }), 1)
-  stop()
-  t.equal((await scrape(gw)).samples(name).length, 0, 'nothing once untracked')
-})
+t.test(
+  'upstream target health from the gateway’s health checks, with no wiring (env.upstreams)',
+  async (t) => {
+    const good = await startUpstream({ t })
+    const gone = await startUpstream({ t })
+    await gone.close()
+    const gw = await startGateway<Gateway>({
+      t,
+      plugins: [prometheus],
+      config: {
+        services: [
+          {
+            name: 'pool',
+            targets: [{ url: good.url }, { url: gone.url }],
+            healthchecks: { passive: { failures: 1 } },
+            routes: [{ name: 'pool', paths: ['/'] }],
+          },
+        ],
+        plugins: [{ name: 'prometheus' }],
+      },
+    })
+    const name = 'gatehouse_upstream_target_health'
+    let m = await scrape(gw)
+    t.equal(m.family(name)?.type, 'gauge')
+    t.equal(m.total(name, { service: 'pool', target: good.url, state: 'healthy' }), 1)
+    t.equal(
+      m.total(name, { service: 'pool', target: gone.url, state: 'healthy' }),
+      1,
+      'healthy until it fails',
+    )
+    t.equal(m.total(name, { service: 'pool', target: gone.url, state: 'unhealthy' }), 0)
+    for (let i = 0; i < 10; i++) await gw.request({ path: '/x' })
+    m = await scrape(gw)
+    t.equal(
+      m.total(name, { target: gone.url, state: 'unhealthy' }),
+      1,
+      'the dead target is reported unhealthy',
+    )
+    t.equal(m.total(name, { target: gone.url, state: 'healthy' }), 0)
+    t.equal(m.total(name, { target: good.url, state: 'healthy' }), 1)
+  },
+)
