@@ -151,8 +151,9 @@ export function parseConfigText(
       if (isMap(node)) {
         const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === seg)
         if (!pair) break
-        const keyRange = (pair.key as Node).range
-        if (keyRange) best = pos(keyRange[0])
+        // The value's place (where the fix goes), or the key's when the value is empty.
+        const range = (pair.value as Node | null)?.range ?? (pair.key as Node).range
+        if (range) best = pos(range[0])
         node = pair.value
       } else if (isSeq(node)) {
         const item = node.items[Number(seg)] as Node | undefined

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -143,7 +143,7 @@ export async function resolvePlugins(
           })
           return undefined
         }
-        return importDefinition(ref, entry, `${pkg}@${versionOf(req, pkg)}`)
+        return importDefinition(ref, entry, `${pkg}@${versionOf(entry, pkg)}`)
       }
     }
     const install = ref.name.startsWith('@') || ref.name.startsWith('gatehouse-plugin-') ? ref.name : tried[0]
@@ -186,12 +186,24 @@ export async function resolvePlugins(
   return { plugins: uniqueDefinitions(byRef), config: renamed(config, byRef), sources }
 }
 
-function versionOf(req: NodeJS.Require, pkg: string): string {
-  try {
-    return (req(`${pkg}/package.json`) as { version?: string }).version ?? '?'
-  } catch {
-    return '?'
+/** The version in the package.json above `entry` whose name is `pkg` (its exports may hide package.json). */
+function versionOf(entry: string, pkg: string): string {
+  let dir = dirname(entry)
+  for (let i = 0; i < 20; i++) {
+    const file = join(dir, 'package.json')
+    if (existsSync(file)) {
+      try {
+        const manifest = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string }
+        if (manifest.name === pkg) return manifest.version ?? '?'
+      } catch {
+        return '?'
+      }
+    }
+    const up = dirname(dir)
+    if (up === dir) break
+    dir = up
   }
+  return '?'
 }
 
 function uniqueDefinitions(byRef: Map<string, PluginDefinition>): PluginDefinition[] {

@@ -56,7 +56,7 @@ t.test('JSON files read the same way, with positions', async (t) => {
   })
   const loaded = await loadConfigFile(file, { A_URL: 'http://127.0.0.1:9' })
   t.equal(loaded.config.services?.[0]?.url, 'http://127.0.0.1:9')
-  t.same(loaded.locate('/services/0/url'), { line: 3, column: 20 })
+  t.same(loaded.locate('/services/0/url'), { line: 3, column: 27 }, 'the value, where the fix goes')
   t.same(loaded.locate('/services/0/routes/0'), { line: 3, column: 5 }, 'missing: the nearest ancestor')
 })
 
