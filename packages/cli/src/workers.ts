@@ -1,6 +1,8 @@
 import cluster, { type Worker } from 'node:cluster'
 import { watch } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
+import type { PluginDefinition } from '@gatehouse/sdk'
+import { prepareFile } from './gateway-file.js'
 import { type RunningGateway, type StartOptions, startFromFile } from './start.js'
 
 /** Messages between the primary and its workers. */
@@ -25,6 +27,10 @@ export interface PrimaryHandle {
  * forwards SIGHUP, so every worker reloads the same file; a worker that dies is replaced (unless they
  * keep dying: more than 10 restarts in 30 s stops the gateway with exit code 1). SIGTERM/SIGINT stop
  * the workers gracefully (each drains its requests) and then the primary.
+ *
+ * Before the workers start, and again on each reload, the primary runs the `primary()` hook of every
+ * plugin the file uses (once per plugin), so a plugin whose workers coordinate through the primary
+ * (prometheus's `workers: "aggregate"`) works with no code of the operator's.
  */
 export function runPrimary(options: StartOptions, count: number, log: (msg: string) => void): PrimaryHandle {
   const file = resolve(options.file)
@@ -87,6 +93,19 @@ export function runPrimary(options: StartOptions, count: number, log: (msg: stri
     })
   }
 
+  const primaries = pluginPrimaries(log)
+  /** Runs the hooks of the file's plugins, then `next`. A file that does not load is the workers' to report. */
+  function withPrimaries(next: () => void): void {
+    prepareFile(file)
+      .then(
+        (prepared) => primaries.run(prepared.plugins),
+        () => {},
+      )
+      .finally(() => {
+        if (!stopping) next()
+      })
+  }
+
   let timer: NodeJS.Timeout | undefined
   const watcher =
     options.watch === false
@@ -95,11 +114,11 @@ export function runPrimary(options: StartOptions, count: number, log: (msg: stri
           if (name !== null && name !== basename(file)) return
           clearTimeout(timer)
           timer = setTimeout(
-            () => broadcast({ type: 'reload', reason: 'file changed' }),
+            () => withPrimaries(() => broadcast({ type: 'reload', reason: 'file changed' })),
             options.debounce ?? 300,
           )
         })
-  const onHup = () => broadcast({ type: 'reload', reason: 'SIGHUP' })
+  const onHup = () => withPrimaries(() => broadcast({ type: 'reload', reason: 'SIGHUP' }))
   const onStop = () => void stop()
   process.on('SIGHUP', onHup)
   process.on('SIGTERM', onStop)
@@ -111,7 +130,7 @@ export function runPrimary(options: StartOptions, count: number, log: (msg: stri
     process.off('SIGHUP', onHup)
     process.off('SIGTERM', onStop)
     process.off('SIGINT', onStop)
-    resolveDone(exitCode)
+    primaries.close().finally(() => resolveDone(exitCode))
   }
 
   async function stop() {
@@ -122,8 +141,39 @@ export function runPrimary(options: StartOptions, count: number, log: (msg: stri
   }
 
   cluster.setupPrimary({ exec: process.argv[1] as string, args: process.argv.slice(2) })
-  for (let i = 0; i < count; i++) fork()
+  withPrimaries(() => {
+    for (let i = 0; i < count; i++) fork()
+  })
   return { ready, done }
+}
+
+/** The plugins' `primary()` hooks: each runs once per process; what they return runs at the end. */
+function pluginPrimaries(log: (msg: string) => void) {
+  const started = new Set<string>()
+  const closers: Array<() => unknown> = []
+  return {
+    async run(plugins: readonly PluginDefinition[]): Promise<void> {
+      for (const plugin of plugins) {
+        if (typeof plugin.primary !== 'function' || started.has(plugin.name)) continue
+        started.add(plugin.name)
+        try {
+          const close = await plugin.primary()
+          if (typeof close === 'function') closers.push(close)
+        } catch (err) {
+          log(`plugin ${plugin.name}: its primary() hook failed: ${(err as Error).message}`)
+        }
+      }
+    },
+    async close(): Promise<void> {
+      for (const close of closers.splice(0)) {
+        try {
+          await close()
+        } catch (err) {
+          log(`a plugin's primary() cleanup failed: ${(err as Error).message}`)
+        }
+      }
+    },
+  }
 }
 
 /** Inside a worker: start the gateway, report to the primary, and follow its reload messages. */

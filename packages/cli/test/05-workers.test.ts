@@ -79,3 +79,49 @@ t.test('two workers serve, survive a killed worker, and reload together', async 
   await gw.stop('SIGTERM')
   t.equal(gw.child.exitCode, 0, 'the primary exits 0 once its workers have stopped')
 })
+
+t.test('prometheus under --workers: a scrape of any worker counts every worker’s requests', async (t) => {
+  const upstream = await startUpstream({ t })
+  const dir = tempDir(t)
+  writeFiles(dir, { 'stamp.mjs': pluginSource('stamp') })
+  const file = writeFiles(dir, {
+    'gateway.yaml': `services:
+  - name: echo
+    url: ${upstream.url}
+    routes: [{ name: api, paths: [/api] }]
+plugins:
+  - name: ./stamp.mjs
+  - name: prometheus
+    config: { workers: aggregate }
+`,
+  })
+  const gw = await start(t, [file, '--port', '0', '--host', '127.0.0.1', '--workers', '2'], {
+    timeout: 60_000,
+  })
+  const REQUESTS = 20
+  const served = new Set<string>()
+  for (let i = 0; i < REQUESTS; i++) {
+    const r = await request(gw.url, { path: '/api/x', headers: { connection: 'close' } })
+    t.equal(r.status, 200)
+    served.add(String(r.headers['x-worker-pid']))
+  }
+  t.equal(served.size, 2, 'both workers served requests')
+  t.equal(upstream.requests.length, REQUESTS)
+
+  const count = /^gatehouse_http_requests_total\{[^}]*route="api"[^}]*status="200"[^}]*\} (\d+)$/m
+  let total = 0
+  let scrapes = 0
+  // Each worker records in its log phase, just after its response; allow a moment, bounded. Scrapes
+  // land on either worker: every one must answer with the sum, none with a 503.
+  for (let i = 0; i < 40 && (scrapes < 6 || total !== REQUESTS); i++) {
+    const r = await request(gw.url, { path: '/metrics', headers: { connection: 'close' } })
+    t.equal(r.status, 200, 'aggregated by the primary')
+    total = Number(count.exec(r.text)?.[1] ?? 0)
+    if (total === REQUESTS) scrapes++
+    else if (scrapes > 0) t.fail(`a later scrape counted ${total}`)
+  }
+  t.equal(total, REQUESTS, 'a scrape sums both workers')
+  t.ok(scrapes >= 6, 'repeated scrapes (on either worker) all sum both workers')
+  await gw.stop('SIGTERM')
+  t.equal(gw.child.exitCode, 0)
+})

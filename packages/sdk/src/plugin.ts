@@ -141,6 +141,14 @@ export interface PluginDefinition<TConfig = any, TState = any> {
    * absolute in the gateway configuration (e.g. `/consumers/2/credentials/key-auth/0/key`).
    */
   init(config: TConfig, env: PluginEnv): Awaitable<PluginHandlers<TState>>
+  /**
+   * Runs once in the node:cluster primary when the gateway runs as several worker processes
+   * (`gatehouse start --workers N`, or a primary of your own that calls it), for a plugin whose
+   * workers coordinate through the primary (prometheus sums the workers' metrics there). It takes no
+   * config: it serves every instance in every worker. A returned function is called when the primary
+   * stops. Handlers never run in the primary; only this does.
+   */
+  readonly primary?: () => Awaitable<void | (() => Awaitable<void>)>
 }
 
 export interface PluginOptions<S extends TSchema, TState> {
@@ -151,6 +159,8 @@ export interface PluginOptions<S extends TSchema, TState> {
   schema?: S
   stacking?: boolean
   init(config: Static<S>, env: PluginEnv): Awaitable<PluginHandlers<TState>>
+  /** See {@link PluginDefinition.primary}. */
+  primary?: () => Awaitable<void | (() => Awaitable<void>)>
 }
 
 const NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/
@@ -185,6 +195,9 @@ export function definePlugin<S extends TSchema, TState = Record<string, unknown>
   }
   if (typeof options.init !== 'function') {
     throw new TypeError(`plugin "${options.name}": init must be a function`)
+  }
+  if (options.primary !== undefined && typeof options.primary !== 'function') {
+    throw new TypeError(`plugin "${options.name}": primary must be a function`)
   }
   return Object.freeze({ ...options, apiVersion: PLUGIN_API_VERSION }) as PluginDefinition<Static<S>, TState>
 }

@@ -62,6 +62,15 @@ t.test('init must be a function', async (t) => {
   })
 })
 
+t.test('primary, when given, must be a function and is kept on the definition', async (t) => {
+  t.throws(() => definePlugin({ ...base, name: 'p', primary: 'no' as never }), {
+    name: 'TypeError',
+    message: 'plugin "p": primary must be a function',
+  })
+  const primary = () => {}
+  t.equal(definePlugin({ ...base, name: 'p', primary }).primary, primary)
+})
+
 t.test('the published priority bands run in the documented order', async (t) => {
   const order = [
     'requestId',

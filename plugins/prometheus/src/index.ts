@@ -8,7 +8,7 @@ import {
   type RewriteContext,
 } from '@gatehouse/sdk'
 import { scrapeGuard } from './access.js'
-import { aggregatedMetrics, shareRegistry } from './cluster.js'
+import { aggregatedMetrics, setupClusterMetrics, shareRegistry } from './cluster.js'
 import { AggregationFailed } from './errors.js'
 import { trackUpstreamHealth } from './health.js'
 import { createRecorder } from './metrics.js'
@@ -50,6 +50,11 @@ export const prometheus = definePlugin({
   description:
     'Prometheus metrics: requests, latencies, bandwidth and upstream health, per service and route',
   schema: PrometheusSchema,
+  // `gatehouse start --workers N` runs this in the cluster primary: `workers: "aggregate"` then works
+  // with no code of the operator's. A primary of your own calls setupClusterMetrics() instead.
+  primary() {
+    return setupClusterMetrics().close
+  },
   init(config, env) {
     const recorder = createRecorder(config)
     const registry = recorder.registry
