@@ -5,8 +5,6 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { request, startUpstream } from '@gatehouse/sdk/testing'
 import t from 'tap'
-// @ts-expect-error: a plain .mjs script of the repo, without types
-import { pnpmCommand } from '../../../scripts/pnpm.mjs'
 import { start, tempDir } from './helpers/cli.js'
 
 // As users install it: every public package packed, checked by publint and arethetypeswrong, then

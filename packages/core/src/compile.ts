@@ -3,6 +3,7 @@ import {
   ConfigError,
   type ConfigIssue,
   type ConsumerRecord,
+  type Dispatch,
   type GatewayConfig,
   GatewayConfigSchema,
   type NestedPluginConfig,
@@ -88,6 +89,8 @@ export interface CompileOptions {
   id: number
   /** The gateway's target health, handed to plugins as `env.upstreams`. */
   upstreams?: () => readonly UpstreamHealth[]
+  /** Requests through the gateway itself, handed to plugins as `env.dispatch`. */
+  dispatch?: Dispatch
 }
 
 const DEFAULT_TIMEOUTS = { connect: 10_000, read: 60_000 }
@@ -417,6 +420,8 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
   }
   const created: Instance[] = []
   const instances: Instance[] = []
+  const serviceInfos = Object.freeze([...services.values()].map((s) => s.info))
+  const routeInfos = Object.freeze(routeDecls.map((r) => r.route.info))
   for (const p of planned) {
     const id = p.decl.id ?? `${p.def.name}${describeScope(p.scope)}#${instances.length}`
     const old = reusable.get(p.reuseKey)?.shift()
@@ -428,6 +433,9 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
           instance: { id, scope: Object.freeze({ ...p.scope }) },
           consumers,
           upstreams: opts.upstreams,
+          dispatch: opts.dispatch,
+          services: serviceInfos,
+          routes: routeInfos,
         })
         if (handlers === null || typeof handlers !== 'object')
           throw new TypeError('init must return an object of handlers')

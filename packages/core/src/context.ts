@@ -203,7 +203,12 @@ export class Context {
     return log
   }
 
-  respond(status: number, body?: unknown, headers?: Record<string, string>): void {
+  respond(
+    status: number,
+    body?: unknown,
+    headers?: Record<string, string>,
+    options?: { asUpstream?: boolean },
+  ): void {
     if (this.phase !== 'rewrite' && this.phase !== 'access' && this.phase !== 'error') {
       throw misuse(this, `respond() cannot be called in the ${this.phase} phase`)
     }
@@ -212,7 +217,17 @@ export class Context {
     }
     const h: Headers = {}
     if (headers) for (const k in headers) h[k.toLowerCase()] = headers[k]
-    this.response = new Response(status, h, body, this.phase === 'error' ? 'error' : 'plugin')
+    if (options?.asUpstream === true && this.phase !== 'access') {
+      throw misuse(this, `respond(..., { asUpstream: true }) works in access only, not in ${this.phase}`)
+    }
+    // asUpstream: the plugin's answer stands for the upstream's (an aggregation), for the cache and transformers.
+    const source = options?.asUpstream === true ? 'upstream' : this.phase === 'error' ? 'error' : 'plugin'
+    this.response = new Response(status, h, body, source)
+    // A Readable body (gRPC server streaming) is sent as it arrives, never buffered.
+    if (typeof (body as { pipe?: unknown } | null)?.pipe === 'function') {
+      this.response.body = undefined
+      this.response.stream = body as import('node:stream').Readable
+    }
     this.responded = true
   }
 

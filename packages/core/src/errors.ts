@@ -16,6 +16,11 @@ export const ConnectUnsupported = defineError(
   405,
   'The gateway is a reverse proxy and does not tunnel CONNECT requests',
 )
+export const RequestUpgradeUnsupported = defineError(
+  'GH_REQUEST_UPGRADE_UNSUPPORTED',
+  400,
+  'Only WebSocket upgrades are proxied; send this request without Upgrade',
+)
 export const RequestPathInvalid = defineError(
   'GH_REQUEST_PATH_INVALID',
   400,
@@ -72,4 +77,14 @@ export const InternalError = defineError(
   'GH_GATEWAY_INTERNAL',
   500,
   'The gateway failed to process the request',
+)
+export const DispatchLoop = defineError(
+  'GH_DISPATCH_LOOP',
+  508,
+  'The request called back into the gateway too many times in a row (a loop)',
+)
+export const DispatchTimeout = defineError(
+  'GH_DISPATCH_TIMEOUT',
+  504,
+  'A call the gateway made for this request did not answer in time',
 )

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { TLSSocket } from 'node:tls'
-import type { ClientInfo, Consumer, Credential, Headers } from '@gatehouse/sdk'
+import type { ClientCertificate, ClientInfo, Consumer, Credential, Headers } from '@gatehouse/sdk'
 import proxyaddr from 'proxy-addr'
+import { clientCertificate } from './tls.js'
 import type { TrustFn } from './trust.js'
 
 /**
@@ -75,7 +76,20 @@ export function clientAddress(req: IncomingMessage, trust: TrustFn): ClientInfo 
     const p = firstValue(req.headers['x-forwarded-proto'])
     if (p === 'https' || p === 'http') protocol = p
   }
-  return { ip, protocol, viaTrustedProxy }
+  const info: ClientInfo = { ip, protocol, viaTrustedProxy }
+  // Only a server that asks for client certificates (mTLS) can have one: read it on first use.
+  if (protocol === 'https' && (req.socket as TLSSocket | null)?.encrypted === true) {
+    const socket = req.socket as TLSSocket
+    let cert: ClientCertificate | undefined | null = null
+    Object.defineProperty(info, 'certificate', {
+      enumerable: true,
+      get: () => {
+        if (cert === null) cert = clientCertificate(socket)
+        return cert
+      },
+    })
+  }
+  return info
 }
 
 function firstValue(v: string | string[] | undefined): string | undefined {
@@ -100,7 +114,8 @@ export function upstreamHeaders(
   const listed = connectionListed(incoming.connection)
   const out: Headers = {}
   for (const name in incoming) {
-    if (NOT_FORWARDED_UP.has(name) || listed?.has(name)) continue
+    // HTTP/2 pseudo-headers (`:authority`, `:path`…) describe this hop only (RFC 9113 §8.3).
+    if (NOT_FORWARDED_UP.has(name) || listed?.has(name) || name.charCodeAt(0) === 58) continue
     out[name] = incoming[name]
   }
   const peer = req.socket.remoteAddress ?? ''

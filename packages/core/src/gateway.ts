@@ -1,5 +1,9 @@
 import http from 'node:http'
+import http2 from 'node:http2'
+import https from 'node:https'
 import type { Socket } from 'node:net'
+import { dirname, resolve } from 'node:path'
+import type tls from 'node:tls'
 import {
   type AdminEndpoint,
   ConfigError,
@@ -12,6 +16,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from 'pino'
 import type { Instance } from './chain.js'
 import { closeInstances, compileGeneration, type Generation } from './compile.js'
+import { createDispatch, pinOf } from './dispatch.js'
 import {
   ConnectUnsupported,
   InternalError,
@@ -25,6 +30,15 @@ import type { HealthEvent, HealthHub, UpstreamGroup, UpstreamSnapshot } from './
 import { handleRequest, type Runtime, type Sender } from './lifecycle.js'
 import { createLogger, type LoggerOption } from './logger.js'
 import { Pools, poolKey } from './proxy.js'
+import {
+  applyTls,
+  type LoadedTls,
+  loadTls,
+  serverTlsOptions,
+  type TlsState,
+  watchCertificates,
+} from './tls.js'
+import { handleUpgrade, type Tunnels } from './upgrade.js'
 import { originsOf } from './upstreams.js'
 
 export interface GatewayOptions {
@@ -91,6 +105,12 @@ export interface Gateway {
    * configuration throws a ConfigError and the running one stays.
    */
   reload(config: GatewayConfig, options?: ReloadOptions): Promise<void>
+  /**
+   * Reads the TLS certificates of the running configuration again (their files may have been
+   * renewed) and serves new handshakes with them. A file that cannot be read or a key that does not
+   * match throws a ConfigError and the certificates in use stay.
+   */
+  reloadCertificates(): Promise<void>
   /** Stops accepting, lets in-flight requests finish, closes plugins and upstream pools. */
   close(): Promise<void>
   /** The running configuration, validated and with defaults filled in. */
@@ -106,7 +126,7 @@ export interface Gateway {
   upstreams(): UpstreamSnapshot[]
   /** Calls `listener` on every target state change; returns the function that unsubscribes. */
   onHealthChange(listener: (event: HealthEvent) => void): () => void
-  /** The Node HTTP server. */
+  /** The Node server: `http.Server`, `https.Server` with `tls`, `http2.Http2SecureServer` with `http2`. */
   readonly server: http.Server
   readonly logger: Logger
   /** The address once listening. */
@@ -134,10 +154,24 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     }
     registry.set(def.name, def)
   }
+  // Certificates are read before anything else is built: a bad one fails the load with its pointer.
+  const tlsState: TlsState | undefined =
+    config.tls === undefined ? undefined : { current: loadTls(config.tls, baseDirOf(options.file)) }
+  if (config.http2 === true && tlsState === undefined) {
+    throw new ConfigError([
+      { pointer: '/http2', message: 'HTTP/2 is served over TLS only (ALPN): configure `tls` too' },
+    ])
+  }
+  const http2Enabled = config.http2 === true
+  const tunnels: Tunnels = new Set()
+  let configFile = options.file
   let generationId = 0
   // Plugins read target health through env.upstreams (a metrics plugin at scrape time); `gateway`
   // exists by the time anything calls it.
   const upstreamHealth = () => gateway.upstreams()
+  // Plugins call through the gateway itself (env.dispatch, e.g. aggregation) once `app` is built.
+  let built: FastifyInstance | undefined
+  const dispatch = createDispatch(() => built)
   const first = await compileGeneration(config, {
     plugins: registry,
     logger,
@@ -145,6 +179,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     file: options.file,
     id: ++generationId,
     upstreams: upstreamHealth,
+    dispatch,
   })
   const pools = new Pools()
   const rt: Runtime = { current: first, pools, closing: false, logger }
@@ -174,6 +209,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     requestIdHeader: false,
     genReqId: (req) => {
       const gen = rt.current
+      // A dispatched call logs under its caller's id; pinOf also strips a client's forged marker.
+      const pinned = pinOf(req)?.requestId
+      if (pinned !== undefined) return pinned
       return requestIdFor(req, gen.requestId.header, gen.requestId.trustIncoming, gen.trust)
     },
     exposeHeadRoutes: false,
@@ -181,16 +219,23 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     // Our own server, for maxHeaderSize (431 beyond it). Fastify does not apply its timeouts to a
     // server it did not create, so they are set here.
     serverFactory: (handler) => {
-      const server = http.createServer(
-        { maxHeaderSize: options.maxHeaderSize ?? 16 * 1024, requireHostHeader: false },
-        handler,
-      )
+      const maxHeaderSize = options.maxHeaderSize ?? 16 * 1024
+      // An HTTP/2 server serves its HTTP/1.1 connections with http's connection handling, timeouts included.
+      const server = createServer(handler, tlsState, http2Enabled, maxHeaderSize) as http.Server
       server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000
       server.requestTimeout = options.requestTimeout ?? 300_000
       server.headersTimeout = Math.min(60_000, server.requestTimeout || 60_000)
       // A reverse proxy does not tunnel: CONNECT gets a JSON 405 rather than a silently closed socket.
       server.on('connect', (_req: http.IncomingMessage, socket: Socket) =>
         writeError(ConnectUnsupported(), socket),
+      )
+      // A failed handshake has no request to log: a debug line says why (expired, no shared cipher…).
+      server.on('tlsClientError', (err: Error & { code?: string }) =>
+        logger.debug({ code: err.code, reason: err.message }, 'TLS handshake failed'),
+      )
+      // WebSocket upgrades run rewrite and access, then tunnel (upgrade.ts).
+      server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) =>
+        handleUpgrade(rt, tunnels, req, socket, head),
       )
       return server
     },
@@ -225,6 +270,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       if (v !== undefined) r.header(k, v)
     }
     if (rt.closing) r.header('connection', 'close')
+    // RFC 9113 §8.2.2: connection-specific headers are malformed in HTTP/2 (Node throws on them).
+    if (r.request.raw.httpVersionMajor === 2) for (const h of H2_FORBIDDEN) r.removeHeader(h)
     r.send(body)
   }
   async function proxyHandler(
@@ -238,6 +285,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   app.all('*', proxyHandler)
   app.setNotFoundHandler(proxyHandler)
   await app.ready()
+  built = app
 
   let url: string | undefined
   let closing: Promise<void> | undefined
@@ -306,7 +354,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
 
   const gateway: Gateway = {
     async listen(opts = {}) {
-      const address = await app.listen({ port: opts.port ?? 0, host: opts.host ?? 'localhost' })
+      const listened = await app.listen({ port: opts.port ?? 0, host: opts.host ?? 'localhost' })
+      // Fastify names the scheme from its own `https` option, which a serverFactory does not set.
+      const address = tlsState === undefined ? listened : listened.replace(/^http:/, 'https:')
       url = address
       if (options.handleSignals !== false) {
         process.on('SIGTERM', onSignal)
@@ -318,6 +368,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     reload(next, reloadOptions = {}) {
       const run = reloading.then(async () => {
         if (rt.closing) throw new Error('the gateway is closing')
+        const nextFile = reloadOptions.file ?? options.file
+        const nextTls = tlsForReload(next, tlsState !== undefined, http2Enabled, baseDirOf(nextFile))
         const nextRegistry = new Map(registry)
         for (const def of reloadOptions.plugins ?? []) nextRegistry.set(def.name, def)
         const gen = await compileGeneration(next, {
@@ -327,10 +379,13 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           file: reloadOptions.file ?? options.file,
           id: ++generationId,
           upstreams: upstreamHealth,
+          dispatch,
         })
         for (const [name, def] of nextRegistry) registry.set(name, def)
         const old = rt.current
         rt.current = gen
+        configFile = nextFile
+        if (nextTls !== undefined) useCertificates(nextTls)
         // Health checks follow the configuration: new groups start, replaced ones stop probing.
         const liveGroups = groupsOf(gen)
         for (const group of liveGroups) group.start(hub)
@@ -346,8 +401,17 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       rt.closing = true
       closing = (async () => {
         removeSignals()
-        const force = setTimeout(() => app.server.closeAllConnections(), drainTimeout)
+        stopWatching?.()
+        // A tunnel has no request boundary to drain at: it is closed now (clients reconnect elsewhere).
+        for (const socket of tunnels) socket.destroy()
+        const server = app.server as http.Server & Partial<http2.Http2SecureServer>
+        const force = setTimeout(() => {
+          server.closeAllConnections?.()
+          for (const session of sessions) session.destroy()
+        }, drainTimeout)
         force.unref()
+        // HTTP/2 sessions get a GOAWAY: in-flight streams finish, new ones go elsewhere.
+        for (const session of sessions) session.close()
         await app.close()
         clearTimeout(force)
         // `log` handlers run after the last byte, so a request outlives its connection: let every
@@ -361,6 +425,11 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         logger.info('gateway closed')
       })()
       return closing
+    },
+    async reloadCertificates() {
+      const config = rt.current.config.tls
+      if (config === undefined || tlsState === undefined) return
+      useCertificates(loadTls(structuredClone(config), baseDirOf(configFile)))
     },
     get config() {
       return rt.current.config
@@ -409,7 +478,102 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       return url
     },
   }
+  const sessions = new Set<http2.ServerHttp2Session>()
+  if (http2Enabled) {
+    const idle = options.keepAliveTimeout ?? 72_000
+    app.server.on('session', (session: http2.ServerHttp2Session) => {
+      sessions.add(session)
+      // An idle session is closed like an idle HTTP/1.1 connection (GOAWAY, then close).
+      session.setTimeout(idle, () => session.close())
+      session.once('close', () => sessions.delete(session))
+    })
+  }
+  let stopWatching: (() => void) | undefined
+  /** Serves `loaded` from now on (the server was built with the first ones) and watches its files. */
+  function useCertificates(loaded: LoadedTls): void {
+    if (loaded !== tlsState!.current) applyTls(app.server as unknown as tls.Server, tlsState!, loaded)
+    stopWatching?.()
+    stopWatching = undefined
+    if (loaded.watch && loaded.files.length > 0) {
+      stopWatching = watchCertificates(loaded.files, logger, () => {
+        gateway.reloadCertificates().then(
+          () => logger.info('TLS certificates reloaded'),
+          (err) => logger.error({ err }, 'TLS certificates not reloaded; the previous ones stay'),
+        )
+      })
+    }
+  }
+  if (tlsState !== undefined) useCertificates(tlsState.current)
   return gateway
+}
+
+/** Hop-by-hop response headers that HTTP/2 forbids (RFC 9113 §8.2.2). */
+const H2_FORBIDDEN = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']
+
+/**
+ * The server for the configuration: plain HTTP, HTTPS, or HTTP/2 with HTTP/1.1 on the same TLS port
+ * (ALPN picks). Which one is fixed at creation: a reload may change certificates, not the protocol.
+ */
+function createServer(
+  handler: http.RequestListener,
+  tlsState: TlsState | undefined,
+  useHttp2: boolean,
+  maxHeaderSize: number,
+): http.Server | https.Server | http2.Http2SecureServer {
+  const http1 = { maxHeaderSize, requireHostHeader: false }
+  if (tlsState === undefined) return http.createServer(http1, handler)
+  if (!useHttp2) return https.createServer({ ...http1, ...serverTlsOptions(tlsState) }, handler)
+  return http2.createSecureServer(
+    {
+      ...serverTlsOptions(tlsState),
+      allowHTTP1: true,
+      settings: { maxHeaderListSize: maxHeaderSize },
+    },
+    // HTTP/2 has `:authority` instead of Host; routing, forwarding and plugins read `host`.
+    function http2Request(req, res) {
+      if (
+        req.httpVersionMajor === 2 &&
+        req.headers.host === undefined &&
+        req.headers[':authority'] !== undefined
+      )
+        req.headers.host = req.headers[':authority']
+      ;(handler as unknown as (q: typeof req, s: typeof res) => void)(req, res)
+    },
+  )
+}
+
+/**
+ * The certificates of a configuration about to be reloaded, read before anything is built. TLS and
+ * HTTP/2 cannot be switched on or off by a reload: the listening server would have to change.
+ */
+function tlsForReload(
+  next: GatewayConfig,
+  hasTls: boolean,
+  hasHttp2: boolean,
+  baseDir: string,
+): LoadedTls | undefined {
+  if ((next.tls !== undefined) !== hasTls) {
+    throw new ConfigError([
+      {
+        pointer: '/tls',
+        message: `TLS cannot be turned ${hasTls ? 'off' : 'on'} by a reload; restart the gateway`,
+      },
+    ])
+  }
+  if ((next.http2 === true) !== hasHttp2) {
+    throw new ConfigError([
+      {
+        pointer: '/http2',
+        message: `HTTP/2 cannot be turned ${hasHttp2 ? 'off' : 'on'} by a reload; restart the gateway`,
+      },
+    ])
+  }
+  return next.tls === undefined ? undefined : loadTls(next.tls, baseDir)
+}
+
+/** Relative certificate paths are read from the configuration file's folder, else the working directory. */
+function baseDirOf(file: string | undefined): string {
+  return file === undefined ? process.cwd() : dirname(resolve(file))
 }
 
 function groupsOf(gen: Generation): Set<UpstreamGroup> {

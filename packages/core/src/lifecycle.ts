@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Http2ServerRequest } from 'node:http2'
 import type { Readable } from 'node:stream'
 import { type BodyLimit, GatehouseError, type Headers, type Phase, type PluginTiming } from '@gatehouse/sdk'
 import {
@@ -12,6 +13,7 @@ import {
 import type { Instance, Step } from './chain.js'
 import type { Generation } from './compile.js'
 import { Context, Request, Response, Upstream } from './context.js'
+import { matchPinned, pinOf } from './dispatch.js'
 import {
   GatewayClosing,
   InternalError,
@@ -58,6 +60,8 @@ export interface Exchange {
   requestId: string
   reply: unknown
   sender: Sender
+  /** Replaces the upstream request after `access`: a WebSocket upgrade opens a tunnel (upgrade.ts). */
+  tunnel?: ((ctx: Context) => Promise<void>) | undefined
 }
 
 interface PluginFailure {
@@ -103,6 +107,9 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
     hostOf(hostHeader),
   )
   const ctx = new Context(gen, raw, request, ex.requestId, rt.logger, performance.now())
+  // A plugin's call through the gateway (env.dispatch) names its route: it is not matched.
+  const pin = pinOf(raw)
+  if (pin !== undefined) pin.res = ex.res
   ;(ex.res as ResWithContext)[kContext] = ctx
   ex.res.on('close', onResponseClose)
   try {
@@ -121,7 +128,10 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
       request.path = again.path
       request.host = hostOf(request.headers.host as string | undefined)
     }
-    const match = gen.router.find(request.method, request.path, request.host, request.headers)
+    const match =
+      pin === undefined
+        ? gen.router.find(request.method, request.path, request.host, request.headers)
+        : matchPinned(gen, pin, request.method, request.path)
     if (match === undefined) throw RouteNotFound()
     const route = match.route
     ctx.compiledRoute = route
@@ -153,7 +163,7 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
       await runSteps(ctx, 'access', ctx.chain.access)
       if (ctx.responded) return await respondEarly(ctx, ex)
     }
-    await proxy(rt, ctx, ex)
+    await (ex.tunnel === undefined ? proxy(rt, ctx, ex) : ex.tunnel(ctx))
   } catch (err) {
     await handleError(ctx, ex, err)
   }
@@ -492,7 +502,8 @@ function noop(): void {}
 
 function onClose(ctx: Context, res: ServerResponse): void {
   ctx.finishedAt = performance.now()
-  if (!res.writableFinished) {
+  // An injected response (env.dispatch) never reports writableFinished (its socket is a stub): ended is done.
+  if (!res.writableFinished && !(res.writableEnded && pinOf(ctx.raw) !== undefined)) {
     ctx.aborted = true
     ctx.upstreamAbort?.abort()
     discard(ctx.response?.stream)
@@ -524,9 +535,14 @@ function release(gen: Generation): void {
   if (gen.retired && gen.inflight === 0) gen.onDrained?.()
 }
 
-function hasBody(raw: IncomingMessage): boolean {
+export function hasBody(raw: IncomingMessage): boolean {
   const cl = raw.headers['content-length']
-  return (cl !== undefined && cl !== '0') || raw.headers['transfer-encoding'] !== undefined
+  if (cl !== undefined) return cl !== '0'
+  if (raw.headers['transfer-encoding'] !== undefined) return true
+  // RFC 9113 §8.1: an HTTP/2 request need not declare a length; END_STREAM on its headers says none.
+  return (
+    raw.httpVersionMajor === 2 && (raw as unknown as Http2ServerRequest).stream?.endAfterHeaders === false
+  )
 }
 
 const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::\d*)?$/

@@ -404,6 +404,66 @@ export const TrustProxySchema = Type.Union(
   { description: 'Which peers to believe about X-Forwarded-* and Forwarded; default none' },
 )
 
+const pemOrFile = (what: string) =>
+  Type.String({
+    minLength: 1,
+    description: `${what}: PEM text (e.g. \`\${ENV_VAR}\` in a file) or the path of a PEM file`,
+  })
+
+export const TlsCertificateSchema = Type.Object(
+  {
+    cert: pemOrFile('The certificate chain, leaf first'),
+    key: pemOrFile('The private key matching `cert`'),
+    passphrase: Type.Optional(Type.String({ description: 'Passphrase of an encrypted `key`' })),
+    serverNames: Type.Optional(
+      Type.Array(Type.String({ pattern: '^(\\*\\.)?[A-Za-z0-9.-]+$' }), {
+        minItems: 1,
+        description:
+          'SNI names served with this certificate (`*.example.com` matches one label); default the DNS names in the certificate',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const TlsSchema = Type.Object(
+  {
+    certificates: Type.Array(TlsCertificateSchema, {
+      minItems: 1,
+      description: 'Server certificates chosen by SNI; the first also answers clients that send no SNI',
+    }),
+    minVersion: Type.Optional(
+      Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], {
+        default: 'TLSv1.2',
+        description: 'Oldest TLS version accepted',
+      }),
+    ),
+    ciphers: Type.Optional(Type.String({ description: "OpenSSL cipher list for TLS 1.2; default Node's" })),
+    clientCertificates: Type.Optional(
+      Type.Object(
+        {
+          ca: pemOrFile('CA certificates that sign client certificates'),
+          mode: Type.Optional(
+            Type.Union([Type.Literal('require'), Type.Literal('optional')], {
+              default: 'require',
+              description:
+                '`require`: the handshake fails without a valid client certificate; `optional`: ask, and let plugins read `ctx.client.certificate`',
+            }),
+          ),
+        },
+        { additionalProperties: false, description: 'Mutual TLS: ask clients for a certificate' },
+      ),
+    ),
+    watch: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: 'Reload the certificates when one of their files changes',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'Serve HTTPS (TLS termination)' },
+)
+
 export const GatewayConfigSchema = Type.Object(
   {
     services: Type.Optional(Type.Array(ServiceSchema)),
@@ -443,6 +503,13 @@ export const GatewayConfigSchema = Type.Object(
       ),
     ),
     timeouts: Type.Optional(TimeoutsSchema),
+    tls: Type.Optional(TlsSchema),
+    http2: Type.Optional(
+      Type.Boolean({
+        description:
+          'Default false. Serve HTTP/2 (negotiated by ALPN, HTTP/1.1 still served on the same port); needs `tls`',
+      }),
+    ),
     serverTiming: Type.Optional(
       Type.Boolean({
         description:
@@ -466,5 +533,7 @@ export type RetriesConfig = Static<typeof RetriesSchema>
 export type SplitRuleConfig = Static<typeof SplitRuleSchema>
 export type ConsumerConfig = Static<typeof ConsumerSchema>
 export type TrustProxyConfig = Static<typeof TrustProxySchema>
+export type TlsConfig = Static<typeof TlsSchema>
+export type TlsCertificateConfig = Static<typeof TlsCertificateSchema>
 /** The whole gateway configuration, as written in code or in a YAML/JSON file. */
 export type GatewayConfig = Static<typeof GatewayConfigSchema>

@@ -41,6 +41,29 @@ export interface ClientInfo {
   readonly protocol: 'http' | 'https'
   /** Whether the connection comes from a trusted proxy. */
   readonly viaTrustedProxy: boolean
+  /**
+   * The certificate the client presented over TLS (mutual TLS, `tls.clientCertificates`); undefined
+   * when the connection is not TLS or the client sent none.
+   */
+  readonly certificate?: ClientCertificate | undefined
+}
+
+/** A client certificate's identity, as read from the TLS connection (docs/protocols.md). */
+export interface ClientCertificate {
+  /** Subject fields, e.g. `{ CN: 'alice', O: 'Acme' }`. */
+  readonly subject: Readonly<Record<string, string | string[]>>
+  readonly issuer: Readonly<Record<string, string | string[]>>
+  /** Subject alternative names as OpenSSL prints them, e.g. `DNS:a.example, URI:spiffe://acme/alice`. */
+  readonly subjectAltName: string | undefined
+  /** SHA-256 fingerprint, colon-separated hex. */
+  readonly fingerprint256: string
+  readonly serialNumber: string
+  readonly validFrom: string
+  readonly validTo: string
+  /** Whether the certificate chains to a configured CA (always true in `require` mode). */
+  readonly verified: boolean
+  /** Why it did not verify, e.g. `UNABLE_TO_VERIFY_LEAF_SIGNATURE`. */
+  readonly verifyError: string | undefined
 }
 
 export interface RouteInfo {
@@ -197,9 +220,20 @@ interface BaseContext<TState> {
 interface Responder {
   /**
    * Ends the request here with this response. No later handler of the phase runs and nothing is
-   * proxied; `response` and `log` handlers still run. Objects are sent as JSON.
+   * proxied; `response` and `log` handlers still run. Objects are sent as JSON; a `Readable` streams
+   * as it produces data, unbuffered (and is destroyed if the client goes away).
    */
-  respond(status: number, body?: unknown, headers?: Record<string, string>): void
+  respond(status: number, body?: unknown, headers?: Record<string, string>, options?: RespondOptions): void
+}
+
+export interface RespondOptions {
+  /**
+   * `access` only: this response stands for the route's upstream answer (an aggregation of other
+   * calls, a mock), so `response` plugins treat it as one: `source` is `'upstream'`, the cache may
+   * store it, the response-transformer rewrites its body. Give the body as a Buffer or string with its
+   * `content-type`, as an upstream would.
+   */
+  asUpstream?: boolean
 }
 
 /** `rewrite`: every request, before a route is chosen (global instances only). */

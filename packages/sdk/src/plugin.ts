@@ -8,6 +8,8 @@ import type {
   Logger,
   ResponseContext,
   RewriteContext,
+  RouteInfo,
+  ServiceInfo,
 } from './context.js'
 
 /** The plugin contract version this SDK speaks; core refuses plugins built for another major. */
@@ -111,6 +113,68 @@ export interface PluginEnv {
    * scrape). Absent when the host is not a Gatehouse core that balances.
    */
   readonly upstreams?: () => readonly UpstreamHealth[]
+  /**
+   * Sends a request through this gateway itself, for a plugin that composes calls (aggregation):
+   * it runs the full lifecycle and the target's own plugin chain (auth, limits, cache, transforms)
+   * with the headers and client IP given, so a policy cannot be bypassed. Usable once the gateway is
+   * built (in handlers, not in `init`). Absent when the host is not a Gatehouse core.
+   */
+  readonly dispatch?: Dispatch
+  /** The configured services and routes, to check names a config refers to (e.g. a call's target). */
+  readonly services?: readonly ServiceInfo[]
+  readonly routes?: readonly RouteInfo[]
+}
+
+/** Sends one request through the gateway's own lifecycle; see {@link PluginEnv.dispatch}. */
+export type Dispatch = (request: DispatchRequest) => Promise<DispatchResponse>
+
+/** What a dispatched call runs as. Exactly one of `route` and `service`. */
+export interface DispatchRequest {
+  /**
+   * The request this call is made for (the handler's `ctx`): its client IP and request id carry over,
+   * and its nesting depth bounds recursion (an aggregate calling itself gets 508 GH_DISPATCH_LOOP).
+   */
+  readonly from?: DispatchOrigin
+  /**
+   * Runs that route's chain (route, service, global and consumer instances, as for a client request
+   * to it). `path` is a gateway path that must match one of the route's paths (404 otherwise); the
+   * route's strip-path and rewrite apply. Host and header conditions of the route are not checked.
+   */
+  readonly route?: string
+  /**
+   * Sends to that service through its global and service-scoped plugin instances; `path` is relative
+   * to the service (appended to its URL's path).
+   */
+  readonly service?: string
+  /** Default `GET`. */
+  readonly method?: string
+  /** Path with its query, e.g. `/users/42?fields=name`. */
+  readonly path: string
+  /** Sent as given. Hop-by-hop headers and `host` are the caller's to leave out. */
+  readonly headers?: Readonly<Record<string, string | string[] | undefined>>
+  readonly body?: Buffer | string
+  /** The client IP the target's plugins see (per-IP limits, IP restriction). Default: `from`'s. */
+  readonly clientIp?: string
+  /** Host the call claims (`X-Forwarded-Host` upstream). Default: `from`'s request host. */
+  readonly host?: string
+  /** Milliseconds; past it the call rejects with GH_DISPATCH_TIMEOUT and its upstream request is aborted. */
+  readonly timeout?: number
+  /** Aborts the call (it rejects with the signal's reason). */
+  readonly signal?: AbortSignal
+}
+
+/** The part of a handler's context a dispatched call reads. */
+export interface DispatchOrigin {
+  readonly requestId: string
+  readonly client: { readonly ip: string }
+  readonly request: { readonly host: string }
+}
+
+/** A dispatched call's answer, whatever its status (errors are JSON bodies with a `code`). */
+export interface DispatchResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>
+  readonly body: Buffer
 }
 
 /** One balanced service's targets and their state, as `env.upstreams()` reports them. */
@@ -212,8 +276,9 @@ export const PRIORITY = Object.freeze({
   acl: 50_000,
   rateLimit: 40_000,
   requestTransform: 30_000,
-  aggregation: 20_000,
   cache: 10_000,
+  // Below cache: a cache hit answers before an aggregation makes its calls.
+  aggregation: 8_000,
   responseTransform: 5_000,
   logger: 1_000,
 } as const)

@@ -81,8 +81,9 @@ t.test('the published priority bands run in the documented order', async (t) => 
     'acl',
     'rateLimit',
     'requestTransform',
-    'aggregation',
+    // Below cache, so a cache hit answers before an aggregation makes its calls.
     'cache',
+    'aggregation',
     'responseTransform',
     'logger',
   ] as const

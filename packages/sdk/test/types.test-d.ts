@@ -155,3 +155,24 @@ export const badConfig: GatewayConfig = {
   // @ts-expect-error a service needs a name (and a url or targets, checked at load)
   services: [{ url: 'http://127.0.0.1:3000' }],
 }
+
+// env.dispatch: a handler's ctx is a valid `from`; the answer's body is a Buffer.
+export const dispatching = definePlugin({
+  name: 'dispatching',
+  version: '1.0.0',
+  priority: 100,
+  init(_config, env) {
+    return {
+      async access(ctx) {
+        if (env.dispatch === undefined) return
+        const res = await env.dispatch({ from: ctx, route: 'users', path: '/users/1', timeout: 1_000 })
+        const body: Buffer = res.body
+        const status: number = res.status
+        void status
+        ctx.respond(200, body, { 'content-type': 'application/json' }, { asUpstream: true })
+        // @ts-expect-error a path is required
+        await env.dispatch({ from: ctx, route: 'users' })
+      },
+    }
+  },
+})

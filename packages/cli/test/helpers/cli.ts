@@ -94,7 +94,7 @@ export function start(
     t.teardown(() => stop('SIGKILL'))
     const onData = (d: Buffer) => {
       out += d
-      const m = /listening on (http:\/\/[^\s,]+)(?:, admin API on (http:\/\/\S+))?/.exec(out)
+      const m = /listening on (https?:\/\/[^\s,]+)(?:, admin API on (http:\/\/\S+))?/.exec(out)
       if (m && !done) {
         done = true
         clearTimeout(timer)

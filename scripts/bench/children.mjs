@@ -1,0 +1,90 @@
+// Child processes and CPU accounting for the benchmark scripts that run their own measurement loop
+// (tls.mjs, grpc.mjs; aggregate.mjs carries the same code and can move to this module). Children
+// listen on 127.0.0.1, port 0, print `listening on <url>`, and are stopped by PID: SIGTERM, then
+// SIGKILL after 5 s; none outlives the runner.
+import { execFileSync, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+const children = new Map()
+let stopping = false
+
+/** Starts `node <root>/<script> ...args`; resolves to `{ url, pid }` once it prints its URL. */
+export function start(root, name, script, args = [], env = {}) {
+  const child = spawn(process.execPath, [join(root, script), ...args], {
+    cwd: root,
+    env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: '0', NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.set(child.pid, child)
+  let out = ''
+  let err = ''
+  child.stderr.on('data', (c) => {
+    if (err.length < 10_000) err += c
+  })
+  return new Promise((resolveStart, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s\n${err}`)), 30_000)
+    child.stdout.on('data', (c) => {
+      out += c
+      const m = /listening on (\S+)/.exec(out)
+      if (m) {
+        clearTimeout(timer)
+        resolveStart({ url: m[1], pid: child.pid })
+      }
+    })
+    child.on('exit', (code, signal) => {
+      children.delete(child.pid)
+      clearTimeout(timer)
+      if (!stopping) {
+        console.error(`${name} (pid ${child.pid}) exited early: code ${code}, signal ${signal}\n${err}`)
+        process.exitCode = 1
+        reject(new Error(`${name} died`))
+      }
+    })
+    console.log(`started ${name} (pid ${child.pid})`)
+  })
+}
+
+export async function stopAll() {
+  stopping = true
+  await Promise.all(
+    [...children.values()].map(
+      (child) =>
+        new Promise((done) => {
+          const force = setTimeout(() => child.kill('SIGKILL'), 5000)
+          child.once('exit', () => {
+            clearTimeout(force)
+            done()
+          })
+          child.kill('SIGTERM')
+        }),
+    ),
+  )
+}
+process.on('exit', () => {
+  for (const child of children.values()) child.kill('SIGKILL')
+})
+
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+  } catch {
+    return 100
+  }
+})()
+
+/** user + system CPU seconds a process has used so far (Linux /proc); NaN elsewhere. */
+export function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+  } catch {
+    return Number.NaN
+  }
+}
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
