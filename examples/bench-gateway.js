@@ -8,6 +8,7 @@
 import { devNull } from 'node:os'
 import { createGateway } from '@gatehouse/core'
 import accessLog from '@gatehouse/plugin-access-log'
+import aggregate from '@gatehouse/plugin-aggregate'
 import cache from '@gatehouse/plugin-cache'
 import cors from '@gatehouse/plugin-cors'
 import jwt from '@gatehouse/plugin-jwt'
@@ -62,10 +63,18 @@ if (process.argv.includes('--key-auth')) {
 // ── rate limit (--rate-limit) ────────────────────────────────────────────────────────────────────
 // The rate-limit plugin on the route, memory store, one minute window that the benchmark never fills:
 // every request is counted and gets its RateLimit headers, none is refused. Keyed by consumer (the
-// default), which is the JWT's consumer under --policy and the client IP without it.
+// default), which is the JWT's consumer under --policy and the client IP without it. --rate-limit
+// sends the default headers (RateLimit-* and X-RateLimit-*-Minute: five); --policy sends the three
+// RateLimit-* only, as many as @fastify/rate-limit adds in scripts/bench/fastify-policy.mjs.
 if (policy || process.argv.includes('--rate-limit')) {
   plugins.push(rateLimit)
-  routePlugins.push({ name: 'rate-limit', config: { limits: { minute: 1_000_000_000 } } })
+  routePlugins.push({
+    name: 'rate-limit',
+    config: {
+      limits: { minute: 1_000_000_000 },
+      ...(policy ? { headers: { standard: true, perWindow: false } } : {}),
+    },
+  })
 }
 
 // ── cache (--cache) ──────────────────────────────────────────────────────────────────────────────
@@ -146,13 +155,48 @@ if (targetsAt >= 0 && (!(targetCount >= 1) || targetUrls.length < targetCount)) 
 }
 const upstreamConfig = targetCount > 0 ? { targets: targetUrls.map((url) => ({ url })) } : { url: upstream }
 
+// ── TLS and HTTP/2 termination (--tls, --h2) ─────────────────────────────────────────────────────
+// --tls serves HTTPS with the PEM certificate and key in TLS_CERT and TLS_KEY (scripts/bench/tls.mjs
+// makes them); --h2 adds HTTP/2 by ALPN on the same port (docs/protocols.md).
+const h2 = process.argv.includes('--h2')
+const edge = {}
+if (h2 || process.argv.includes('--tls')) {
+  if (!process.env.TLS_CERT || !process.env.TLS_KEY) {
+    console.error('--tls and --h2 need TLS_CERT and TLS_KEY (PEM text)')
+    process.exit(2)
+  }
+  edge.tls = { certificates: [{ cert: process.env.TLS_CERT, key: process.env.TLS_KEY }] }
+  if (h2) edge.http2 = true
+}
+
+// ── aggregate (--aggregate) ──────────────────────────────────────────────────────────────────────
+// `GET /aggregate` answers with one JSON object made of three parallel calls to the upstream's
+// `/small`, each through the service's plugin chain (scripts/bench/aggregate.mjs).
+const extraRoutes = []
+if (process.argv.includes('--aggregate')) {
+  plugins.push(aggregate)
+  extraRoutes.push({
+    name: 'aggregate',
+    paths: ['=/aggregate'],
+    plugins: [
+      {
+        name: 'aggregate',
+        config: {
+          calls: ['a', 'b', 'c'].map((name) => ({ name, service: 'upstream', path: '/small', group: name })),
+        },
+      },
+    ],
+  })
+}
+
 const gateway = await createGateway(
   {
+    ...edge,
     services: [
       {
         name: 'upstream',
         ...upstreamConfig,
-        routes: [{ name: 'all', paths: ['/'], stripPath: false, plugins: routePlugins }],
+        routes: [...extraRoutes, { name: 'all', paths: ['/'], stripPath: false, plugins: routePlugins }],
       },
     ],
     consumers,

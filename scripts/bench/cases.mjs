@@ -59,6 +59,12 @@ export const targets = {
     args: ['--targets', '3'],
     upstreams: 3,
   },
+  // Aggregation: GET /aggregate makes three parallel calls to /small and merges them (--aggregate).
+  'gatehouse-aggregate': {
+    name: 'gatehouse-aggregate',
+    script: 'examples/bench-gateway.js',
+    args: ['--aggregate'],
+  },
 }
 
 /** The upstream's endpoints (scripts/bench/upstream.mjs). */
@@ -135,3 +141,11 @@ cases.push({
 // Observability: prometheus + access log (+ core's request id) on every request.
 for (const path of Object.keys(paths))
   cases.push({ name: `gatehouse-observability ${path}`, target: targets['gatehouse-observability'], path })
+// Aggregation: one request = three upstream calls merged (no baseline on this path: the comparison
+// with three sequential client calls through the bare proxy is scripts/bench/aggregate.mjs).
+cases.push({
+  name: 'gatehouse-aggregate /aggregate',
+  target: targets['gatehouse-aggregate'],
+  path: '/aggregate',
+  expectBytes: 283,
+})
