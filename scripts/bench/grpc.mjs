@@ -1,0 +1,183 @@
+// The JSON→gRPC benchmark: `node scripts/bench/grpc.mjs [--duration 5 --rounds 3 --connections 50]`.
+//
+// One run, loopback only. Starts the inventory gRPC service (grpc-upstream.mjs) and a Gatehouse
+// gateway with the grpc plugin in front of it (grpc-gateway.mjs) as separate processes, then measures
+// from this process, alternating the order each round:
+//   - gateway: autocannon, `GET /v1/items/bk-1` (HTTP/1.1 JSON) → the grpc plugin → GetItem;
+//   - direct:  a grpc-js client calling GetItem itself, with as many calls in flight as autocannon
+//              has connections (one channel, as a gRPC client normally uses), for the same duration.
+// Reports the median req/s, latency and the CPU each process spent per request, and the gateway's
+// throughput as a ratio to the direct call's. Exits 1 on any failed request or a child dying.
+// Needs `npm run build` first (the example and the plugin run built). Children (children.mjs) are
+// killed by PID.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import os from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import autocannon from 'autocannon'
+import { cpuSeconds, median, start, stopAll } from './children.mjs'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+const requireFromExample = createRequire(join(root, 'examples/grpc/package.json'))
+const grpc = requireFromExample('@grpc/grpc-js')
+const { loadSync } = requireFromExample('@grpc/proto-loader')
+
+const { values: flags } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '50' },
+    warmup: { type: 'string', default: '2' },
+  },
+})
+const options = {
+  duration: Number(flags.duration),
+  rounds: Math.round(Number(flags.rounds)),
+  connections: Math.round(Number(flags.connections)),
+  warmup: Number(flags.warmup),
+}
+for (const [k, v] of Object.entries(options)) {
+  if (!Number.isFinite(v) || v <= 0) {
+    console.error(`--${k} must be a positive number`)
+    process.exit(2)
+  }
+}
+
+// ── the two ways of calling GetItem ──────────────────────────────────────────────────────────────
+function viaGateway(url, seconds) {
+  return new Promise((done, reject) => {
+    autocannon(
+      { url: `${url}/v1/items/bk-1`, connections: options.connections, duration: seconds },
+      (err, r) => {
+        if (err) return reject(err)
+        done({
+          requests: r.requests.total,
+          rps: r.requests.average,
+          p50: r.latency.p50,
+          p99: r.latency.p99,
+          failures: r.errors + r.timeouts + r.non2xx,
+        })
+      },
+    )
+  })
+}
+
+const proto = loadSync(join(root, 'examples/grpc/proto/inventory.proto'), {
+  keepCase: false,
+  longs: String,
+  enums: String,
+  defaults: true,
+})
+const Inventory = grpc.loadPackageDefinition(proto).shop.inventory.v1.Inventory
+
+/** `connections` loops, each with one call in flight, for `seconds`: bounded by the clock. */
+async function direct(client, seconds) {
+  const latencies = []
+  let failures = 0
+  const until = performance.now() + seconds * 1000
+  function call() {
+    return new Promise((done) => {
+      const began = performance.now()
+      client.getItem({ sku: 'bk-1' }, (err, item) => {
+        if (err || item?.sku !== 'bk-1') failures++
+        else latencies.push(performance.now() - began)
+        done()
+      })
+    })
+  }
+  async function loop() {
+    while (performance.now() < until) await call()
+  }
+  const began = performance.now()
+  await Promise.all(Array.from({ length: options.connections }, loop))
+  const elapsed = (performance.now() - began) / 1000
+  latencies.sort((a, b) => a - b)
+  const pct = (p) =>
+    Math.round(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0)
+  return { requests: latencies.length, rps: latencies.length / elapsed, p50: pct(50), p99: pct(99), failures }
+}
+
+async function measure(kind, ctx, seconds) {
+  const before = { gw: cpuSeconds(ctx.gateway.pid), up: cpuSeconds(ctx.upstream.pid), me: process.cpuUsage() }
+  const r =
+    kind === 'gateway' ? await viaGateway(ctx.gateway.url, seconds) : await direct(ctx.client, seconds)
+  const gw = cpuSeconds(ctx.gateway.pid) - before.gw
+  const up = cpuSeconds(ctx.upstream.pid) - before.up
+  const me = process.cpuUsage(before.me)
+  return {
+    ...r,
+    // This process: autocannon for the gateway case, the grpc-js client for the direct one.
+    clientCpuUs: (me.user + me.system) / Math.max(1, r.requests),
+    gatewayCpuUs: kind === 'gateway' ? (gw * 1e6) / Math.max(1, r.requests) : 0,
+    upstreamCpuUs: (up * 1e6) / Math.max(1, r.requests),
+  }
+}
+
+// ── run ──────────────────────────────────────────────────────────────────────────────────────────
+try {
+  const upstream = await start(root, 'grpc-upstream', 'scripts/bench/grpc-upstream.mjs')
+  const gateway = await start(root, 'grpc-gateway', 'scripts/bench/grpc-gateway.mjs', [], {
+    UPSTREAM_URL: `http://${upstream.url}`,
+  })
+  const client = new Inventory(upstream.url, grpc.credentials.createInsecure())
+  const ctx = { upstream, gateway, client }
+  console.log(
+    `${options.rounds} rounds × ${options.duration} s, ${options.connections} concurrent, ${os.cpus().length} CPUs, node ${process.version}`,
+  )
+  for (const kind of ['gateway', 'direct']) await measure(kind, ctx, options.warmup)
+  const results = { gateway: [], direct: [] }
+  for (let round = 0; round < options.rounds; round++) {
+    const order = round % 2 === 0 ? ['gateway', 'direct'] : ['direct', 'gateway']
+    for (const kind of order) {
+      await measure(kind, ctx, options.warmup)
+      const r = await measure(kind, ctx, options.duration)
+      results[kind].push(r)
+      console.log(
+        `round ${round + 1} ${kind.padEnd(7)} ${Math.round(r.rps)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms`,
+      )
+    }
+  }
+  client.close()
+  const summary = {}
+  for (const kind of ['gateway', 'direct']) {
+    const rs = results[kind]
+    summary[kind] = {
+      rps: median(rs.map((r) => r.rps)),
+      p50: median(rs.map((r) => r.p50)),
+      p99: median(rs.map((r) => r.p99)),
+      gatewayCpuUs: median(rs.map((r) => r.gatewayCpuUs)),
+      upstreamCpuUs: median(rs.map((r) => r.upstreamCpuUs)),
+      clientCpuUs: median(rs.map((r) => r.clientCpuUs)),
+      failures: rs.reduce((n, r) => n + r.failures, 0),
+    }
+  }
+  const ratio = summary.gateway.rps / summary.direct.rps
+  console.log(
+    '\n| case | req/s (median) | vs direct | p50 ms | p99 ms | client CPU µs/req | gateway CPU µs/req | gRPC service CPU µs/req |',
+  )
+  console.log('| --- | --: | --: | --: | --: | --: | --: | --: |')
+  for (const [kind, label] of [
+    ['direct', 'direct grpc-js call `GetItem`'],
+    ['gateway', 'Gatehouse `GET /v1/items/bk-1` → `GetItem`'],
+  ]) {
+    const s = summary[kind]
+    console.log(
+      `| ${label} | ${Math.round(s.rps)} | ${(s.rps / summary.direct.rps).toFixed(2)}× | ${s.p50} | ${s.p99} | ${Math.round(s.clientCpuUs)} | ${kind === 'gateway' ? Math.round(s.gatewayCpuUs) : '–'} | ${Math.round(s.upstreamCpuUs)} |`,
+    )
+  }
+  mkdirSync(join(root, '.bench'), { recursive: true })
+  const file = join(root, `.bench/grpc-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
+  writeFileSync(file, JSON.stringify({ options, results, summary, ratio, loadavg: os.loadavg() }, null, 2))
+  console.log(`\nresults: ${file}`)
+  if (summary.gateway.failures + summary.direct.failures > 0) {
+    console.error(`failed requests: gateway ${summary.gateway.failures}, direct ${summary.direct.failures}`)
+    process.exitCode = 1
+  }
+} catch (err) {
+  console.error(err)
+  process.exitCode = 1
+} finally {
+  await stopAll()
+}
