@@ -5,6 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { parseArgs } from 'node:util'
 
 const children = new Map()
 let stopping = false
@@ -87,4 +88,34 @@ export function cpuSeconds(pid) {
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+
+/**
+ * The flags every driver script takes (`--duration`, `--rounds`, `--connections`, `--warmup`, each a
+ * positive number; exits 2 otherwise), plus the script's own `extra` string options.
+ * @param {Record<string, { type: 'string', default?: string }>} [extra]
+ */
+export function benchFlags(extra = {}) {
+  const { values: flags } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '5' },
+      rounds: { type: 'string', default: '3' },
+      connections: { type: 'string', default: '50' },
+      warmup: { type: 'string', default: '2' },
+      ...extra,
+    },
+  })
+  const options = {
+    duration: Number(flags.duration),
+    rounds: Math.round(Number(flags.rounds)),
+    connections: Math.round(Number(flags.connections)),
+    warmup: Number(flags.warmup),
+  }
+  for (const [k, v] of Object.entries(options)) {
+    if (!Number.isFinite(v) || v <= 0) {
+      console.error(`--${k} must be a positive number`)
+      process.exit(2)
+    }
+  }
+  return { options, flags }
 }

@@ -15,35 +15,15 @@ import { createRequire } from 'node:module'
 import os from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
-import { cpuSeconds, median, start, stopAll } from './children.mjs'
+import { benchFlags, cpuSeconds, median, start, stopAll } from './children.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const requireFromExample = createRequire(join(root, 'examples/grpc/package.json'))
 const grpc = requireFromExample('@grpc/grpc-js')
 const { loadSync } = requireFromExample('@grpc/proto-loader')
 
-const { values: flags } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '50' },
-    warmup: { type: 'string', default: '2' },
-  },
-})
-const options = {
-  duration: Number(flags.duration),
-  rounds: Math.round(Number(flags.rounds)),
-  connections: Math.round(Number(flags.connections)),
-  warmup: Number(flags.warmup),
-}
-for (const [k, v] of Object.entries(options)) {
-  if (!Number.isFinite(v) || v <= 0) {
-    console.error(`--${k} must be a positive number`)
-    process.exit(2)
-  }
-}
+const { options } = benchFlags()
 
 // ── the two ways of calling GetItem ──────────────────────────────────────────────────────────────
 function viaGateway(url, seconds) {

@@ -19,34 +19,13 @@ import { createRequire } from 'node:module'
 import os from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
-import { cpuSeconds, median, start as startChild, stopAll } from './children.mjs'
+import { benchFlags, cpuSeconds, median, start as startChild, stopAll } from './children.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 // `selfsigned` is a devDependency of core (its TLS tests use it).
 const { generate } = createRequire(join(root, 'packages/core/package.json'))('selfsigned')
 
-const { values: flags } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '50' },
-    warmup: { type: 'string', default: '2' },
-    path: { type: 'string', default: '/small' },
-  },
-})
-const options = {
-  duration: Number(flags.duration),
-  rounds: Math.round(Number(flags.rounds)),
-  connections: Math.round(Number(flags.connections)),
-  warmup: Number(flags.warmup),
-}
-for (const [k, v] of Object.entries(options)) {
-  if (!Number.isFinite(v) || v <= 0) {
-    console.error(`--${k} must be a positive number`)
-    process.exit(2)
-  }
-}
+const { options, flags } = benchFlags({ path: { type: 'string', default: '/small' } })
 const path = flags.path
 const start = (name, script, args, env) => startChild(root, name, script, args, env)
 
