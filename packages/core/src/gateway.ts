@@ -16,7 +16,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from 'pino'
 import type { Instance } from './chain.js'
 import { closeInstances, compileGeneration, type Generation } from './compile.js'
-import { createDispatch, pinOf } from './dispatch.js'
+import { createDispatch, type Inject, pinOf } from './dispatch.js'
 import {
   ConnectUnsupported,
   InternalError,
@@ -170,8 +170,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   // exists by the time anything calls it.
   const upstreamHealth = () => gateway.upstreams()
   // Plugins call through the gateway itself (env.dispatch, e.g. aggregation) once `app` is built.
-  let built: FastifyInstance | undefined
-  const dispatch = createDispatch(() => built)
+  let inject: Inject | undefined
+  const dispatch = createDispatch(() => inject)
   const first = await compileGeneration(config, {
     plugins: registry,
     logger,
@@ -285,7 +285,13 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   app.all('*', proxyHandler)
   app.setNotFoundHandler(proxyHandler)
   await app.ready()
-  built = app
+  // A dispatched call enters the lifecycle directly (dispatch.ts collects its answer), with its
+  // caller's request id or, like a client request, one of its own.
+  inject = (raw, res, requestId, send) => {
+    const gen = rt.current
+    const id = requestId ?? requestIdFor(raw, gen.requestId.header, gen.requestId.trustIncoming, gen.trust)
+    return handleRequest(rt, { raw, res, requestId: id, reply: res, sender: send })
+  }
 
   let url: string | undefined
   let closing: Promise<void> | undefined

@@ -109,7 +109,6 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
   const ctx = new Context(gen, raw, request, ex.requestId, rt.logger, performance.now())
   // A plugin's call through the gateway (env.dispatch) names its route: it is not matched.
   const pin = pinOf(raw)
-  if (pin !== undefined) pin.res = ex.res
   ;(ex.res as ResWithContext)[kContext] = ctx
   ex.res.on('close', onResponseClose)
   try {
@@ -502,8 +501,7 @@ function noop(): void {}
 
 function onClose(ctx: Context, res: ServerResponse): void {
   ctx.finishedAt = performance.now()
-  // An injected response (env.dispatch) never reports writableFinished (its socket is a stub): ended is done.
-  if (!res.writableFinished && !(res.writableEnded && pinOf(ctx.raw) !== undefined)) {
+  if (!res.writableFinished) {
     ctx.aborted = true
     ctx.upstreamAbort?.abort()
     discard(ctx.response?.stream)

@@ -200,3 +200,66 @@ t.test('log plugins of the target see a completed call, not an aborted one', asy
   for (let i = 0; i < 50 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 10))
   t.same(seen, [{ aborted: false, status: 200, ip: '198.51.100.9' }])
 })
+
+t.test('a call carries its method and body, and gets a streamed answer whole', async (t) => {
+  const answers: Array<{ status: number; body: string; type: unknown; length: unknown }> = []
+  const poster: PluginDefinition = definePlugin({
+    name: 'poster',
+    version: '1.0.0',
+    priority: 8_000,
+    init(_config, env) {
+      return {
+        async access(ctx) {
+          const controller = new AbortController()
+          const res = await env.dispatch!({
+            from: ctx,
+            service: 'users',
+            method: 'post',
+            path: '/chunked',
+            headers: { 'content-type': 'application/json' },
+            body: '{"name":"ada"}',
+            signal: controller.signal,
+          })
+          answers.push({
+            status: res.status,
+            body: res.body.toString(),
+            type: res.headers['content-type'],
+            length: res.headers['content-length'],
+          })
+          const aborted = new AbortController()
+          aborted.abort(new Error('not wanted'))
+          const refused = await env.dispatch!({
+            from: ctx,
+            service: 'users',
+            path: '/never',
+            signal: aborted.signal,
+          }).then(
+            () => 'answered',
+            (err: Error) => err.message,
+          )
+          ctx.respond(200, { refused })
+        },
+      }
+    },
+  })
+  const upstream = await startUpstream({
+    t,
+    handler: (_req, res, recorded) => {
+      res.writeHead(201, { 'content-type': 'application/json' })
+      res.write('{"got":')
+      setTimeout(() => res.end(`${recorded.body.toString()}}`), 20)
+    },
+  })
+  const plugins = [{ name: 'poster', route: 'agg' }]
+  const gw = await startGateway({ t, plugins: [poster], config: config(upstream.url, plugins) })
+  const res = await gw.request({ path: '/agg' })
+  t.equal(res.status, 200)
+  t.same(res.json(), { refused: 'not wanted' }, 'an already aborted signal rejects without a call')
+  t.equal(upstream.requests.length, 1, 'the aborted call never reached the upstream')
+  t.equal(upstream.last()?.method, 'POST')
+  t.equal(upstream.last()?.url, '/api/chunked')
+  t.equal(upstream.last()?.headers['content-length'], '14')
+  t.same(answers, [
+    { status: 201, body: '{"got":{"name":"ada"}}', type: 'application/json', length: undefined },
+  ])
+})
