@@ -13,30 +13,10 @@
 import http from 'node:http'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
-import { cpuSeconds, median, start as startChild, stopAll } from './children.mjs'
+import { benchFlags, cpuSeconds, median, start as startChild, stopAll } from './children.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-const { values: flags } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '50' },
-    warmup: { type: 'string', default: '2' },
-  },
-})
-const options = {
-  duration: Number(flags.duration),
-  rounds: Math.round(Number(flags.rounds)),
-  connections: Math.round(Number(flags.connections)),
-  warmup: Number(flags.warmup),
-}
-for (const [k, v] of Object.entries(options)) {
-  if (!Number.isFinite(v) || v <= 0) {
-    console.error(`--${k} must be a positive number`)
-    process.exit(2)
-  }
-}
+const { options } = benchFlags()
 
 // ── the client ───────────────────────────────────────────────────────────────────────────────────
 const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections * 2 })
