@@ -17,6 +17,9 @@ function createAjv(): Ajv {
     verbose: true,
     useDefaults: true,
     strict: 'log',
+    // `if`/`then` that makes a field required in one case (`then: { required: ['url'] }`, the field
+    // declared beside it) is idiomatic JSON Schema, not a mistake to print at every start.
+    strictRequired: false,
     allowUnionTypes: true,
   })
   ;(addFormats as unknown as (a: Ajv) => void)(ajv)
