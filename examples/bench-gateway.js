@@ -6,17 +6,17 @@
 // port). Every path is forwarded unchanged (one service, one `/` route, stripPath false), logger off.
 // Prints `gatehouse listening on <url>` once it serves; SIGTERM/SIGINT close it gracefully, then exit 0.
 import { devNull } from 'node:os'
-import { createGateway } from '@gatehouse/core'
-import accessLog from '@gatehouse/plugin-access-log'
-import aggregate from '@gatehouse/plugin-aggregate'
-import cache from '@gatehouse/plugin-cache'
-import cors from '@gatehouse/plugin-cors'
-import jwt from '@gatehouse/plugin-jwt'
-import keyAuth from '@gatehouse/plugin-key-auth'
-import prometheus from '@gatehouse/plugin-prometheus'
-import rateLimit from '@gatehouse/plugin-rate-limit'
-import requestTransformer from '@gatehouse/plugin-request-transformer'
-import responseTransformer from '@gatehouse/plugin-response-transformer'
+import { createGateway } from '@gatehousejs/core'
+import accessLog from '@gatehousejs/plugin-access-log'
+import aggregate from '@gatehousejs/plugin-aggregate'
+import cache from '@gatehousejs/plugin-cache'
+import cors from '@gatehousejs/plugin-cors'
+import jwt from '@gatehousejs/plugin-jwt'
+import keyAuth from '@gatehousejs/plugin-key-auth'
+import prometheus from '@gatehousejs/plugin-prometheus'
+import rateLimit from '@gatehousejs/plugin-rate-limit'
+import requestTransformer from '@gatehousejs/plugin-request-transformer'
+import responseTransformer from '@gatehousejs/plugin-response-transformer'
 import { BENCH_JWT_ISSUER, BENCH_JWT_SECRET } from '../scripts/bench/jwt.mjs'
 
 const plugins = []

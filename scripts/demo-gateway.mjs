@@ -1,8 +1,8 @@
 // The demo gateway: two embedded services (users, orders) on loopback, a gateway in front of them with
 // one inline plugin, and the curl lines to try. Stop it with Ctrl-C (a graceful close).
 import http from 'node:http'
-import { createGateway } from '@gatehouse/core'
-import { definePlugin, GatehouseError, Type } from '@gatehouse/sdk'
+import { createGateway } from '@gatehousejs/core'
+import { definePlugin, GatehouseError, Type } from '@gatehousejs/sdk'
 
 const users = [
   { id: '1', name: 'Ada Lovelace' },

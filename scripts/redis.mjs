@@ -1,5 +1,5 @@
 // Tests that share state across gateway nodes start their own `redis-server` processes (see
-// `startRedis` in @gatehouse/sdk/testing). This makes sure the binary exists: when it is missing and
+// `startRedis` in @gatehousejs/sdk/testing). This makes sure the binary exists: when it is missing and
 // we may use apt-get (root, or passwordless sudo), it installs Debian's `redis-server`.
 import { spawnSync } from 'node:child_process'
 

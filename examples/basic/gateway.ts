@@ -1,4 +1,4 @@
-import { createGateway, type GatewayOptions } from '@gatehouse/core'
+import { createGateway, type GatewayOptions } from '@gatehousejs/core'
 
 /** One front door for two services: `/users/…` goes to the users service, `/orders/…` to orders. */
 export function buildGateway(env = process.env, options?: GatewayOptions) {

@@ -1,5 +1,5 @@
-import { createGateway, type Gateway, type GatewayConfig, type GatewayOptions } from '@gatehouse/core'
-import aggregate from '@gatehouse/plugin-aggregate'
+import { createGateway, type Gateway, type GatewayConfig, type GatewayOptions } from '@gatehousejs/core'
+import aggregate from '@gatehousejs/plugin-aggregate'
 import { listen, ordersService, recommendationsService, usersService } from './services.js'
 
 /**

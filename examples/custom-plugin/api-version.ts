@@ -1,4 +1,4 @@
-import { defineError, definePlugin, HeaderName, PRIORITY, Type } from '@gatehouse/sdk'
+import { defineError, definePlugin, HeaderName, PRIORITY, Type } from '@gatehousejs/sdk'
 
 /**
  * `api-version`: a plugin written inline against the SDK, the way you would write one for your own

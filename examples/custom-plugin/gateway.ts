@@ -1,4 +1,4 @@
-import { createGateway, type GatewayOptions } from '@gatehouse/core'
+import { createGateway, type GatewayOptions } from '@gatehousejs/core'
 import { apiVersion } from './api-version.js'
 
 /** A gateway whose `/catalog` route serves v1 and v2 of the catalog API from one upstream. */

@@ -10,7 +10,7 @@ import { DEFAULT_SECRET, mintToken } from './token.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const bin = join(
-  dirname(createRequire(import.meta.url).resolve('@gatehouse/cli/package.json')),
+  dirname(createRequire(import.meta.url).resolve('@gatehousejs/cli/package.json')),
   'bin/gatehouse.js',
 )
 const port = process.env.PORT ?? '8080'

@@ -1,5 +1,5 @@
-import { createGateway, type GatewayOptions } from '@gatehouse/core'
-import grpc from '@gatehouse/plugin-grpc'
+import { createGateway, type GatewayOptions } from '@gatehousejs/core'
+import grpc from '@gatehousejs/plugin-grpc'
 import { bind, inventoryService, PROTO_FILE } from './service.js'
 
 /**

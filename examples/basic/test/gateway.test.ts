@@ -1,5 +1,5 @@
 import type { Server } from 'node:http'
-import { request, startUpstream } from '@gatehouse/sdk/testing'
+import { request, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import { buildGateway } from '../gateway.js'
 import { listen, ordersService, usersService } from '../services.js'

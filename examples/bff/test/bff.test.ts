@@ -1,5 +1,5 @@
 import type { Server } from 'node:http'
-import { request } from '@gatehouse/sdk/testing'
+import { request } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import { buildGateway, type ServiceUrls } from '../gateway.js'
 import { listen, ordersService, recommendationsService, usersService } from '../services.js'

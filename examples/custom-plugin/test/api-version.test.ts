@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net'
-import { ConfigError, createGateway } from '@gatehouse/core'
-import { request, startUpstream, type UpstreamHandler } from '@gatehouse/sdk/testing'
+import { ConfigError, createGateway } from '@gatehousejs/core'
+import { request, startUpstream, type UpstreamHandler } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import { apiVersion } from '../api-version.js'
 import { catalogService } from '../catalog.js'

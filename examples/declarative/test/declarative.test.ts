@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { request } from '@gatehouse/sdk/testing'
+import { request } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 // @ts-expect-error: plain .mjs helpers of the example
 import { startServices } from '../services.mjs'
@@ -14,7 +14,7 @@ import { mintToken } from '../token.mjs'
 const here = dirname(fileURLToPath(import.meta.url))
 const file = join(here, '..', 'gateway.yaml')
 const bin = join(
-  dirname(createRequire(import.meta.url).resolve('@gatehouse/cli/package.json')),
+  dirname(createRequire(import.meta.url).resolve('@gatehousejs/cli/package.json')),
   'bin/gatehouse.js',
 )
 const SECRET = 'a-secret-for-this-test-only-0123456789'

@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http'
-import { request } from '@gatehouse/sdk/testing'
+import { request } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import { buildGateway } from '../gateway.js'
 import { bind, inventoryService } from '../service.js'

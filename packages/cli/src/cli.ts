@@ -1,7 +1,7 @@
 import cluster from 'node:cluster'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { createGateway } from '@gatehouse/core'
+import { createGateway } from '@gatehousejs/core'
 import { InvalidFileError, prepareFile, withLocations } from './gateway-file.js'
 import { newPlugin } from './new-plugin.js'
 import { formatRoutes } from './routes.js'
@@ -68,7 +68,7 @@ per phase, in the order the plugins run.`,
 Creates a plugin package gatehouse-plugin-<name> in DIR (default ./gatehouse-plugin-<name>), with a
 working plugin, a test against a real gateway, a README and a build. Then:
   cd gatehouse-plugin-<name> && npm install && npm test && npm pack
---sdk and --core set the dependency specs for @gatehouse/sdk and @gatehouse/core (default ^${VERSION}).`,
+--sdk and --core set the dependency specs for @gatehousejs/sdk and @gatehousejs/core (default ^${VERSION}).`,
 }
 
 class UsageError extends Error {}

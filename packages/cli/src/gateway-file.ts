@@ -1,5 +1,5 @@
 import { relative } from 'node:path'
-import type { ConfigIssue, GatewayConfig, PluginDefinition } from '@gatehouse/sdk'
+import type { ConfigIssue, GatewayConfig, PluginDefinition } from '@gatehousejs/sdk'
 import { FileError, type LoadedFile, loadConfigFile, type Position } from './load.js'
 import { PluginResolutionError, resolvePlugins } from './resolve.js'
 

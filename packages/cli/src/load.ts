@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import type { ConfigIssue, GatewayConfig } from '@gatehouse/sdk'
+import type { ConfigIssue, GatewayConfig } from '@gatehousejs/sdk'
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from 'yaml'
 
 /** Where a JSON pointer sits in the file: 1-based line and column. */

@@ -6,9 +6,9 @@ import { fileURLToPath } from 'node:url'
 export interface NewPluginOptions {
   /** Where to create the package. Default `./gatehouse-plugin-<name>`. */
   dir?: string
-  /** The dependency spec for @gatehouse/sdk (e.g. a version range or `file:` tarball). */
+  /** The dependency spec for @gatehousejs/sdk (e.g. a version range or `file:` tarball). */
   sdk?: string
-  /** The dependency spec for @gatehouse/core (used by the tests). */
+  /** The dependency spec for @gatehousejs/core (used by the tests). */
   core?: string
   /** The CLI's version: the default ranges are `^<version>`. */
   version: string

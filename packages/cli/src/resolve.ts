@@ -7,7 +7,7 @@ import {
   type GatewayConfig,
   PLUGIN_API_VERSION,
   type PluginDefinition,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 
 /** Where a plugin reference in the file is, and what it says. */
 interface Reference {
@@ -15,8 +15,8 @@ interface Reference {
   name: string
 }
 
-/** The plugins Gatehouse publishes: a bare name resolves to `@gatehouse/plugin-<name>` first. */
-export const BUNDLED_PREFIX = '@gatehouse/plugin-'
+/** The plugins Gatehouse publishes: a bare name resolves to `@gatehousejs/plugin-<name>` first. */
+export const BUNDLED_PREFIX = '@gatehousejs/plugin-'
 
 /** Whether a reference is a path to a local plugin file rather than a package. */
 export function isPathReference(name: string): boolean {
@@ -81,7 +81,7 @@ export class PluginResolutionError extends Error {
 }
 
 /**
- * Loads every plugin the file names. A bare name tries `@gatehouse/plugin-<name>`, then
+ * Loads every plugin the file names. A bare name tries `@gatehousejs/plugin-<name>`, then
  * `gatehouse-plugin-<name>`, then `<name>`, installed next to the file (its directory's node_modules,
  * searched upwards) and then next to the CLI itself; a scoped or `gatehouse-plugin-` name is the
  * package itself; `./x.js` is a file relative to the config file. Every failure is reported at once.
@@ -108,7 +108,7 @@ export async function resolvePlugins(
       issues.push({
         pointer: ref.pointer,
         plugin: ref.name,
-        message: `${source} was built for plugin API v${String(def.apiVersion)}, but this Gatehouse speaks v${PLUGIN_API_VERSION}: install a version of it built for @gatehouse/sdk ${PLUGIN_API_VERSION}.x`,
+        message: `${source} was built for plugin API v${String(def.apiVersion)}, but this Gatehouse speaks v${PLUGIN_API_VERSION}: install a version of it built for @gatehousejs/sdk ${PLUGIN_API_VERSION}.x`,
       })
       continue
     }

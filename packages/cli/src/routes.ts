@@ -1,4 +1,4 @@
-import type { RouteSummary } from '@gatehouse/core'
+import type { RouteSummary } from '@gatehousejs/core'
 
 /**
  * The route table as text: one block per route, in declaration order, with each phase's plugin

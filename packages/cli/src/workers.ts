@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster'
 import { watch } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
-import type { PluginDefinition } from '@gatehouse/sdk'
+import type { PluginDefinition } from '@gatehousejs/sdk'
 import { prepareFile } from './gateway-file.js'
 import { type RunningGateway, type StartOptions, startFromFile } from './start.js'
 

@@ -74,7 +74,7 @@ t.test('validate: a missing plugin says what to install; a wrong API version say
   t.equal(r.code, 1)
   t.match(
     r.stderr,
-    /gateway\.yaml:2:\d+ \/plugins\/0\/name \(plugin nope\): plugin "nope" is not installed \(tried @gatehouse\/plugin-nope, gatehouse-plugin-nope, nope from .*\); install it next to the file: npm install @gatehouse\/plugin-nope/,
+    /gateway\.yaml:2:\d+ \/plugins\/0\/name \(plugin nope\): plugin "nope" is not installed \(tried @gatehousejs\/plugin-nope, gatehouse-plugin-nope, nope from .*\); install it next to the file: npm install @gatehousejs\/plugin-nope/,
   )
   t.match(
     r.stderr,

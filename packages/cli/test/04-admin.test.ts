@@ -1,4 +1,4 @@
-import { request, startUpstream } from '@gatehouse/sdk/testing'
+import { request, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import { run, start, tempDir, writeFiles } from './helpers/cli.js'
 import { pluginSource } from './helpers/plugins.js'

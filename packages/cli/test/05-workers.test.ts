@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs'
-import { request, startUpstream } from '@gatehouse/sdk/testing'
+import { request, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import { start, tempDir, writeFiles } from './helpers/cli.js'
 import { pluginSource } from './helpers/plugins.js'

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { request, startUpstream } from '@gatehouse/sdk/testing'
+import { request, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import { start, tempDir } from './helpers/cli.js'
 
@@ -69,7 +69,7 @@ t.test(
       packed.push({ name: pkg.name, tarball: tarball as string })
     }
     const byName = new Map(packed.map((p) => [p.name, p.tarball]))
-    t.ok(byName.has('@gatehouse/core') && byName.has('@gatehouse/sdk') && byName.has('@gatehouse/cli'))
+    t.ok(byName.has('@gatehousejs/core') && byName.has('@gatehousejs/sdk') && byName.has('@gatehousejs/cli'))
 
     // 2. publint (warnings are errors) and arethetypeswrong for ESM and CJS consumers (the node16 profile:
     //    Node's own resolution and bundlers; TypeScript's legacy node10 mode cannot see subpath exports).
@@ -105,13 +105,13 @@ t.test(
     mkdirSync(app)
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, version: '1.0.0' }))
     await npm(['install', '--no-package-lock', ...packed.map((p) => p.tarball)], app)
-    t.ok(existsSync(join(app, 'node_modules/@gatehouse/core/package.json')), 'installed')
+    t.ok(existsSync(join(app, 'node_modules/@gatehousejs/core/package.json')), 'installed')
 
     const upstream = await startUpstream({ t })
 
     // 3a. A gateway composed in code, from ESM and from CJS.
-    const esm = `import { createGateway } from '@gatehouse/core'
-import { definePlugin } from '@gatehouse/sdk'
+    const esm = `import { createGateway } from '@gatehousejs/core'
+import { definePlugin } from '@gatehousejs/sdk'
 const hello = definePlugin({ name: 'hello', version: '1.0.0', priority: 1, init: () => ({
   access(ctx) { ctx.upstream.headers['x-hello'] = 'esm' } }) })
 const gw = await createGateway({ services: [{ name: 'u', url: process.env.UPSTREAM, routes: [{ paths: ['/'] }] }],
@@ -129,8 +129,8 @@ await gw.close()
     t.equal(a.stdout.trim(), '200', 'ESM: a gateway composed in code serves')
     t.equal(upstream.last()?.headers['x-hello'], 'esm')
 
-    const cjs = `const { createGateway } = require('@gatehouse/core')
-const { definePlugin } = require('@gatehouse/sdk')
+    const cjs = `const { createGateway } = require('@gatehousejs/core')
+const { definePlugin } = require('@gatehousejs/sdk')
 const hello = definePlugin({ name: 'hello', version: '1.0.0', priority: 1, init: () => ({
   access(ctx) { ctx.upstream.headers['x-hello'] = 'cjs' } }) })
 ;(async () => {
@@ -160,9 +160,9 @@ const hello = definePlugin({ name: 'hello', version: '1.0.0', priority: 1, init:
         '--dir',
         join(work, 'gatehouse-plugin-tenant-stamp'),
         '--sdk',
-        `file:${byName.get('@gatehouse/sdk')}`,
+        `file:${byName.get('@gatehousejs/sdk')}`,
         '--core',
-        `file:${byName.get('@gatehouse/core')}`,
+        `file:${byName.get('@gatehousejs/core')}`,
       ],
       { cwd: work },
     )
@@ -193,7 +193,7 @@ plugins:
     const gw = await start(t, ['gateway.yaml', '--port', '0', '--host', '127.0.0.1', '--no-watch'], {
       cwd: app,
       env: { UPSTREAM: upstream.url },
-      bin: join(app, 'node_modules/@gatehouse/cli/bin/gatehouse.js'),
+      bin: join(app, 'node_modules/@gatehousejs/cli/bin/gatehouse.js'),
     })
     const res = await request(gw.url, { path: '/yaml' })
     t.equal(res.status, 200)

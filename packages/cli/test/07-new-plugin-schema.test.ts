@@ -27,8 +27,8 @@ t.test('new-plugin writes a package named after the plugin, with the placeholder
   }
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
   t.equal(pkg.name, 'gatehouse-plugin-tenant-stamp')
-  t.equal(pkg.devDependencies['@gatehouse/sdk'], '^9.9.9', '--sdk sets the dependency spec')
-  t.match(pkg.peerDependencies['@gatehouse/sdk'], /^\^\d+\.\d+\.\d+$/)
+  t.equal(pkg.devDependencies['@gatehousejs/sdk'], '^9.9.9', '--sdk sets the dependency spec')
+  t.match(pkg.peerDependencies['@gatehousejs/sdk'], /^\^\d+\.\d+\.\d+$/)
   const src = readFileSync(join(root, 'src/index.ts'), 'utf8')
   t.match(src, /name: 'tenant-stamp'/)
   t.match(src, /'GH_TENANT_STAMP_HEADER_MISSING'/)

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import https from 'node:https'
 import { join } from 'node:path'
-import { startUpstream } from '@gatehouse/sdk/testing'
+import { startUpstream } from '@gatehousejs/sdk/testing'
 import { generate } from 'selfsigned'
 import t from 'tap'
 import { run, start, tempDir, writeFiles } from './helpers/cli.js'

@@ -8,7 +8,7 @@ import {
   ConfigError,
   type GatewayConfig,
   type PluginDefinition,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 import type { Gateway, PluginInstanceSummary } from './gateway.js'
 
 /**

@@ -2,7 +2,7 @@ import { parse as parseQuery, stringify as stringifyQuery } from 'node:querystri
 import type { Readable, TransformCallback } from 'node:stream'
 import { PassThrough, Transform } from 'node:stream'
 import zlib from 'node:zlib'
-import type { Headers } from '@gatehouse/sdk'
+import type { Headers } from '@gatehousejs/sdk'
 import type { Response } from './context.js'
 import { RequestBodyInvalid, RequestBodyTooLarge } from './errors.js'
 

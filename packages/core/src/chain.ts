@@ -1,4 +1,4 @@
-import type { ConfigIssue, PluginDefinition, PluginHandlers, PluginScope, WhenConfig } from '@gatehouse/sdk'
+import type { ConfigIssue, PluginDefinition, PluginHandlers, PluginScope, WhenConfig } from '@gatehousejs/sdk'
 
 /** A configured, initialised plugin instance. */
 export interface Instance {

@@ -13,7 +13,7 @@ import {
   type RouteInfo,
   type ServiceInfo,
   type UpstreamHealth,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 import type { Logger } from 'pino'
 import {
   buildChain,

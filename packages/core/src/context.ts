@@ -19,8 +19,8 @@ import type {
   SetConsumerOptions,
   Timings,
   UpstreamRequest,
-} from '@gatehouse/sdk'
-import { GatehouseError as GatehouseErrorClass } from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
+import { GatehouseError as GatehouseErrorClass } from '@gatehousejs/sdk'
 import type { Chain, Instance } from './chain.js'
 import type { CompiledRoute, CompiledService, Generation } from './compile.js'
 import { PhaseMisuse } from './errors.js'

@@ -7,7 +7,7 @@ import type {
   GatehouseError,
   Headers,
   RouteInfo,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 import { buildChain, type Chain, selectInstances } from './chain.js'
 import type { CompiledRoute, Generation } from './compile.js'
 import { Context } from './context.js'

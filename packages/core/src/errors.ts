@@ -1,4 +1,4 @@
-import { defineError } from '@gatehouse/sdk'
+import { defineError } from '@gatehousejs/sdk'
 
 /**
  * Every error core sends to a client. Each has a row in docs/errors.md. Messages are written for the

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { TLSSocket } from 'node:tls'
-import type { ClientCertificate, ClientInfo, Consumer, Credential, Headers } from '@gatehouse/sdk'
+import type { ClientCertificate, ClientInfo, Consumer, Credential, Headers } from '@gatehousejs/sdk'
 import proxyaddr from 'proxy-addr'
 import { clientCertificate } from './tls.js'
 import type { TrustFn } from './trust.js'

@@ -11,7 +11,7 @@ import {
   type PluginDefinition,
   type PluginScope,
   type TSchema,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { Logger } from 'pino'
 import type { Instance } from './chain.js'
@@ -592,7 +592,7 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref())
 }
 
-const CLIENT_ERRORS: Record<string, () => import('@gatehouse/sdk').GatehouseError> = {
+const CLIENT_ERRORS: Record<string, () => import('@gatehousejs/sdk').GatehouseError> = {
   HPE_HEADER_OVERFLOW: RequestHeadersTooLarge,
   ERR_HTTP_REQUEST_TIMEOUT: RequestTimeout,
 }
@@ -607,7 +607,7 @@ function writeClientError(err: Error & { code?: string }, socket: Socket): void 
 }
 
 /** Writes a JSON error on a raw socket (no request object exists yet) and closes it. */
-function writeError(e: import('@gatehouse/sdk').GatehouseError, socket: Socket): void {
+function writeError(e: import('@gatehousejs/sdk').GatehouseError, socket: Socket): void {
   const body = JSON.stringify(e.toBody(''))
   socket.end(
     `HTTP/1.1 ${e.statusCode} ${http.STATUS_CODES[e.statusCode]}\r\ncontent-type: application/json; charset=utf-8\r\n` +

@@ -1,5 +1,5 @@
-export type { ConfigIssue, GatewayConfig } from '@gatehouse/sdk'
-export { ConfigError, GatehouseError } from '@gatehouse/sdk'
+export type { ConfigIssue, GatewayConfig } from '@gatehousejs/sdk'
+export { ConfigError, GatehouseError } from '@gatehousejs/sdk'
 export type { AdminOptions, AdminServer } from './admin.js'
 export { redactConfig, startAdmin } from './admin.js'
 export * as errors from './errors.js'

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest } from 'node:http2'
 import type { Readable } from 'node:stream'
-import { type BodyLimit, GatehouseError, type Headers, type Phase, type PluginTiming } from '@gatehouse/sdk'
+import { type BodyLimit, GatehouseError, type Headers, type Phase, type PluginTiming } from '@gatehousejs/sdk'
 import {
   bufferResponseBody,
   finalResponseBody,
@@ -42,7 +42,7 @@ export interface Runtime {
   current: Generation
   pools: Pools
   closing: boolean
-  logger: import('@gatehouse/sdk').Logger
+  logger: import('@gatehousejs/sdk').Logger
 }
 
 /** Sends a response through the HTTP layer; one function per gateway, not a closure per request. */

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream'
-import type { GatehouseError, Headers } from '@gatehouse/sdk'
+import type { GatehouseError, Headers } from '@gatehousejs/sdk'
 import { Pool } from 'undici'
 import { RequestBodyInvalid, UpstreamBadResponse, UpstreamTimeout, UpstreamUnreachable } from './errors.js'
 

@@ -9,7 +9,7 @@ import {
   type Logger,
   type TlsConfig,
   TlsSchema,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 import { validateWith } from './validate.js'
 
 /**

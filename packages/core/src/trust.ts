@@ -1,4 +1,4 @@
-import type { TrustProxyConfig } from '@gatehouse/sdk'
+import type { TrustProxyConfig } from '@gatehousejs/sdk'
 import proxyaddr from 'proxy-addr'
 
 /** `(address, hop)`: whether to believe what the peer at that address says about the client. */

@@ -1,4 +1,4 @@
-import type { ConfigIssue, ServiceConfig } from '@gatehouse/sdk'
+import type { ConfigIssue, ServiceConfig } from '@gatehousejs/sdk'
 import type { CompiledService } from './compile.js'
 import type { Context, Request } from './context.js'
 import { type ActiveCheckConfig, type Algorithm, type PassiveCheckConfig, UpstreamGroup } from './health.js'

@@ -1,5 +1,5 @@
-import type { ConfigIssue, GatehouseFormat } from '@gatehouse/sdk'
-import { parseDuration, parseSize } from '@gatehouse/sdk'
+import type { ConfigIssue, GatehouseFormat } from '@gatehousejs/sdk'
+import { parseDuration, parseSize } from '@gatehousejs/sdk'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 

@@ -4,8 +4,8 @@
  * and the request id it sends both ways.
  */
 import type { IncomingHttpHeaders } from 'node:http'
-import type { GatewayConfig } from '@gatehouse/sdk'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import type { GatewayConfig } from '@gatehousejs/sdk'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import { rawRequest, startRawUpstream } from './helpers/http.js'
 

@@ -9,7 +9,7 @@ import http from 'node:http'
 import { Readable } from 'node:stream'
 import v8 from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 
 const MB = 1024 * 1024

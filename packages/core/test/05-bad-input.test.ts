@@ -3,7 +3,7 @@
  * oversized heads, path tricks that try to leave a route's prefix, and request targets or Host headers
  * that try to make the gateway contact a server the configuration does not name.
  */
-import { startGateway, startUpstream, type TestGateway, type TestUpstream } from '@gatehouse/sdk/testing'
+import { startGateway, startUpstream, type TestGateway, type TestUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import { ERROR_BODY_KEYS, type RawResponse, rawRequest, startRawUpstream } from './helpers/http.js'
 

@@ -1,6 +1,6 @@
-import { createGateway } from '@gatehouse/core'
-import { ConfigError, definePlugin, type GatewayConfig, Type } from '@gatehouse/sdk'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import { createGateway } from '@gatehousejs/core'
+import { ConfigError, definePlugin, type GatewayConfig, Type } from '@gatehousejs/sdk'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 
 /**

@@ -9,8 +9,8 @@ import {
   type LogContext,
   type PluginDefinition,
   Type,
-} from '@gatehouse/sdk'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+} from '@gatehousejs/sdk'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import { pino } from 'pino'
 import t from 'tap'
 

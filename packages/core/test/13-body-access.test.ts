@@ -2,8 +2,8 @@ import http from 'node:http'
 import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import zlib from 'node:zlib'
-import { type BodySkipReason, definePlugin, type GatewayConfig } from '@gatehouse/sdk'
-import { startGateway, startUpstream, type TestLike } from '@gatehouse/sdk/testing'
+import { type BodySkipReason, definePlugin, type GatewayConfig } from '@gatehousejs/sdk'
+import { startGateway, startUpstream, type TestLike } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 
 /**

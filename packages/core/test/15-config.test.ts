@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { createGateway } from '@gatehouse/core'
+import { createGateway } from '@gatehousejs/core'
 import {
   ConfigError,
   type ConfigIssue,
@@ -9,8 +9,8 @@ import {
   HeaderName,
   Size,
   Type,
-} from '@gatehouse/sdk'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+} from '@gatehousejs/sdk'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 
 /**

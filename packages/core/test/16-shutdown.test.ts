@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { createGateway } from '@gatehouse/core'
-import { definePlugin, type GatewayConfig, Type } from '@gatehouse/sdk'
-import { request, startUpstream, type TestLike } from '@gatehouse/sdk/testing'
+import { createGateway } from '@gatehousejs/core'
+import { definePlugin, type GatewayConfig, Type } from '@gatehousejs/sdk'
+import { request, startUpstream, type TestLike } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 
 /**

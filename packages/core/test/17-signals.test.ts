@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import { request } from '@gatehouse/sdk/testing'
+import { request } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 
 const fixture = fileURLToPath(new URL('./fixtures/signal-gateway.mjs', import.meta.url))

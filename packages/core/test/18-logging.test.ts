@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
-import { definePlugin } from '@gatehouse/sdk'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import { definePlugin } from '@gatehousejs/sdk'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import { pino } from 'pino'
 import t from 'tap'
 

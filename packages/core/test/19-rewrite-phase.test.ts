@@ -1,5 +1,5 @@
-import { definePlugin } from '@gatehouse/sdk'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import { definePlugin } from '@gatehousejs/sdk'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 
 // A global rewrite handler runs before routing: what it changes (method, path, query, headers,

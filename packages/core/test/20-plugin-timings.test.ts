@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { definePlugin, type GatewayConfig, type LogContext, type PluginTiming } from '@gatehouse/sdk'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import { definePlugin, type GatewayConfig, type LogContext, type PluginTiming } from '@gatehousejs/sdk'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 
 /**

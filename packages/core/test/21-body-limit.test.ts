@@ -1,6 +1,6 @@
 import http from 'node:http'
-import { type BodyLimit, definePlugin, type GatewayConfig } from '@gatehouse/sdk'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import { type BodyLimit, definePlugin, type GatewayConfig } from '@gatehousejs/sdk'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 
 /**

@@ -1,4 +1,4 @@
-import { createGateway } from '@gatehouse/core'
+import { createGateway } from '@gatehousejs/core'
 import {
   ConfigError,
   type ConsumerRecord,
@@ -6,8 +6,8 @@ import {
   type GatewayConfig,
   publicConsumer,
   Type,
-} from '@gatehouse/sdk'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+} from '@gatehousejs/sdk'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 
 /**

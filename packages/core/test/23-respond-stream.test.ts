@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http'
 import { PassThrough } from 'node:stream'
-import { definePlugin, type GatewayConfig } from '@gatehouse/sdk'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import { definePlugin, type GatewayConfig } from '@gatehousejs/sdk'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 
 /**

@@ -1,6 +1,6 @@
-import { createGateway, redactConfig, startAdmin } from '@gatehouse/core'
-import { definePlugin, Secret, Type } from '@gatehouse/sdk'
-import { request } from '@gatehouse/sdk/testing'
+import { createGateway, redactConfig, startAdmin } from '@gatehousejs/core'
+import { definePlugin, Secret, Type } from '@gatehousejs/sdk'
+import { request } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 
 /**

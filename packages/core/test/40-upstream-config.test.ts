@@ -2,9 +2,9 @@
  * Upstream configuration: `targets` as an alternative to `url`, and every mistake in balancing, health
  * checks, retries and split refused at load with the JSON pointer of the field.
  */
-import { ConfigError, createGateway, type Gateway } from '@gatehouse/core'
-import type { GatewayConfig, ServiceConfig } from '@gatehouse/sdk'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import { ConfigError, createGateway, type Gateway } from '@gatehousejs/core'
+import type { GatewayConfig, ServiceConfig } from '@gatehousejs/sdk'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 
 async function rejection(t: Test, services: unknown[]): Promise<ConfigError> {

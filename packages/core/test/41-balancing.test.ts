@@ -3,9 +3,9 @@
  * connections avoids a slow target, and consistent hashing keeps a key on its target (moving few
  * keys when a target is added).
  */
-import type { Gateway } from '@gatehouse/core'
-import type { GatewayConfig } from '@gatehouse/sdk'
-import { startGateway, type TestGateway } from '@gatehouse/sdk/testing'
+import type { Gateway } from '@gatehousejs/core'
+import type { GatewayConfig } from '@gatehousejs/sdk'
+import { startGateway, type TestGateway } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import { startTargets, type TestTarget, targetOf } from './helpers/targets.js'
 

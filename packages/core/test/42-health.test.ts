@@ -5,9 +5,9 @@
  */
 import { Writable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Gateway, HealthEvent } from '@gatehouse/core'
-import type { GatewayConfig } from '@gatehouse/sdk'
-import { startGateway } from '@gatehouse/sdk/testing'
+import type { Gateway, HealthEvent } from '@gatehousejs/core'
+import type { GatewayConfig } from '@gatehousejs/sdk'
+import { startGateway } from '@gatehousejs/sdk/testing'
 import { pino } from 'pino'
 import t from 'tap'
 import { eventually, startTargets, stateOf, type TestTarget, targetOf } from './helpers/targets.js'

@@ -3,9 +3,9 @@
  * but does when the connection was refused (nothing sent). The retry budget bounds the load during a
  * full outage; timeouts.total bounds the whole exchange.
  */
-import type { Gateway } from '@gatehouse/core'
-import type { GatewayConfig } from '@gatehouse/sdk'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import type { Gateway } from '@gatehousejs/core'
+import type { GatewayConfig } from '@gatehousejs/sdk'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import { startRawUpstream, unusedPort } from './helpers/http.js'
 import { startTargets, targetOf } from './helpers/targets.js'

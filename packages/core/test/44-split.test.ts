@@ -2,9 +2,9 @@
  * Traffic split: a share of a service's requests, by weight or by header/cookie, goes to another
  * service (canary releases, /v1 → /v2 migrations). The route and its plugins stay the same.
  */
-import type { Gateway } from '@gatehouse/core'
-import type { GatewayConfig } from '@gatehouse/sdk'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import type { Gateway } from '@gatehousejs/core'
+import type { GatewayConfig } from '@gatehousejs/sdk'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 
 async function setup(t: Test, split: unknown[]) {

@@ -1,5 +1,5 @@
-import { definePlugin, type GatewayConfig, type PluginDefinition, Type } from '@gatehouse/sdk'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import { definePlugin, type GatewayConfig, type PluginDefinition, Type } from '@gatehousejs/sdk'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 
 /**

@@ -6,8 +6,8 @@
  */
 import http from 'node:http'
 import http2 from 'node:http2'
-import { definePlugin, type GatewayConfig } from '@gatehouse/sdk'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import { definePlugin, type GatewayConfig } from '@gatehousejs/sdk'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import { createGateway } from '../src/index.js'
 import { makeCa, makeServerCert } from './helpers/certs.js'

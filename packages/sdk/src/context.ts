@@ -29,7 +29,7 @@ export interface Logger {
 
 /**
  * State shared between the plugins of one request. Declare your keys by augmenting this interface:
- * `declare module '@gatehouse/sdk' { interface SharedState { tenant?: string } }`
+ * `declare module '@gatehousejs/sdk' { interface SharedState { tenant?: string } }`
  */
 // biome-ignore lint/suspicious/noEmptyInterface: open for module augmentation
 export interface SharedState {}

@@ -15,7 +15,7 @@ import {
   publicConsumer,
   type SetConsumerOptions,
   Type,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 import t from 'tap'
 
 /** auth.ts: the contract auth plugins share (AND without `anonymous`, OR with it). */

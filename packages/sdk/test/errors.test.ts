@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module'
-import { ConfigError, defineError, formatIssue, GatehouseError, isGatehouseError } from '@gatehouse/sdk'
+import { ConfigError, defineError, formatIssue, GatehouseError, isGatehouseError } from '@gatehousejs/sdk'
 import t from 'tap'
 
 /** errors.ts: GatehouseError, defineError and ConfigError, as plugins and core use them. */
@@ -90,7 +90,7 @@ t.test('defineError makes a named factory of fresh errors', async (t) => {
 
 t.test('instanceof works across the ESM and CJS builds of the SDK', async (t) => {
   const require = createRequire(import.meta.url)
-  const cjs = require('@gatehouse/sdk') as typeof import('@gatehouse/sdk')
+  const cjs = require('@gatehousejs/sdk') as typeof import('@gatehousejs/sdk')
   t.not(cjs.GatehouseError, GatehouseError, 'two distinct classes were loaded')
   const fromCjs = cjs.defineError('GH_TEST_CJS', 418, 'teapot')()
   t.ok(fromCjs instanceof GatehouseError, 'a CJS-built error is an ESM GatehouseError')

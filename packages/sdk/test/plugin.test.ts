@@ -1,4 +1,4 @@
-import { definePlugin, PLUGIN_API_VERSION, PRIORITY, Type } from '@gatehouse/sdk'
+import { definePlugin, PLUGIN_API_VERSION, PRIORITY, Type } from '@gatehousejs/sdk'
 import t from 'tap'
 
 /** plugin.ts: definePlugin validates what a plugin declares and stamps the plugin API version. */

@@ -1,4 +1,12 @@
-import { Duration, gatehouseFormat, HeaderName, parseDuration, parseSize, Secret, Size } from '@gatehouse/sdk'
+import {
+  Duration,
+  gatehouseFormat,
+  HeaderName,
+  parseDuration,
+  parseSize,
+  Secret,
+  Size,
+} from '@gatehousejs/sdk'
 import t from 'tap'
 
 /** schema.ts: duration and size parsing, and the schema helpers core normalises by. */

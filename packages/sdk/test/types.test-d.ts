@@ -13,7 +13,7 @@ import {
   type PluginDefinition,
   type PluginHandlers,
   Type,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 
 declare const consumer: Consumer
 

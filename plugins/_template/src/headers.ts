@@ -1,4 +1,4 @@
-import type { Headers } from '@gatehouse/sdk'
+import type { Headers } from '@gatehousejs/sdk'
 import { HeaderRequired } from './errors.js'
 
 /** Header pairs with lower-case names, the form every `ctx.*.headers` object uses. */

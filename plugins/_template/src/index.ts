@@ -1,4 +1,4 @@
-import { definePlugin, type PluginHandlers, PRIORITY } from '@gatehouse/sdk'
+import { definePlugin, type PluginHandlers, PRIORITY } from '@gatehousejs/sdk'
 import { headerList, requireHeaders, setHeaders } from './headers.js'
 import { TemplateSchema } from './schema.js'
 
@@ -14,8 +14,8 @@ export { type TemplateConfig, TemplateSchema } from './schema.js'
  * configuration uses, so a route pays for nothing it did not ask for.
  *
  * @example
- * import { createGateway } from '@gatehouse/core'
- * import template from '@gatehouse/plugin-template'
+ * import { createGateway } from '@gatehousejs/core'
+ * import template from '@gatehousejs/plugin-template'
  *
  * await createGateway({
  *   services: [{ name: 'users', url: 'http://127.0.0.1:3001', routes: [{ paths: ['/users'] }] }],

@@ -1,5 +1,5 @@
-import type { Gateway, GatewayConfig } from '@gatehouse/core'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import type { Gateway, GatewayConfig } from '@gatehousejs/core'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import template from '../src/index.js'
 

@@ -1,5 +1,5 @@
-import type { GatewayConfig } from '@gatehouse/core'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import type { GatewayConfig } from '@gatehousejs/core'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import template, { HeaderRequired } from '../src/index.js'
 

@@ -1,4 +1,4 @@
-import { definePlugin, type Logger, PRIORITY } from '@gatehouse/sdk'
+import { definePlugin, type Logger, PRIORITY } from '@gatehousejs/sdk'
 import { pino, destination as pinoDestination } from 'pino'
 import { lineBuilder } from './line.js'
 import { redactionSet } from './redact.js'

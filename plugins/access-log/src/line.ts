@@ -1,4 +1,4 @@
-import type { Headers, LogContext } from '@gatehouse/sdk'
+import type { Headers, LogContext } from '@gatehousejs/sdk'
 import { REDACTED, redactQuery } from './redact.js'
 import type { AccessLogConfig, Field } from './schema.js'
 

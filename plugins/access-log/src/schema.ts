@@ -1,4 +1,4 @@
-import { type Static, Type } from '@gatehouse/sdk'
+import { type Static, Type } from '@gatehousejs/sdk'
 
 const HEADER_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
 

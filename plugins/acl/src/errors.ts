@@ -1,4 +1,4 @@
-import { defineError } from '@gatehouse/sdk'
+import { defineError } from '@gatehousejs/sdk'
 
 /** Every error acl sends to a client (each with a row in the README and docs/errors.md). */
 

@@ -1,4 +1,4 @@
-import { ConfigError, definePlugin, PRIORITY } from '@gatehouse/sdk'
+import { ConfigError, definePlugin, PRIORITY } from '@gatehousejs/sdk'
 import { AclForbidden, AclUnauthenticated } from './errors.js'
 import { AclSchema } from './schema.js'
 

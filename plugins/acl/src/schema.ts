@@ -1,4 +1,4 @@
-import { type Static, Type } from '@gatehouse/sdk'
+import { type Static, Type } from '@gatehousejs/sdk'
 
 const Groups = (description: string) =>
   Type.Array(Type.String({ minLength: 1 }), { minItems: 1, uniqueItems: true, description })

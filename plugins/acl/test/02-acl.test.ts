@@ -1,6 +1,6 @@
-import type { GatewayConfig } from '@gatehouse/core'
-import keyAuth from '@gatehouse/plugin-key-auth'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import type { GatewayConfig } from '@gatehousejs/core'
+import keyAuth from '@gatehousejs/plugin-key-auth'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import acl from '../src/index.js'
 

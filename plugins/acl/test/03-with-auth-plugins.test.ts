@@ -1,8 +1,8 @@
-import type { GatewayConfig } from '@gatehouse/core'
-import basicAuth, { hashPassword } from '@gatehouse/plugin-basic-auth'
-import keyAuth from '@gatehouse/plugin-key-auth'
-import { definePlugin, PRIORITY, Type } from '@gatehouse/sdk'
-import { startGateway, startUpstream, type TestUpstream } from '@gatehouse/sdk/testing'
+import type { GatewayConfig } from '@gatehousejs/core'
+import basicAuth, { hashPassword } from '@gatehousejs/plugin-basic-auth'
+import keyAuth from '@gatehousejs/plugin-key-auth'
+import { definePlugin, PRIORITY, Type } from '@gatehousejs/sdk'
+import { startGateway, startUpstream, type TestUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import acl from '../src/index.js'
 

@@ -1,4 +1,4 @@
-import { defineError } from '@gatehouse/sdk'
+import { defineError } from '@gatehousejs/sdk'
 
 /**
  * The aggregated response's error, and the codes of the entries of its failure list (`_errors`). Each

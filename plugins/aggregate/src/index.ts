@@ -6,7 +6,7 @@ import {
   definePlugin,
   type PluginDefinition,
   PRIORITY,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 import { AggregateFailed } from './errors.js'
 import { compilePlan } from './plan.js'
 import { type CallResult, runCalls } from './run.js'
@@ -48,8 +48,8 @@ const JSON_TYPE = 'application/json; charset=utf-8'
  * cache can store it and the response-transformer rewrite it.
  *
  * @example
- * import { createGateway } from '@gatehouse/core'
- * import aggregate from '@gatehouse/plugin-aggregate'
+ * import { createGateway } from '@gatehousejs/core'
+ * import aggregate from '@gatehousejs/plugin-aggregate'
  *
  * await createGateway({
  *   services: [
@@ -84,7 +84,7 @@ export function aggregatePlugin(options: AggregatePluginOptions = {}): PluginDef
       }
       if (issues.length > 0) throw new ConfigError(issues)
       if (env.dispatch === undefined)
-        throw new Error('aggregate needs a gateway that offers env.dispatch (@gatehouse/core 0.2 or later)')
+        throw new Error('aggregate needs a gateway that offers env.dispatch (@gatehousejs/core 0.2 or later)')
       const dispatch: Dispatch = env.dispatch
       const errorsKey = config.errorsKey
 

@@ -9,7 +9,7 @@ import {
   parseDotPath,
   type Template,
   TemplateSyntaxError,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 import type { AggregateConfig, CallConfig } from './schema.js'
 
 /** One call, compiled at `init`: templates, dependencies by index, and how its result is shaped. */

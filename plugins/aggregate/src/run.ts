@@ -1,5 +1,5 @@
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib'
-import type { AccessContext, Dispatch, DispatchResponse } from '@gatehouse/sdk'
+import type { AccessContext, Dispatch, DispatchResponse } from '@gatehousejs/sdk'
 import { CALL_BAD_RESPONSE, CALL_FAILED, CALL_SKIPPED, CALL_TIMEOUT } from './errors.js'
 import type { CompiledCall } from './plan.js'
 

@@ -1,4 +1,4 @@
-import { Duration, type Static, Type } from '@gatehouse/sdk'
+import { Duration, type Static, Type } from '@gatehousejs/sdk'
 
 /** RFC 9110 §5.6.2: a field name is a token. */
 const HEADER_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"

@@ -1,5 +1,5 @@
-import type { ConfigIssue, GatewayConfig } from '@gatehouse/core'
-import { configIssues } from '@gatehouse/sdk/testing'
+import type { ConfigIssue, GatewayConfig } from '@gatehousejs/core'
+import { configIssues } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import aggregate from '../src/index.js'
 

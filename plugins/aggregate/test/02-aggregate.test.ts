@@ -1,5 +1,5 @@
-import type { GatewayConfig } from '@gatehouse/core'
-import { startGateway } from '@gatehouse/sdk/testing'
+import type { GatewayConfig } from '@gatehousejs/core'
+import { startGateway } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import { aggregate, aggregatePlugin } from '../src/index.js'
 import { jsonService } from './helpers/services.js'

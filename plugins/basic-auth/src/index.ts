@@ -1,4 +1,4 @@
-import { createAuthGuard, definePlugin, type PluginHandlers, PRIORITY } from '@gatehouse/sdk'
+import { createAuthGuard, definePlugin, type PluginHandlers, PRIORITY } from '@gatehousejs/sdk'
 import { BasicInvalid, BasicMalformed, BasicMissing } from './errors.js'
 import { parseBasic } from './parse.js'
 import { BasicAuthSchema } from './schema.js'

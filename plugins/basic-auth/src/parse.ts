@@ -1,4 +1,4 @@
-import type { HeaderValue } from '@gatehouse/sdk'
+import type { HeaderValue } from '@gatehousejs/sdk'
 
 export type Parsed = { username: string; password: string } | 'missing' | 'malformed'
 

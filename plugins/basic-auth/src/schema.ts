@@ -1,4 +1,4 @@
-import { AnonymousField, type Static, Type } from '@gatehouse/sdk'
+import { AnonymousField, type Static, Type } from '@gatehousejs/sdk'
 
 /** The `basic-auth` plugin's configuration. Every field has a default, so `{}` is a valid config. */
 export const BasicAuthSchema = Type.Object(

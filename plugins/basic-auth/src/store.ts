@@ -7,7 +7,7 @@ import {
   credentialsOf,
   type PluginEnv,
   publicConsumer,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 import { type PasswordHash, parseHash, verifyPassword } from './hash.js'
 import { type BasicCredential, BasicCredentialSchema } from './schema.js'
 

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
-import type { GatewayConfig } from '@gatehouse/core'
-import { startGateway, startUpstream, type TestUpstream } from '@gatehouse/sdk/testing'
+import type { GatewayConfig } from '@gatehousejs/core'
+import { startGateway, startUpstream, type TestUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import basicAuth, { hashPassword } from '../src/index.js'
 

@@ -1,4 +1,4 @@
-import type { AccessContext, ErrorContext, Headers, Logger, ResponseContext } from '@gatehouse/sdk'
+import type { AccessContext, ErrorContext, Headers, Logger, ResponseContext } from '@gatehousejs/sdk'
 import { canReplaceBody, decide, requestDirectives, sameHostUrl } from './decide.js'
 import type { Directives } from './directives.js'
 import {

@@ -1,4 +1,4 @@
-import type { Headers, ResponseContext } from '@gatehouse/sdk'
+import type { Headers, ResponseContext } from '@gatehousejs/sdk'
 import { type Directives, parseCacheControl } from './directives.js'
 import { type Entry, type PolicyRequest, policyRequest } from './entry.js'
 import { normaliseQuery, type QueryRules, urlKey, varyNames } from './key.js'

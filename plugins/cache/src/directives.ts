@@ -1,4 +1,4 @@
-import type { Headers } from '@gatehouse/sdk'
+import type { Headers } from '@gatehousejs/sdk'
 
 /** Cache-Control directives, names lower case; a directive without a value is `true`. */
 export type Directives = Record<string, string | true>

@@ -1,4 +1,4 @@
-import type { Headers } from '@gatehouse/sdk'
+import type { Headers } from '@gatehousejs/sdk'
 import CachePolicy from 'http-cache-semantics'
 import { parseCacheControl, seconds } from './directives.js'
 

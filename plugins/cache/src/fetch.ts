@@ -1,6 +1,6 @@
 import http from 'node:http'
 import https from 'node:https'
-import type { Headers } from '@gatehouse/sdk'
+import type { Headers } from '@gatehousejs/sdk'
 
 export interface FetchedResponse {
   status: number

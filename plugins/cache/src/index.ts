@@ -4,7 +4,7 @@ import {
   definePlugin,
   type PluginHandlers,
   PRIORITY,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 import { Cache, type CacheStats } from './cache.js'
 import { PurgeInvalid } from './errors.js'
 import { purgeSpecOf } from './purge.js'
@@ -63,8 +63,8 @@ export async function purgeCache(spec: PurgeSpec, instanceId?: string): Promise<
  * request never reads the cache), and after aggregation (aggregated responses are cached like any).
  *
  * @example
- * import { createGateway } from '@gatehouse/core'
- * import cache from '@gatehouse/plugin-cache'
+ * import { createGateway } from '@gatehousejs/core'
+ * import cache from '@gatehousejs/plugin-cache'
  *
  * await createGateway({
  *   services: [{ name: 'catalog', url: 'http://127.0.0.1:3001', routes: [{ paths: ['/products'] }] }],

@@ -1,4 +1,4 @@
-import type { Headers } from '@gatehouse/sdk'
+import type { Headers } from '@gatehousejs/sdk'
 
 /**
  * Cache keys. An entry's key is

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto'
-import type { AccessContext } from '@gatehouse/sdk'
+import type { AccessContext } from '@gatehousejs/sdk'
 import { PurgeForbidden, PurgeUnauthorized } from './errors.js'
 import type { PurgeSpec } from './store.js'
 

@@ -1,4 +1,4 @@
-import type { Logger } from '@gatehouse/sdk'
+import type { Logger } from '@gatehousejs/sdk'
 import { Redis } from 'ioredis'
 import { type CacheRecord, deserialise, serialise } from './entry.js'
 import { escapeGlob, urlKeyOf } from './key.js'

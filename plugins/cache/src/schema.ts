@@ -1,4 +1,4 @@
-import { Duration, HeaderName, Secret, Size, type Static, Type } from '@gatehouse/sdk'
+import { Duration, HeaderName, Secret, Size, type Static, Type } from '@gatehousejs/sdk'
 
 /** The RFC 9110 §15.1 statuses that are heuristically cacheable: stored by default. */
 export const DEFAULT_STATUSES = [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]

@@ -211,8 +211,8 @@ t.test('HEAD can be left out of the cached methods', async (t) => {
 
 t.test('gzip upstream bodies are stored decoded and served to any client', async (t) => {
   const { gzipSync } = await import('node:zlib')
-  const { createGateway } = await import('@gatehouse/core')
-  const { startGateway, startUpstream, request } = await import('@gatehouse/sdk/testing')
+  const { createGateway } = await import('@gatehousejs/core')
+  const { startGateway, startUpstream, request } = await import('@gatehousejs/sdk/testing')
   const cache = (await import('../src/index.js')).default
   const upstream = await startUpstream({
     t,

@@ -1,5 +1,5 @@
-import { createGateway } from '@gatehouse/core'
-import type { AdminEndpoint, Logger } from '@gatehouse/sdk'
+import { createGateway } from '@gatehousejs/core'
+import type { AdminEndpoint, Logger } from '@gatehousejs/sdk'
 import t from 'tap'
 import cache, { cacheInstances, purgeCache } from '../src/index.js'
 import { setup, testAuth } from './helpers/setup.js'

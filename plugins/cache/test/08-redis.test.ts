@@ -1,5 +1,5 @@
-import { createGateway } from '@gatehouse/core'
-import { request, startGateway, startRedis, startUpstream, type TestLike } from '@gatehouse/sdk/testing'
+import { createGateway } from '@gatehousejs/core'
+import { request, startGateway, startRedis, startUpstream, type TestLike } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import cache, { cacheInstances } from '../src/index.js'
 import { sleep } from './helpers/setup.js'

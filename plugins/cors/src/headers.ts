@@ -1,4 +1,4 @@
-import type { Headers } from '@gatehouse/sdk'
+import type { Headers } from '@gatehousejs/sdk'
 
 /** Adds `token` to the response's `Vary` unless it is there already (or `Vary: *` covers it). */
 export function addVary(headers: Headers, token: string): void {

@@ -5,7 +5,7 @@ import {
   type PluginHandlers,
   PRIORITY,
   type RequestView,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 import { addVary, headerValue, requestedHeaders } from './headers.js'
 import { compileOrigins } from './origins.js'
 import { type CorsConfig, CorsSchema } from './schema.js'

@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigIssue } from '@gatehouse/sdk'
+import { ConfigError, type ConfigIssue } from '@gatehousejs/sdk'
 
 /**
  * Origin matching, compiled once per instance. An entry is one of:

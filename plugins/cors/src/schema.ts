@@ -1,4 +1,4 @@
-import { HeaderName, type Static, Type } from '@gatehouse/sdk'
+import { HeaderName, type Static, Type } from '@gatehousejs/sdk'
 
 /** RFC 9110 §9.1: a method is a token; CORS compares methods case-sensitively, so upper case here. */
 const METHOD = '^[A-Z][A-Z0-9_-]*$'

@@ -1,6 +1,6 @@
-import type { GatewayConfig } from '@gatehouse/core'
-import { defineError, definePlugin, PRIORITY } from '@gatehouse/sdk'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import type { GatewayConfig } from '@gatehousejs/core'
+import { defineError, definePlugin, PRIORITY } from '@gatehousejs/sdk'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import cors from '../src/index.js'
 

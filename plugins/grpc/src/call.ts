@@ -1,5 +1,5 @@
 import { Transform } from 'node:stream'
-import type { GatehouseError } from '@gatehouse/sdk'
+import type { GatehouseError } from '@gatehousejs/sdk'
 import { type Client, Metadata, type ServiceError, type StatusObject } from '@grpc/grpc-js'
 import type { AnyMethod } from './proto.js'
 import { grpcError } from './status.js'

@@ -1,4 +1,4 @@
-import { defineError } from '@gatehouse/sdk'
+import { defineError } from '@gatehousejs/sdk'
 
 /**
  * Errors the gateway itself sends for a gRPC route. Errors that come from the gRPC service are

@@ -1,4 +1,4 @@
-import { type AccessContext, ConfigError, type ConfigIssue, definePlugin, PRIORITY } from '@gatehouse/sdk'
+import { type AccessContext, ConfigError, type ConfigIssue, definePlugin, PRIORITY } from '@gatehousejs/sdk'
 import { callServerStream, callUnary, requestMetadata, STREAM_CONTENT_TYPES } from './call.js'
 import { Channels, type GrpcTarget, parseTarget } from './channels.js'
 import { GrpcNoRule } from './errors.js'

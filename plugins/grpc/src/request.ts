@@ -1,4 +1,4 @@
-import type { AccessContext } from '@gatehouse/sdk'
+import type { AccessContext } from '@gatehousejs/sdk'
 import { GrpcRequestInvalid } from './errors.js'
 import { applyQuery, normaliseJson, setFromText } from './message.js'
 import type { ProtoSchema } from './proto.js'

@@ -1,4 +1,4 @@
-import type { ConfigIssue } from '@gatehouse/sdk'
+import type { ConfigIssue } from '@gatehousejs/sdk'
 import { rulesFromAnnotations } from './annotations.js'
 import { isScalar, resolveFieldPath } from './message.js'
 import type { AnyMethod, FieldInfo, ProtoSchema } from './proto.js'

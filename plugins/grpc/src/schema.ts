@@ -1,4 +1,4 @@
-import { Duration, HeaderName, type Static, Type } from '@gatehouse/sdk'
+import { Duration, HeaderName, type Static, Type } from '@gatehousejs/sdk'
 
 /** One HTTP → gRPC mapping, in the shape of a `google.api.http` rule. */
 export const GrpcRuleSchema = Type.Object(

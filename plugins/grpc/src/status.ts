@@ -1,4 +1,4 @@
-import { GatehouseError } from '@gatehouse/sdk'
+import { GatehouseError } from '@gatehousejs/sdk'
 
 /** A gRPC status: its number, its name, the HTTP status it maps to, and a message for 5xx. */
 export interface GrpcStatusInfo {

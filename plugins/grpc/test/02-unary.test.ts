@@ -1,5 +1,5 @@
-import { definePlugin, PRIORITY } from '@gatehouse/sdk'
-import { startGateway } from '@gatehouse/sdk/testing'
+import { definePlugin, PRIORITY } from '@gatehousejs/sdk'
+import { startGateway } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import grpc from '../src/index.js'
 import { setup } from './helpers/setup.js'

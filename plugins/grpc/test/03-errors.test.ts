@@ -1,4 +1,4 @@
-import { startGateway } from '@gatehouse/sdk/testing'
+import { startGateway } from '@gatehousejs/sdk/testing'
 import * as grpcJs from '@grpc/grpc-js'
 import t from 'tap'
 import grpc from '../src/index.js'

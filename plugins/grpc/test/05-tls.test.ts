@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startGateway } from '@gatehouse/sdk/testing'
+import { startGateway } from '@gatehousejs/sdk/testing'
 import { generate } from 'selfsigned'
 import t, { type Test } from 'tap'
 import grpc from '../src/index.js'

@@ -1,4 +1,4 @@
-import { defineError, GatehouseError } from '@gatehouse/sdk'
+import { defineError, GatehouseError } from '@gatehousejs/sdk'
 
 /** 403 (or the configured `status`): the client's address is denied, or not in `allow`. */
 export const IpForbidden = defineError('GH_IP_FORBIDDEN', 403, 'Your IP address is not allowed')

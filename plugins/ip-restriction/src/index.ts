@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigIssue, definePlugin, PRIORITY } from '@gatehouse/sdk'
+import { ConfigError, type ConfigIssue, definePlugin, PRIORITY } from '@gatehousejs/sdk'
 import { ipForbidden } from './errors.js'
 import { compileIpList } from './ip-list.js'
 import { IpRestrictionSchema } from './schema.js'

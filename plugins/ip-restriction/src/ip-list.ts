@@ -1,5 +1,5 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net'
-import type { ConfigIssue } from '@gatehouse/sdk'
+import type { ConfigIssue } from '@gatehousejs/sdk'
 
 /**
  * A compiled list of addresses and CIDR ranges, checked with node:net's BlockList (a binary match, no

@@ -1,4 +1,4 @@
-import { type Static, Type } from '@gatehouse/sdk'
+import { type Static, Type } from '@gatehousejs/sdk'
 
 const IpList = (description: string) =>
   Type.Array(Type.String({ minLength: 1, description: 'An IPv4 or IPv6 address, or a CIDR range' }), {

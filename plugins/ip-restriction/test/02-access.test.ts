@@ -1,6 +1,6 @@
 import http from 'node:http'
-import { createGateway, type GatewayConfig } from '@gatehouse/core'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import { createGateway, type GatewayConfig } from '@gatehousejs/core'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import ipRestriction, { IpForbidden } from '../src/index.js'
 

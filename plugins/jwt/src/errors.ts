@@ -1,4 +1,4 @@
-import { defineError, type GatehouseError } from '@gatehouse/sdk'
+import { defineError, type GatehouseError } from '@gatehousejs/sdk'
 
 /**
  * Every error this plugin sends to a client, each with a row in the README and in docs/errors.md.

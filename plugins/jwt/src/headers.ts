@@ -1,4 +1,4 @@
-import type { Headers } from '@gatehouse/sdk'
+import type { Headers } from '@gatehousejs/sdk'
 
 /** `[claim, header]` pairs from `claimsToHeaders`, header names already lower case. */
 export type ClaimHeaders = ReadonlyArray<readonly [claim: string, header: string]>

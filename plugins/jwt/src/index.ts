@@ -8,7 +8,7 @@ import {
   isGatehouseError,
   type PluginHandlers,
   PRIORITY,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 import { JwtMissing, JwtUnknownConsumer, withChallenge } from './errors.js'
 import { claimsToHeaders, removeClaimHeaders } from './headers.js'
 import { buildKeyRing } from './ring.js'
@@ -26,7 +26,7 @@ export interface JwtShared {
   readonly claims: Readonly<Record<string, unknown>>
 }
 
-declare module '@gatehouse/sdk' {
+declare module '@gatehousejs/sdk' {
   interface SharedState {
     /** Set by the jwt plugin when a token verified. */
     jwt?: JwtShared
@@ -43,8 +43,8 @@ declare module '@gatehouse/sdk' {
  * is done in `init`; a request decodes the token, picks its key and runs one verifier.
  *
  * @example
- * import { createGateway } from '@gatehouse/core'
- * import jwt from '@gatehouse/plugin-jwt'
+ * import { createGateway } from '@gatehousejs/core'
+ * import jwt from '@gatehousejs/plugin-jwt'
  *
  * await createGateway({
  *   services: [{ name: 'api', url: 'http://127.0.0.1:3001', routes: [{ paths: ['/api'] }] }],

@@ -1,4 +1,4 @@
-import type { ConsumerRecord, Logger } from '@gatehouse/sdk'
+import type { ConsumerRecord, Logger } from '@gatehousejs/sdk'
 import { algorithmsForJwk, buildVerifier, type ClaimOptions, importJwk, type VerifyKey } from './keys.js'
 import { ALGORITHMS, type Algorithm } from './schema.js'
 import type { SharedKeySet, SharedKeySetStore } from './shared-store.js'

@@ -5,7 +5,7 @@ import {
   findConsumer,
   type PluginEnv,
   pointerSegment,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 import { KeySet } from './jwks.js'
 import { buildVerifier, type ClaimOptions, importKey, KeyProblem } from './keys.js'
 import { type Algorithm, type CredentialConfig, CredentialSchema, type JwtConfig } from './schema.js'

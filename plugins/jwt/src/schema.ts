@@ -1,4 +1,4 @@
-import { AnonymousField, Duration, HeaderName, Secret, type Static, Type } from '@gatehouse/sdk'
+import { AnonymousField, Duration, HeaderName, Secret, type Static, Type } from '@gatehousejs/sdk'
 
 /** Every algorithm the plugin verifies (RFC 7518 §3.1, RFC 8037 for EdDSA). `none` is never one. */
 export const ALGORITHMS = [

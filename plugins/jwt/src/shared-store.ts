@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { Logger } from '@gatehouse/sdk'
+import type { Logger } from '@gatehousejs/sdk'
 import { Redis } from 'ioredis'
 import type { RedisConfig } from './schema.js'
 

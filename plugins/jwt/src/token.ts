@@ -1,4 +1,4 @@
-import type { RequestView } from '@gatehouse/sdk'
+import type { RequestView } from '@gatehousejs/sdk'
 
 /** Where the token may be, in the order it is looked for: headers, then cookies, then query parameters. */
 export interface TokenSources {

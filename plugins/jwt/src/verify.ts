@@ -1,4 +1,4 @@
-import type { ConsumerRecord, GatehouseError } from '@gatehouse/sdk'
+import type { ConsumerRecord, GatehouseError } from '@gatehousejs/sdk'
 import {
   JwtAlgorithmNotAllowed,
   JwtClaimInvalid,

@@ -1,4 +1,4 @@
-import { createGateway } from '@gatehouse/core'
+import { createGateway } from '@gatehousejs/core'
 import t, { type Test } from 'tap'
 import jwt from '../src/index.js'
 import { keyPair, SECRET } from './fixtures/helpers.js'

@@ -1,4 +1,4 @@
-import { startGateway, startUpstream, type TestGateway } from '@gatehouse/sdk/testing'
+import { startGateway, startUpstream, type TestGateway } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import jwt from '../src/index.js'
 import { bearer, forge, hsKey, now, routeConfig, SECRET, sign } from './fixtures/helpers.js'

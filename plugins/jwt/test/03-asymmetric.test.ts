@@ -1,4 +1,4 @@
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import { exportPKCS8, importPKCS8 } from 'jose'
 import t from 'tap'
 import jwt from '../src/index.js'

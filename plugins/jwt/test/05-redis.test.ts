@@ -1,4 +1,4 @@
-import { startGateway, startRedis, startUpstream } from '@gatehouse/sdk/testing'
+import { startGateway, startRedis, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import jwt from '../src/index.js'
 import { bearer, keyPair, now, routeConfig, sign, startJwks } from './fixtures/helpers.js'

@@ -1,4 +1,4 @@
-import { defineError } from '@gatehouse/sdk'
+import { defineError } from '@gatehousejs/sdk'
 
 /**
  * Every error key-auth sends to a client (each with a row in the README and docs/errors.md). All are

@@ -1,4 +1,4 @@
-import type { AccessContext, HeaderValue } from '@gatehouse/sdk'
+import type { AccessContext, HeaderValue } from '@gatehousejs/sdk'
 import { KeyDuplicate } from './errors.js'
 
 /** Where the key was found, so `hideCredentials` removes it from the same place. */

@@ -1,4 +1,4 @@
-import { createAuthGuard, definePlugin, type PluginHandlers, PRIORITY } from '@gatehouse/sdk'
+import { createAuthGuard, definePlugin, type PluginHandlers, PRIORITY } from '@gatehousejs/sdk'
 import { KeyInvalid, KeyMissing } from './errors.js'
 import { findKey, hideKey, type Lookup } from './find.js'
 import { KeyStore } from './keys.js'

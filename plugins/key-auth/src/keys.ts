@@ -7,7 +7,7 @@ import {
   credentialsOf,
   type PluginEnv,
   publicConsumer,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 import { type KeyCredential, KeyCredentialSchema } from './schema.js'
 
 export interface KeyOwner {

@@ -1,4 +1,4 @@
-import { AnonymousField, type Static, Type } from '@gatehouse/sdk'
+import { AnonymousField, type Static, Type } from '@gatehousejs/sdk'
 
 /** A key name is both a header name (RFC 9110 token) and a query parameter / body field name. */
 const KEY_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"

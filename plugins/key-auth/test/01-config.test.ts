@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { ConfigError, createGateway, type GatewayConfig } from '@gatehouse/core'
+import { ConfigError, createGateway, type GatewayConfig } from '@gatehousejs/core'
 import t from 'tap'
 import keyAuth from '../src/index.js'
 

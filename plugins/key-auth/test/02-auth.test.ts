@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import type { GatewayConfig } from '@gatehouse/core'
-import { startGateway, startUpstream, type TestUpstream } from '@gatehouse/sdk/testing'
+import type { GatewayConfig } from '@gatehousejs/core'
+import { startGateway, startUpstream, type TestUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import keyAuth from '../src/index.js'
 

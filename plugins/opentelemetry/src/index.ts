@@ -1,4 +1,4 @@
-import { ConfigError, definePlugin, type PluginHandlers, PRIORITY } from '@gatehouse/sdk'
+import { ConfigError, definePlugin, type PluginHandlers, PRIORITY } from '@gatehousejs/sdk'
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import {
@@ -62,7 +62,7 @@ export const opentelemetry = definePlugin({
         }),
       ],
     })
-    const tracer = provider.getTracer('@gatehouse/plugin-opentelemetry', VERSION)
+    const tracer = provider.getTracer('@gatehousejs/plugin-opentelemetry', VERSION)
     const instanceId = env.instance.id
 
     const handlers: PluginHandlers<TraceState_> = {

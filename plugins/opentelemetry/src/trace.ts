@@ -1,4 +1,4 @@
-import type { AccessContext, LogContext, RewriteContext } from '@gatehouse/sdk'
+import type { AccessContext, LogContext, RewriteContext } from '@gatehousejs/sdk'
 import {
   type Context,
   defaultTextMapGetter,

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto'
 import { BlockList, isIP } from 'node:net'
-import { ConfigError, type ConfigIssue } from '@gatehouse/sdk'
+import { ConfigError, type ConfigIssue } from '@gatehousejs/sdk'
 import { ScrapeForbidden, ScrapeUnauthorized } from './errors.js'
 
 /** Who may read the metrics: an address allow-list and/or a bearer token, both checked per scrape. */

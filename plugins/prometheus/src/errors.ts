@@ -1,4 +1,4 @@
-import { defineError } from '@gatehouse/sdk'
+import { defineError } from '@gatehousejs/sdk'
 
 /** Errors a scraper can get from the metrics endpoint. Codes are GH_PROMETHEUS_<PROBLEM>. */
 

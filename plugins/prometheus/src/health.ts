@@ -2,10 +2,10 @@
  * Upstream target health comes from core's gateway object (`gateway.upstreams()`), which a plugin
  * cannot reach through the SDK. So the application registers its gateway once with
  * {@link trackUpstreamHealth}, and every prometheus instance in the process reads it at scrape time.
- * The types are structural: this package does not depend on @gatehouse/core.
+ * The types are structural: this package does not depend on @gatehousejs/core.
  */
 
-/** The part of `@gatehouse/core`'s Gateway this reads. */
+/** The part of `@gatehousejs/core`'s Gateway this reads. */
 export interface UpstreamHealthSource {
   upstreams(): ReadonlyArray<{
     readonly service: string

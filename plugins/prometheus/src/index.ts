@@ -6,7 +6,7 @@ import {
   type PluginHandlers,
   PRIORITY,
   type RewriteContext,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 import { scrapeGuard } from './access.js'
 import { aggregatedMetrics, setupClusterMetrics, shareRegistry } from './cluster.js'
 import { AggregationFailed } from './errors.js'

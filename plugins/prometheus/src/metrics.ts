@@ -1,4 +1,4 @@
-import type { LogContext } from '@gatehouse/sdk'
+import type { LogContext } from '@gatehousejs/sdk'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import { healthSamples } from './health.js'
 import type { PrometheusConfig } from './schema.js'

@@ -1,4 +1,4 @@
-import { type Static, Type } from '@gatehouse/sdk'
+import { type Static, Type } from '@gatehousejs/sdk'
 
 /** Seconds; from 1 ms to 1 min, the range a gateway's latencies live in. */
 export const DEFAULT_BUCKETS = [

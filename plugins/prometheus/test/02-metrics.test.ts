@@ -1,5 +1,5 @@
-import { definePlugin, type GatewayConfig } from '@gatehouse/sdk'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import { definePlugin, type GatewayConfig } from '@gatehousejs/sdk'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import prometheus from '../src/index.js'
 import { eventually, scrape } from './helpers/scrape.js'

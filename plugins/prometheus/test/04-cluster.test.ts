@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import { request, startUpstream } from '@gatehouse/sdk/testing'
+import { request, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import { metricsOf } from './helpers/scrape.js'
 

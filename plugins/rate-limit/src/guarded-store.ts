@@ -1,4 +1,4 @@
-import type { Logger } from '@gatehouse/sdk'
+import type { Logger } from '@gatehousejs/sdk'
 import { RateLimitStoreDown } from './errors.js'
 import type { RedisStore } from './redis-store.js'
 import type { Store } from './store.js'

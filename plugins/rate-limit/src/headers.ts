@@ -1,4 +1,4 @@
-import type { Headers } from '@gatehouse/sdk'
+import type { Headers } from '@gatehousejs/sdk'
 import type { Decision, WindowState } from './windows.js'
 
 export interface HeaderOptions {

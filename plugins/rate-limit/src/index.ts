@@ -4,7 +4,7 @@ import {
   type PluginEnv,
   type PluginHandlers,
   PRIORITY,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 import { RateLimited } from './errors.js'
 import { guardStore } from './guarded-store.js'
 import { setRateLimitHeaders } from './headers.js'
@@ -54,8 +54,8 @@ async function openStore(config: RateLimitConfig, windows: Window[], env: Plugin
  * consumers for tiers.
  *
  * @example
- * import { createGateway } from '@gatehouse/core'
- * import rateLimit from '@gatehouse/plugin-rate-limit'
+ * import { createGateway } from '@gatehousejs/core'
+ * import rateLimit from '@gatehousejs/plugin-rate-limit'
  *
  * await createGateway({
  *   services: [{ name: 'users', url: 'http://127.0.0.1:3001', routes: [{ paths: ['/users'] }] }],

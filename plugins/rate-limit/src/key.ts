@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { AccessContext } from '@gatehouse/sdk'
+import type { AccessContext } from '@gatehousejs/sdk'
 import type { KeySource } from './schema.js'
 
 /** Identifiers longer than this are hashed, so a huge header value cannot make a huge key. */

@@ -1,4 +1,4 @@
-import { Duration, HeaderName, type Static, Type } from '@gatehouse/sdk'
+import { Duration, HeaderName, type Static, Type } from '@gatehousejs/sdk'
 
 /** The windows a limit can be set for, shortest first (the order headers and checks use). */
 export const WINDOW_UNITS = ['second', 'minute', 'hour', 'day'] as const

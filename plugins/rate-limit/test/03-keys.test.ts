@@ -1,5 +1,5 @@
-import type { GatewayConfig } from '@gatehouse/sdk'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import type { GatewayConfig } from '@gatehousejs/sdk'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import rateLimit from '../src/index.js'
 import { burst, routeConfig, statuses, testAuth } from './fixtures/helpers.js'

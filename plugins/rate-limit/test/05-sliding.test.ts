@@ -1,4 +1,4 @@
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import rateLimit from '../src/index.js'
 import { createMemoryStore } from '../src/memory-store.js'

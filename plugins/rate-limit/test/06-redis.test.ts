@@ -4,7 +4,7 @@ import {
   startUpstream,
   type TestGateway,
   type TestRedis,
-} from '@gatehouse/sdk/testing'
+} from '@gatehousejs/sdk/testing'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import rateLimit from '../src/index.js'

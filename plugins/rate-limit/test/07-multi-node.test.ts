@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { request, startRedis, startUpstream, type TestResponse } from '@gatehouse/sdk/testing'
+import { request, startRedis, startUpstream, type TestResponse } from '@gatehousejs/sdk/testing'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { awayFromBoundary, statuses } from './fixtures/helpers.js'

@@ -1,4 +1,4 @@
-import { defineError } from '@gatehouse/sdk'
+import { defineError } from '@gatehousejs/sdk'
 
 /** 413: the body is larger than `allowedPayloadSize` (declared, or counted while it streamed). */
 export const RequestTooLarge = defineError(

@@ -1,4 +1,4 @@
-import { type BodyLimit, definePlugin, PRIORITY } from '@gatehouse/sdk'
+import { type BodyLimit, definePlugin, PRIORITY } from '@gatehousejs/sdk'
 import { LengthRequired, RequestTooLarge } from './errors.js'
 import { RequestSizeLimitSchema } from './schema.js'
 

@@ -1,4 +1,4 @@
-import { Size, type Static, Type } from '@gatehouse/sdk'
+import { Size, type Static, Type } from '@gatehousejs/sdk'
 
 /** The `request-size-limit` plugin's configuration. */
 export const RequestSizeLimitSchema = Type.Object(

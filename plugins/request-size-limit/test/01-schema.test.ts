@@ -1,4 +1,4 @@
-import { ConfigError, createGateway, type GatewayConfig } from '@gatehouse/core'
+import { ConfigError, createGateway, type GatewayConfig } from '@gatehousejs/core'
 import t from 'tap'
 import requestSizeLimit from '../src/index.js'
 

@@ -1,7 +1,7 @@
 import http from 'node:http'
-import type { GatewayConfig } from '@gatehouse/core'
-import { definePlugin, PRIORITY } from '@gatehouse/sdk'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import type { GatewayConfig } from '@gatehousejs/core'
+import { definePlugin, PRIORITY } from '@gatehousejs/sdk'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import requestSizeLimit, { LengthRequired, RequestTooLarge } from '../src/index.js'
 

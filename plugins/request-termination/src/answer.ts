@@ -1,4 +1,4 @@
-import type { AccessContext, Headers } from '@gatehouse/sdk'
+import type { AccessContext, Headers } from '@gatehousejs/sdk'
 
 /** Kong's default messages, for a config that gives neither `message` nor `body`. */
 export const DEFAULT_MESSAGES: Readonly<Record<number, string>> = {

@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigIssue, definePlugin, PRIORITY } from '@gatehouse/sdk'
+import { ConfigError, type ConfigIssue, definePlugin, PRIORITY } from '@gatehousejs/sdk'
 import { DEFAULT_MESSAGES, echoBody, triggered } from './answer.js'
 import { RequestTerminationSchema } from './schema.js'
 

@@ -1,5 +1,5 @@
-import { createGateway, type GatewayConfig } from '@gatehouse/core'
-import { configIssues } from '@gatehouse/sdk/testing'
+import { createGateway, type GatewayConfig } from '@gatehousejs/core'
+import { configIssues } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import requestTermination from '../src/index.js'
 

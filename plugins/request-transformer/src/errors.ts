@@ -1,4 +1,4 @@
-import { defineError } from '@gatehouse/sdk'
+import { defineError } from '@gatehousejs/sdk'
 
 /**
  * Every error this plugin sends to a client. Codes are GH_REQUEST_TRANSFORMER_<PROBLEM>; messages are

@@ -14,7 +14,7 @@ import {
   type PluginHandlers,
   PRIORITY,
   transformOpsOf,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 import { RequestTransformerSchema } from './schema.js'
 import { compileUriRewrite, REQUEST_VARIABLES, RequestScope } from './uri.js'
 

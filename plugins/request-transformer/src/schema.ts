@@ -7,7 +7,7 @@ import {
   type TransformTarget,
   TransformValueMap,
   Type,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 
 const headers: TransformTarget = { kind: 'headers', what: 'the upstream request headers' }
 const query: TransformTarget = { kind: 'flat', what: 'the upstream query string' }

@@ -4,7 +4,7 @@ import {
   TemplateSyntaxError,
   TRANSFORM_VARIABLES,
   TransformScope,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 import { PathInvalid } from './errors.js'
 
 /** The scope of request templates: the shared transformer variables plus `captures` from `uriPattern`. */

@@ -1,4 +1,4 @@
-import { createGateway, type GatewayConfig } from '@gatehouse/core'
+import { createGateway, type GatewayConfig } from '@gatehousejs/core'
 import t from 'tap'
 import requestTransformer from '../src/index.js'
 import { BASE, issuesFor } from './helpers/gateway.js'

@@ -1,5 +1,5 @@
 import zlib from 'node:zlib'
-import { request } from '@gatehouse/sdk/testing'
+import { request } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import { transformGateway } from './helpers/gateway.js'
 

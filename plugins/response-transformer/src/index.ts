@@ -11,7 +11,7 @@ import {
   type ResponseContext,
   TRANSFORM_VARIABLES,
   TransformScope,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 import { ResponseTransformerSchema } from './schema.js'
 import { compileStatusMap } from './status.js'
 

@@ -8,7 +8,7 @@ import {
   type TransformTarget,
   TransformValueMap,
   Type,
-} from '@gatehouse/sdk'
+} from '@gatehousejs/sdk'
 
 const headers: TransformTarget = { kind: 'headers', what: 'the response headers' }
 const body: TransformTarget = { kind: 'json', what: 'the JSON response body' }

@@ -1,4 +1,4 @@
-import type { ConfigIssue } from '@gatehouse/sdk'
+import type { ConfigIssue } from '@gatehousejs/sdk'
 
 /** RFC 9110 §15.3.5, §15.3.6, §15.4.5: these statuses never carry a body, so nothing maps to them. */
 const NO_BODY = new Set([204, 205, 304])

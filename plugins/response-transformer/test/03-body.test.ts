@@ -1,6 +1,6 @@
 import http from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { startGateway } from '@gatehouse/sdk/testing'
+import { startGateway } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import responseTransformer from '../src/index.js'
 import { json, routedUpstream, transformGateway } from './helpers/gateway.js'

@@ -1,5 +1,5 @@
 import zlib from 'node:zlib'
-import type { TestLike } from '@gatehouse/sdk/testing'
+import type { TestLike } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import { type Reply, transformGateway } from './helpers/gateway.js'
 

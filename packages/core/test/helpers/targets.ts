@@ -4,8 +4,8 @@
  * same port.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Gateway } from '@gatehouse/core'
-import { startUpstream, type TestUpstream } from '@gatehouse/sdk/testing'
+import type { Gateway } from '@gatehousejs/core'
+import { startUpstream, type TestUpstream } from '@gatehousejs/sdk/testing'
 import type { Test } from 'tap'
 
 export interface TestTarget {

@@ -7,7 +7,7 @@ import type { PluginDefinition } from '../plugin.js'
 import { request, type TestRequest, type TestResponse } from './request.js'
 import { onTeardown, type TestLike } from './teardown.js'
 
-/** The part of `@gatehouse/core`'s Gateway the test kit uses. */
+/** The part of `@gatehousejs/core`'s Gateway the test kit uses. */
 export interface GatewayLike {
   listen(options?: { port?: number; host?: string }): Promise<string>
   reload(config: GatewayConfig): Promise<void>
@@ -24,7 +24,7 @@ export interface TestGatewayOptions {
   logger?: boolean | Record<string, unknown>
   /** More `createGateway` options (e.g. `maxHeaderSize`). */
   options?: Record<string, unknown>
-  /** `createGateway` to use; by default `@gatehouse/core` as installed next to your tests. */
+  /** `createGateway` to use; by default `@gatehousejs/core` as installed next to your tests. */
   createGateway?: CreateGateway
 }
 
@@ -36,7 +36,7 @@ export interface TestGateway<G extends GatewayLike = GatewayLike> {
   close(): Promise<void>
 }
 
-/** Starts a real gateway on 127.0.0.1, port 0. `@gatehouse/core` must be installed (a devDependency). */
+/** Starts a real gateway on 127.0.0.1, port 0. `@gatehousejs/core` must be installed (a devDependency). */
 export async function startGateway<G extends GatewayLike = GatewayLike>(
   opts: TestGatewayOptions,
 ): Promise<TestGateway<G>> {
@@ -60,7 +60,7 @@ export async function startGateway<G extends GatewayLike = GatewayLike>(
 }
 
 async function loadCore(): Promise<CreateGateway> {
-  const specifier = '@gatehouse/core'
+  const specifier = '@gatehousejs/core'
   let mod: { createGateway?: CreateGateway }
   try {
     mod = await import(specifier)
@@ -70,18 +70,18 @@ async function loadCore(): Promise<CreateGateway> {
       const resolved = createRequire(join(process.cwd(), 'package.json')).resolve(specifier)
       mod = await import(pathToFileURL(resolved).href)
     } catch {
-      throw new Error('the Gatehouse test kit needs @gatehouse/core: npm install -D @gatehouse/core')
+      throw new Error('the Gatehouse test kit needs @gatehousejs/core: npm install -D @gatehousejs/core')
     }
   }
   if (typeof mod.createGateway !== 'function')
-    throw new Error('@gatehouse/core does not export createGateway')
+    throw new Error('@gatehousejs/core does not export createGateway')
   return mod.createGateway
 }
 
 export interface ConfigIssuesOptions {
   config: GatewayConfig
   plugins?: PluginDefinition[]
-  /** Use this instead of `@gatehouse/core`'s `createGateway`. */
+  /** Use this instead of `@gatehousejs/core`'s `createGateway`. */
   createGateway?: CreateGateway
 }
 

@@ -3,7 +3,7 @@
  * port 0 and torn down with the test. Works with tap (`t.teardown`) and node:test (`t.after`).
  *
  * @example
- * import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+ * import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
  * const upstream = await startUpstream({ t })
  * const gw = await startGateway({ t, plugins: [hello], config: {
  *   services: [{ name: 'echo', url: upstream.url, routes: [{ paths: ['/'] }] }],

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import { startUpstream, type TestLike, type TestUpstream } from '@gatehouse/sdk/testing'
+import { startUpstream, type TestLike, type TestUpstream } from '@gatehousejs/sdk/testing'
 
 /** Real JSON services on port 0: each answers `routes[path]` (a value, or a function of the URL). */
 export function json(res: ServerResponse, status: number, body: unknown): void {

@@ -1,7 +1,13 @@
 import type http from 'node:http'
-import { createGateway } from '@gatehouse/core'
-import { definePlugin, type PluginDefinition, PRIORITY } from '@gatehouse/sdk'
-import { request, startGateway, startUpstream, type TestLike, type TestRequest } from '@gatehouse/sdk/testing'
+import { createGateway } from '@gatehousejs/core'
+import { definePlugin, type PluginDefinition, PRIORITY } from '@gatehousejs/sdk'
+import {
+  request,
+  startGateway,
+  startUpstream,
+  type TestLike,
+  type TestRequest,
+} from '@gatehousejs/sdk/testing'
 import cache from '../../src/index.js'
 
 /** Answers every request with this status, headers and body (a counter in the body: `n=<count>`). */

@@ -1,5 +1,5 @@
-import type { GatewayConfig } from '@gatehouse/core'
-import { startGateway } from '@gatehouse/sdk/testing'
+import type { GatewayConfig } from '@gatehousejs/core'
+import { startGateway } from '@gatehousejs/sdk/testing'
 import type { Test } from 'tap'
 import grpc from '../../src/index.js'
 import { PROTO, startUsersServer } from './users-server.js'

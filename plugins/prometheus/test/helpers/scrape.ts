@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { TestGateway } from '@gatehouse/sdk/testing'
+import type { TestGateway } from '@gatehousejs/sdk/testing'
 
 /**
  * A strict parser of the Prometheus text exposition format 0.0.4: every line must be a HELP or TYPE

@@ -1,6 +1,6 @@
-import { ConfigError, type ConfigIssue, createGateway, type GatewayConfig } from '@gatehouse/core'
-import { type Consumer, definePlugin, type PluginDefinition } from '@gatehouse/sdk'
-import { startGateway, startUpstream, type TestLike } from '@gatehouse/sdk/testing'
+import { ConfigError, type ConfigIssue, createGateway, type GatewayConfig } from '@gatehousejs/core'
+import { type Consumer, definePlugin, type PluginDefinition } from '@gatehousejs/sdk'
+import { startGateway, startUpstream, type TestLike } from '@gatehousejs/sdk/testing'
 import requestTransformer from '../../src/index.js'
 
 /**

@@ -1,7 +1,7 @@
 import type http from 'node:http'
-import { ConfigError, type ConfigIssue, createGateway, type GatewayConfig } from '@gatehouse/core'
-import { definePlugin, type PluginDefinition } from '@gatehouse/sdk'
-import { startGateway, startUpstream, type TestLike } from '@gatehouse/sdk/testing'
+import { ConfigError, type ConfigIssue, createGateway, type GatewayConfig } from '@gatehousejs/core'
+import { definePlugin, type PluginDefinition } from '@gatehousejs/sdk'
+import { startGateway, startUpstream, type TestLike } from '@gatehousejs/sdk/testing'
 import responseTransformer from '../../src/index.js'
 
 /** Sets the consumer from `x-user` and ctx.shared.region from `x-region`, for template tests. */

@@ -1,4 +1,4 @@
-import { defineError, definePlugin, HeaderName, PRIORITY, Type } from '@gatehouse/sdk'
+import { defineError, definePlugin, HeaderName, PRIORITY, Type } from '@gatehousejs/sdk'
 
 /** The error a client gets when a required header is missing: a stable code, a 4xx, a JSON body. */
 export const HeaderMissing = defineError(

@@ -1,7 +1,7 @@
 // Runs against the built plugin (npm test builds first), a real gateway and a real upstream.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { startGateway, startUpstream } from '@gatehouse/sdk/testing'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import plugin from '../dist/index.js'
 
 function config(upstreamUrl, pluginConfig = {}) {
