@@ -216,7 +216,7 @@ export class Cache {
       p.detail = 'authorization'
     }
     if (entry !== undefined) {
-      const use = decide(entry, cc, now, req.headers)
+      const use = decide(entry, cc, now)
       if (use === 'fresh') return this.answer(ctx, p, entry, now, 'Hit', 'hit')
       if (use === 'max-stale') return this.answer(ctx, p, entry, now, 'Stale', 'hit; detail=max-stale')
       if (use === 'stale-while-revalidate') {
@@ -224,7 +224,7 @@ export class Cache {
         return this.answer(ctx, p, entry, now, 'Stale', 'hit; detail=stale-while-revalidate')
       }
       p.stale = entry
-      p.forward = cc !== undefined && use === 'request' ? 'request' : 'stale'
+      p.forward = use === 'request' ? 'request' : 'stale'
     }
     if (cc?.['only-if-cached']) throw CacheMiss()
     if (cc?.['no-store']) p.noStore = true

@@ -1,6 +1,8 @@
 import type { Headers } from '@gatehousejs/sdk'
 import CachePolicy from 'http-cache-semantics'
-import { parseCacheControl, seconds } from './directives.js'
+import { seconds } from './directives.js'
+import { parseHttpDate } from './http-date.js'
+import { requestCacheControl, responseView } from './view.js'
 
 /**
  * A stored response and everything a hit needs precomputed: the headers to send, the instants it stops
@@ -26,6 +28,8 @@ export interface Entry {
   readonly sieUntil: number
   /** `public`, `s-maxage` or `must-revalidate`: may answer requests with Authorization (RFC 9111 §3.5). */
   readonly sharedWithAuth: boolean
+  /** `must-revalidate` or `proxy-revalidate`: never served stale, whatever the request allows (§5.2.2.2). */
+  readonly mustRevalidate: boolean
   readonly etag: string | undefined
   readonly lastModified: string | undefined
   readonly tags: readonly string[]
@@ -63,6 +67,10 @@ export interface BuildOptions {
   storeSetCookie: boolean
   tagHeader: string
   stripTagHeader: boolean
+  /** The targeted cache-control field (RFC 9213) this cache obeys, lower case; none when undefined. */
+  targetedField?: string | undefined
+  /** Leave the targeted field out of the stored response (and so out of hits). */
+  stripTargetedField?: boolean
 }
 
 export interface PolicyRequest {
@@ -85,8 +93,11 @@ export function policyRequest(
   keepAuthorization: boolean,
 ): PolicyRequest {
   const h: Record<string, string> = {}
-  copy(h, headers, 'cache-control')
+  // The library reads request directives case-sensitively: it gets the plugin's reading of them.
+  const cc = requestCacheControl(headers['cache-control'])
+  if (cc !== undefined) h['cache-control'] = cc
   copy(h, headers, 'pragma')
+  if (h.pragma !== undefined) h.pragma = h.pragma.toLowerCase()
   if (keepAuthorization) copy(h, headers, 'authorization')
   if (vary) for (const name of vary) copy(h, headers, name)
   return { method: 'GET', headers: h }
@@ -112,22 +123,26 @@ export function buildEntry(o: BuildOptions): Entry | NotStored {
     if (!o.storeSetCookie) return 'set-cookie'
     delete resHeaders['set-cookie']
   }
-  const explicit = resHeaders['cache-control'] !== undefined || resHeaders.expires !== undefined
-  const policyHeaders =
-    o.defaultTtl > 0 && !explicit
-      ? { ...resHeaders, 'cache-control': `max-age=${Math.ceil(o.defaultTtl / 1000)}` }
-      : resHeaders
+  const view = responseView(resHeaders, o.targetedField)
+  const policyHeaders = view.policyHeaders
+  const explicit = policyHeaders['cache-control'] !== undefined || policyHeaders.expires !== undefined
+  if (o.defaultTtl > 0 && !explicit)
+    policyHeaders['cache-control'] = `max-age=${Math.ceil(o.defaultTtl / 1000)}`
   const policy = new CachePolicy(o.request, { status: o.status, headers: policyHeaders }, POLICY_OPTIONS)
-  return fromPolicy(o, policy, resHeaders)
+  return fromPolicy(o, policy, resHeaders, view)
 }
+
+/** Fields the library normalised for its own reading: the client gets them as the upstream sent them. */
+const AS_SENT = ['cache-control', 'expires', 'date', 'last-modified', 'pragma']
 
 function fromPolicy(
   o: BuildOptions,
   policy: CachePolicy,
   resHeaders: Record<string, string>,
+  view: ReturnType<typeof responseView>,
 ): Entry | NotStored {
   if (!policy.storable()) return 'not-storable'
-  const cc = parseCacheControl(resHeaders['cache-control'])
+  const cc = view.directives
   const etag = resHeaders.etag
   const lastModified = resHeaders['last-modified']
   const lifetime = policy.maxAge()
@@ -145,10 +160,14 @@ function fromPolicy(
   // responseHeaders() drops hop-by-hop fields (and those named in Connection) and sets Date/Age.
   const headers = policy.responseHeaders() as Record<string, string | string[]>
   for (const name of DROPPED) delete headers[name]
-  if (resHeaders.date !== undefined) headers.date = resHeaders.date
-  if (resHeaders['cache-control'] === undefined) delete headers['cache-control']
-  else headers['cache-control'] = resHeaders['cache-control']
+  for (const name of AS_SENT) {
+    if (resHeaders[name] === undefined) delete headers[name]
+    else headers[name] = resHeaders[name]
+  }
+  // RFC 9111 §5.2.2.4/§5.2.2.7: the fields named by no-cache="…"/private="…" are never replayed.
+  for (const name of view.omit) delete headers[name]
   if (o.stripTagHeader) delete headers[o.tagHeader]
+  if (o.targetedField !== undefined && o.stripTargetedField) delete headers[o.targetedField]
   if (o.status !== 204 && o.status !== 304) headers['content-length'] = String(o.body.length)
   return {
     kind: 'entry',
@@ -163,6 +182,7 @@ function fromPolicy(
     swrUntil: swr > 0 ? freshUntil + swr : 0,
     sieUntil: sie > 0 ? freshUntil + sie : 0,
     sharedWithAuth: cc.public === true || cc['s-maxage'] !== undefined || cc['must-revalidate'] === true,
+    mustRevalidate,
     etag,
     lastModified,
     tags: tagsOf(resHeaders[o.tagHeader]),
@@ -173,9 +193,25 @@ function fromPolicy(
   }
 }
 
+/** RFC 9111 §3.2: what a 304 may not change in the stored response (framing, the body's coding). */
+const NOT_UPDATED = new Set([
+  'content-length',
+  'content-encoding',
+  'transfer-encoding',
+  'content-range',
+  'set-cookie',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+])
+
 /**
- * After a 304 to a revalidation: the stored entry updated with the 304's headers (RFC 9111 §4.3.4),
- * keeping the stored body. `undefined` when the 304's validator does not select the stored response.
+ * After a 304 to a revalidation: the stored response with the 304's header fields added or
+ * replacing its own (RFC 9111 §3.2, §4.3.4), the stored body kept. `undefined` when the 304's
+ * validator does not select the stored response (§4.3.4; the library's check).
  */
 export function revalidated(
   entry: Entry,
@@ -184,13 +220,16 @@ export function revalidated(
   const res: Record<string, string> = {}
   for (const name in o.headers) {
     const v = o.headers[name]
-    if (v !== undefined && name !== 'set-cookie') res[name] = Array.isArray(v) ? v.join(', ') : v
+    if (v !== undefined && !NOT_UPDATED.has(name)) res[name] = Array.isArray(v) ? v.join(', ') : v
   }
-  const { policy, matches } = entry.policy.revalidatedPolicy(o.request, { status: 304, headers: res })
+  const { matches } = entry.policy.revalidatedPolicy(o.request, {
+    status: 304,
+    headers: responseView(res, o.targetedField).policyHeaders,
+  })
   if (!matches) return undefined
-  const merged = policy.responseHeaders() as Record<string, string>
-  // The merged Date is "now"; the 304's own Date, when it sent one, is the origin's.
-  if (res.date !== undefined) merged.date = res.date
+  const merged: Record<string, string | string[]> = { ...entry.headers, ...res }
+  // The 304's Age (or none) is the new response's: the stored one described the old response.
+  if (res.age === undefined) delete merged.age
   return buildEntry({
     ...o,
     key: entry.key,
@@ -225,9 +264,10 @@ export function notModified(entry: Entry, headers: Readonly<Headers>): boolean {
   }
   const ims = headers['if-modified-since']
   if (ims === undefined || entry.lastModified === undefined || Array.isArray(ims)) return false
-  const since = Date.parse(ims)
-  const modified = Date.parse(entry.lastModified)
-  return Number.isFinite(since) && Number.isFinite(modified) && modified <= since
+  // RFC 9110 §13.1.3: an If-Modified-Since that is not a valid HTTP-date is ignored.
+  const since = parseHttpDate(ims)
+  const modified = parseHttpDate(entry.lastModified)
+  return since !== undefined && modified !== undefined && modified <= since
 }
 
 function weak(tag: string): string {
@@ -256,8 +296,11 @@ export function notModifiedHeaders(entry: Entry): Record<string, string | string
 
 // ── Serialisation (Redis): [4-byte meta length][meta JSON][body] ─────────────────────────────────
 
+/** 2: every decision reads the headers through one parser; entries written by 1 are misses. */
+const FORMAT = 2
+
 interface EntryMeta {
-  v: 1
+  v: typeof FORMAT
   k: 'entry'
   key: string
   url: string
@@ -269,6 +312,7 @@ interface EntryMeta {
   swrUntil: number
   sieUntil: number
   sharedWithAuth: boolean
+  mustRevalidate: boolean
   etag?: string
   lastModified?: string
   tags: readonly string[]
@@ -277,7 +321,7 @@ interface EntryMeta {
 }
 
 interface VaryMeta {
-  v: 1
+  v: typeof FORMAT
   k: 'vary'
   url: string
   vary: readonly string[]
@@ -287,9 +331,9 @@ interface VaryMeta {
 export function serialise(record: CacheRecord): Buffer {
   const meta: EntryMeta | VaryMeta =
     record.kind === 'vary'
-      ? { v: 1, k: 'vary', url: record.url, vary: record.vary, ttl: record.ttl }
+      ? { v: FORMAT, k: 'vary', url: record.url, vary: record.vary, ttl: record.ttl }
       : {
-          v: 1,
+          v: FORMAT,
           k: 'entry',
           key: record.key,
           url: record.url,
@@ -301,6 +345,7 @@ export function serialise(record: CacheRecord): Buffer {
           swrUntil: record.swrUntil,
           sieUntil: record.sieUntil,
           sharedWithAuth: record.sharedWithAuth,
+          mustRevalidate: record.mustRevalidate,
           ...(record.etag !== undefined ? { etag: record.etag } : {}),
           ...(record.lastModified !== undefined ? { lastModified: record.lastModified } : {}),
           tags: record.tags,
@@ -318,7 +363,7 @@ export function deserialise(buf: Buffer): CacheRecord | undefined {
   try {
     const len = buf.readUInt32BE(0)
     const meta = JSON.parse(buf.subarray(4, 4 + len).toString('utf8')) as EntryMeta | VaryMeta
-    if (meta.v !== 1) return undefined
+    if (meta.v !== FORMAT) return undefined
     if (meta.k === 'vary') return { kind: 'vary', url: meta.url, vary: meta.vary, ttl: meta.ttl }
     return {
       kind: 'entry',
@@ -333,6 +378,7 @@ export function deserialise(buf: Buffer): CacheRecord | undefined {
       swrUntil: meta.swrUntil,
       sieUntil: meta.sieUntil,
       sharedWithAuth: meta.sharedWithAuth,
+      mustRevalidate: meta.mustRevalidate,
       etag: meta.etag,
       lastModified: meta.lastModified,
       tags: meta.tags,
