@@ -25,6 +25,7 @@ import {
   specificityOf,
 } from './chain.js'
 import type { UpstreamGroup } from './health.js'
+import { compileMirrors, type MirrorRule } from './mirror.js'
 import type { RetryPolicy } from './retry.js'
 import { Router } from './router.js'
 import { compileTrust, type TrustFn } from './trust.js'
@@ -76,6 +77,8 @@ export interface Generation {
   timePlugins: boolean
   /** Send the measurements to the client in `Server-Timing`. */
   serverTiming: boolean
+  /** Traffic mirroring rules by route name (mirror.ts); empty without any `mirror` in the config. */
+  mirrors: Map<string, MirrorRule[]>
   inflight: number
   retired: boolean
   onDrained: (() => void) | undefined
@@ -209,6 +212,7 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
   })
 
   compileSplits(config.services ?? [], services, issues)
+  const mirrors = compileMirrors(config.services ?? [], services, issues)
 
   // Consumers
   const consumers: ConsumerRecord[] = []
@@ -512,6 +516,7 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
     instances,
     consumers,
     trust,
+    mirrors,
     requestId: {
       header: (config.requestId?.header ?? 'x-request-id').toLowerCase(),
       trustIncoming: config.requestId?.trustIncoming ?? false,

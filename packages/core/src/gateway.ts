@@ -29,6 +29,7 @@ import { requestIdFor } from './forwarding.js'
 import type { HealthEvent, HealthHub, UpstreamGroup, UpstreamSnapshot } from './health.js'
 import { handleRequest, type Runtime, type Sender } from './lifecycle.js'
 import { createLogger, type LoggerOption } from './logger.js'
+import { type MirrorStats, mirrorStats } from './mirror.js'
 import { Pools, poolKey } from './proxy.js'
 import {
   applyTls,
@@ -124,6 +125,11 @@ export interface Gateway {
    * health of each target, now. Cheap enough to poll (docs/upstreams.md).
    */
   upstreams(): UpstreamSnapshot[]
+  /**
+   * Each traffic mirroring rule of the running configuration and its counters (copies sent, failed,
+   * skipped for their body size, dropped for too many in flight) since that configuration was loaded.
+   */
+  mirrors(): MirrorStats[]
   /** Calls `listener` on every target state change; returns the function that unsubscribes. */
   onHealthChange(listener: (event: HealthEvent) => void): () => void
   /** The Node server: `http.Server`, `https.Server` with `tls`, `http2.Http2SecureServer` with `http2`. */
@@ -442,6 +448,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     },
     upstreams() {
       return [...groupsOf(rt.current)].map((group) => group.snapshot())
+    },
+    mirrors() {
+      return mirrorStats(rt.current.mirrors)
     },
     onHealthChange(listener) {
       healthListeners.add(listener)

@@ -14,4 +14,5 @@ export type {
 export { createGateway } from './gateway.js'
 export type { HealthEvent, HealthState, TargetSnapshot, UpstreamSnapshot } from './health.js'
 export { createLogger, REDACT_PATHS } from './logger.js'
+export type { MirrorStats } from './mirror.js'
 export { normalisePath } from './path.js'

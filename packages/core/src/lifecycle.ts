@@ -25,6 +25,7 @@ import {
   RouteNotFound,
 } from './errors.js'
 import { downstreamHeaders, upstreamHeaders } from './forwarding.js'
+import { mirrorRequest } from './mirror.js'
 import { joinPaths, normalisePath } from './path.js'
 import { type Pools, sendUpstream, upstreamError } from './proxy.js'
 import { sendBalanced } from './retry.js'
@@ -190,6 +191,9 @@ async function proxy(rt: Runtime, ctx: Context, ex: Exchange): Promise<void> {
   } else if (hasBody(raw)) {
     body = up.bodyLimit === undefined ? raw : limitedClientBody(raw, up.bodyLimit)
   }
+  // Shadow traffic (mirror.ts): started here, never awaited; a streamed body is teed for the copies.
+  const mirrors = ctx.gen.mirrors.size === 0 ? undefined : ctx.gen.mirrors.get(ctx.compiledRoute!.name)
+  const outgoing = mirrors === undefined ? body : mirrorRequest(rt.pools, ctx, mirrors, body)
   const signal = new AbortHook()
   ctx.upstreamAbort = signal
   ctx.upstreamStartedAt = performance.now()
@@ -203,7 +207,7 @@ async function proxy(rt: Runtime, ctx: Context, ex: Exchange): Promise<void> {
             method: up.method,
             path,
             headers: up.headers,
-            body,
+            body: outgoing,
             readTimeout: up.timeouts.read,
             signal,
           })
@@ -212,7 +216,7 @@ async function proxy(rt: Runtime, ctx: Context, ex: Exchange): Promise<void> {
             ctx,
             service as ResilientService,
             path,
-            body,
+            outgoing,
             signal,
             ctx.compiledRoute!.timeouts.total,
           )

@@ -118,6 +118,56 @@ export const TimeoutsSchema = Type.Object(
   { additionalProperties: false },
 )
 
+export const MirrorSchema = Type.Object(
+  {
+    service: Type.String({ pattern: NAME, description: 'The service that receives the copies' }),
+    percent: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 100,
+        default: 100,
+        description: 'Percent of the (header-matching) requests copied, chosen at random',
+      }),
+    ),
+    header: Type.Optional(
+      Type.Unsafe<string>({
+        type: 'string',
+        pattern: HEADER_TOKEN,
+        gatehouse: 'header-name',
+        description: 'Copy only requests carrying this header',
+      }),
+    ),
+    value: Type.Optional(Type.String({ description: 'header: only when it equals this value' })),
+    bodyLimit: Type.Optional({
+      ...sizeInput,
+      description: 'Largest request body copied; a request with a larger body is not mirrored; default 64kb',
+    }),
+    timeout: Type.Optional({
+      ...durationInput,
+      description: 'A copy still unanswered after this is abandoned (counted as failed); default 5s',
+    }),
+    maxInflight: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        default: 64,
+        description: 'Copies in flight at once; beyond, requests are not mirrored (counted as dropped)',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Traffic mirroring: a fire-and-forget copy of the request to another service, marked `X-Gatehouse-Mirror: 1`; its answer is ignored',
+  },
+)
+
+const mirrorList = (where: string) =>
+  Type.Optional(
+    Type.Array(MirrorSchema, {
+      description: `Copy requests to other services (shadow traffic)${where}`,
+    }),
+  )
+
 export const RouteSchema = Type.Object(
   {
     name: Type.Optional(
@@ -163,6 +213,7 @@ export const RouteSchema = Type.Object(
       }),
     ),
     timeouts: Type.Optional(TimeoutsSchema),
+    mirror: mirrorList("; replaces the service's `mirror` for this route"),
     plugins: Type.Optional(Type.Array(NestedPluginSchema)),
   },
   { additionalProperties: false },
@@ -371,6 +422,7 @@ export const ServiceSchema = Type.Object(
       }),
     ),
     timeouts: Type.Optional(TimeoutsSchema),
+    mirror: mirrorList(', for every route of this service that sets none'),
     routes: Type.Optional(Type.Array(RouteSchema)),
     plugins: Type.Optional(Type.Array(NestedPluginSchema)),
   },
@@ -531,6 +583,7 @@ export type BalancingConfig = Static<typeof BalancingSchema>
 export type HealthChecksConfig = Static<typeof HealthChecksSchema>
 export type RetriesConfig = Static<typeof RetriesSchema>
 export type SplitRuleConfig = Static<typeof SplitRuleSchema>
+export type MirrorConfig = Static<typeof MirrorSchema>
 export type ConsumerConfig = Static<typeof ConsumerSchema>
 export type TrustProxyConfig = Static<typeof TrustProxySchema>
 export type TlsConfig = Static<typeof TlsSchema>
