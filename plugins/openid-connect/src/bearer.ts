@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto'
+import type { Logger } from '@gatehousejs/sdk'
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose'
+import * as oidc from 'openid-client'
+import type { Claims } from './claims.js'
+import { OidcTokenExpired, OidcTokenInvalid } from './errors.js'
+import { isUnreachable, type Provider, unavailable } from './provider.js'
+
+export interface BearerOptions {
+  audience: readonly string[]
+  introspection: boolean
+  cacheTtl: number
+  cacheSize: number
+  jwksCooldown: number
+  timeout: number
+  clockSkew: number
+  log: Logger
+}
+
+/** A compact JWS: three base64url parts, the signature non-empty (an unsigned token is not one). */
+const JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
+
+/**
+ * Verifies access tokens. A JWT (RFC 9068) is verified locally against the provider's JWKS (jose's
+ * remote key set: cached, refetched on an unknown `kid` at most once per `jwksCooldown`, so a key the
+ * provider rotates in works at once). Anything else is opaque and asked of the introspection endpoint
+ * (RFC 7662), whose answers are cached by SHA-256 of the token, never past the token's `exp` nor
+ * `introspectionCacheTtl`, at most `introspectionCacheSize` of them (the oldest go first).
+ */
+export class BearerVerifier {
+  private jwks: ReturnType<typeof createRemoteJWKSet> | undefined
+  private readonly cache = new Map<string, { claims: Claims | undefined; until: number }>()
+
+  constructor(
+    private readonly provider: Provider,
+    private readonly options: BearerOptions,
+  ) {}
+
+  async verify(token: string): Promise<Claims> {
+    const config = await this.provider.get()
+    if (JWS.test(token)) return this.verifyJwt(token, config)
+    if (!this.options.introspection || config.serverMetadata().introspection_endpoint === undefined)
+      throw OidcTokenInvalid('The token is not a JWT and cannot be introspected')
+    return this.introspect(token, config)
+  }
+
+  private async verifyJwt(token: string, config: oidc.Configuration): Promise<Claims> {
+    const meta = config.serverMetadata()
+    if (meta.jwks_uri === undefined) throw OidcTokenInvalid('The provider publishes no keys')
+    this.jwks ??= createRemoteJWKSet(new URL(meta.jwks_uri), {
+      cooldownDuration: this.options.jwksCooldown,
+      timeoutDuration: this.options.timeout,
+    })
+    try {
+      const { payload } = await jwtVerify(token, this.jwks, {
+        issuer: meta.issuer,
+        audience: [...this.options.audience],
+        clockTolerance: Math.round(this.options.clockSkew / 1000),
+      })
+      return payload
+    } catch (err) {
+      throw jwtError(err)
+    }
+  }
+
+  private async introspect(token: string, config: oidc.Configuration): Promise<Claims> {
+    const key = createHash('sha256').update(token).digest('base64url')
+    const now = Date.now()
+    const hit = this.cache.get(key)
+    if (hit !== undefined) {
+      if (hit.until > now) {
+        if (hit.claims === undefined) throw OidcTokenInvalid('The token is not active')
+        return hit.claims
+      }
+      this.cache.delete(key)
+    }
+    let answer: oidc.IntrospectionResponse
+    try {
+      answer = await oidc.tokenIntrospection(config, token)
+    } catch (err) {
+      if (isUnreachable(err)) {
+        this.options.log.warn({ err }, 'openid-connect: introspection failed')
+        throw unavailable(err)
+      }
+      throw OidcTokenInvalid('The token could not be introspected')
+    }
+    const exp = typeof answer.exp === 'number' ? answer.exp * 1000 : Number.POSITIVE_INFINITY
+    const active = answer.active === true && exp > now
+    // RFC 7662 §4: a token that is not active stays so; caching that answer spares the provider floods.
+    this.remember(
+      key,
+      active ? (answer as Claims) : undefined,
+      Math.min(now + this.options.cacheTtl, active ? exp : Number.POSITIVE_INFINITY),
+    )
+    if (!active) throw OidcTokenInvalid('The token is not active')
+    if (
+      answer.token_type !== undefined &&
+      !/^bearer$/i.test(answer.token_type) &&
+      answer.token_type !== 'access_token'
+    )
+      throw OidcTokenInvalid('The token is not an access token')
+    return answer as Claims
+  }
+
+  private remember(key: string, claims: Claims | undefined, until: number): void {
+    if (this.options.cacheSize === 0) return
+    if (this.cache.size >= this.options.cacheSize) {
+      const oldest = this.cache.keys().next()
+      if (!oldest.done) this.cache.delete(oldest.value)
+    }
+    this.cache.set(key, { claims, until })
+  }
+}
+
+/** jose's verdict as our error: expired, unavailable keys (503), or invalid with the reason. */
+function jwtError(err: unknown): Error {
+  if (err instanceof joseErrors.JWTExpired) return OidcTokenExpired()
+  if (err instanceof joseErrors.JWTClaimValidationFailed)
+    return OidcTokenInvalid(`The token "${err.claim}" claim is not accepted`)
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed)
+    return OidcTokenInvalid('The token signature is invalid')
+  if (err instanceof joseErrors.JWKSNoMatchingKey)
+    return OidcTokenInvalid('The token was signed with an unknown key')
+  if (err instanceof joseErrors.JWKSTimeout || isUnreachable(err)) return unavailable(err)
+  if (err instanceof joseErrors.JOSEError && err.code === 'ERR_JOSE_GENERIC') return unavailable(err)
+  return OidcTokenInvalid('The token is not a well-formed JWT')
+}

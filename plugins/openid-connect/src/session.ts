@@ -1,0 +1,102 @@
+import { hkdfSync } from 'node:crypto'
+import { EncryptJWT, jwtDecrypt } from 'jose'
+
+/** What the session cookie holds (encrypted: the client can neither read nor change it). */
+export interface Session {
+  /** ID token claims. */
+  claims: Record<string, unknown>
+  /** Access token, its expiry (epoch ms), scopes and refresh token, when the provider gave them. */
+  at?: string
+  atExp?: number
+  scope?: string
+  rt?: string
+  /** The ID token, for `id_token_hint` at logout (dropped when the cookie would be too large). */
+  idt?: string
+  /** Login time and last use, epoch ms: the absolute and rolling timeouts. */
+  created: number
+  used: number
+}
+
+/** The login transaction between the redirect to the provider and the callback. */
+export interface Transaction {
+  state: string
+  nonce: string
+  verifier: string
+  /** Where the user was going (a path on this gateway). */
+  returnTo: string
+}
+
+/** Browsers keep cookies up to 4096 bytes, name and attributes included. */
+export const MAX_COOKIE = 3900
+
+/**
+ * Cookie sealing: a JWE (RFC 7516, `dir` + A256GCM) under a key derived with HKDF (RFC 5869) from
+ * `sessionSecret`: AES-GCM both encrypts and authenticates, so a changed byte fails to open.
+ */
+export class CookieSeal {
+  private readonly key: Uint8Array
+
+  constructor(secret: string) {
+    this.key = new Uint8Array(hkdfSync('sha256', secret, 'gatehouse', 'openid-connect session cookie', 32))
+  }
+
+  seal(purpose: 'session' | 'tx', value: object, ttlSeconds: number): Promise<string> {
+    return new EncryptJWT({ v: value })
+      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', cty: purpose })
+      .setIssuedAt()
+      .setExpirationTime(`${Math.max(1, Math.ceil(ttlSeconds))}s`)
+      .encrypt(this.key)
+  }
+
+  /** The sealed value, or undefined when it cannot be opened (tampered, expired, another key, another purpose). */
+  async open<T>(purpose: 'session' | 'tx', sealed: string): Promise<T | undefined> {
+    try {
+      const { payload, protectedHeader } = await jwtDecrypt(sealed, this.key, {
+        keyManagementAlgorithms: ['dir'],
+        contentEncryptionAlgorithms: ['A256GCM'],
+      })
+      if (protectedHeader.cty !== purpose || typeof payload.v !== 'object' || payload.v === null)
+        return undefined
+      return payload.v as T
+    } catch {
+      return undefined
+    }
+  }
+}
+
+export interface CookieOptions {
+  secure: boolean
+  path: string
+}
+
+/** RFC 6265 §4.1: a Set-Cookie value; HttpOnly and SameSite=Lax (the callback is a top-level GET). */
+export function setCookie(name: string, value: string, maxAgeSeconds: number, o: CookieOptions): string {
+  return `${name}=${value}; Path=${o.path}; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}; HttpOnly; SameSite=Lax${o.secure ? '; Secure' : ''}`
+}
+
+export function clearCookie(name: string, o: CookieOptions): string {
+  return setCookie(name, '', 0, o)
+}
+
+/** One cookie's value from the Cookie header (RFC 6265 §5.4). */
+export function cookieValue(header: string | string[] | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined
+  const all = Array.isArray(header) ? header.join('; ') : header
+  for (const pair of all.split(';')) {
+    const eq = pair.indexOf('=')
+    if (eq > 0 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim()
+  }
+  return undefined
+}
+
+/** The Cookie header without the named cookies (ours never reach the upstream). */
+export function withoutCookies(header: string, names: readonly string[]): string {
+  return header
+    .split(';')
+    .filter((pair) => {
+      const eq = pair.indexOf('=')
+      return !names.includes((eq > 0 ? pair.slice(0, eq) : pair).trim())
+    })
+    .map((p) => p.trim())
+    .join('; ')
+}
