@@ -36,3 +36,25 @@ export function ensureRedisServer() {
   console.error('› installing redis-server failed; tests that need Redis will fail')
   return false
 }
+
+/**
+ * core's path-confusion test (packages/core/test/07-static-upstream.test.ts) puts a real nginx behind
+ * the gateway as a static file server: install Debian's `nginx` when it is missing and apt-get may be used.
+ */
+export function ensureNginx() {
+  const found = ['nginx', '/usr/sbin/nginx'].some((b) => works(b, ['-v']))
+  if (found) return true
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
+  const sudo = isRoot ? [] : works('sudo', ['-n', 'true']) ? ['sudo', '-n'] : undefined
+  if (!sudo || !works('apt-get', ['--version'])) {
+    console.error('› nginx is not installed and apt-get cannot be used here; core test 07 will fail.')
+    return false
+  }
+  console.log('› installing nginx (apt-get) for core test 07 (a real static file server upstream)')
+  const [cmd, ...rest] = [...sudo, 'apt-get', 'install', '-y', '-qq', 'nginx']
+  spawnSync(cmd, rest, {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  })
+  return ['nginx', '/usr/sbin/nginx'].some((b) => works(b, ['-v']))
+}

@@ -8,10 +8,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { pnpm, pnpmCommand, root } from './pnpm.mjs'
 import { prepare } from './prepare.mjs'
-import { ensureRedisServer } from './redis.mjs'
+import { ensureNginx, ensureRedisServer } from './redis.mjs'
 
 prepare()
 ensureRedisServer()
+ensureNginx()
 
 let passed = 0
 let failed = 0

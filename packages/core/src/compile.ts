@@ -4,6 +4,7 @@ import {
   type ConfigIssue,
   type ConsumerRecord,
   type Dispatch,
+  type EscapedSlashesPolicy,
   type GatewayConfig,
   GatewayConfigSchema,
   type NestedPluginConfig,
@@ -52,6 +53,8 @@ export interface CompiledRoute {
   stripPath: boolean
   rewrite: ((params: Record<string, string>) => string) | undefined
   preserveHost: boolean
+  /** What `%2F`/`%5C` in this route's paths means (route, else service, else global; docs/security.md). */
+  escapedSlashes: EscapedSlashesPolicy
   /** Milliseconds; `total` 0 means none. */
   timeouts: { connect: number; read: number; total: number }
   chain: Chain
@@ -73,6 +76,8 @@ export interface Generation {
   trust: TrustFn
   requestId: { header: string; trustIncoming: boolean; responseHeader: boolean }
   limits: { requestBody: number; responseBody: number }
+  /** The global `escapedSlashes` policy: for paths that match no route (routes carry their own). */
+  escapedSlashes: EscapedSlashesPolicy
   /** Measure each plugin handler (`needs.pluginTimings` or `serverTiming`); nothing is timed otherwise. */
   timePlugins: boolean
   /** Send the measurements to the client in `Server-Timing`. */
@@ -204,6 +209,7 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
           stripPath: route.stripPath ?? true,
           rewrite,
           preserveHost: route.preserveHost ?? false,
+          escapedSlashes: route.escapedSlashes ?? svc.escapedSlashes ?? config.escapedSlashes ?? 'reject',
           timeouts: routeTimeouts,
           input: route,
         },
@@ -526,6 +532,7 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
       requestBody: (config.limits?.requestBody as number | undefined) ?? 1024 * 1024,
       responseBody: (config.limits?.responseBody as number | undefined) ?? 1024 * 1024,
     },
+    escapedSlashes: config.escapedSlashes ?? 'reject',
     timePlugins: config.serverTiming === true || instances.some((i) => i.handlers.needs?.pluginTimings),
     serverTiming: config.serverTiming === true,
     inflight: 0,

@@ -131,6 +131,10 @@ function serviceRoute(gen: Generation, name: string): CompiledRoute | undefined 
     stripPath: false,
     rewrite: undefined,
     preserveHost: false,
+    escapedSlashes:
+      gen.config.services?.find((s) => s.name === name)?.escapedSlashes ??
+      gen.config.escapedSlashes ??
+      'reject',
     timeouts: service.timeouts,
     chain: buildChain(base),
     consumerChains,

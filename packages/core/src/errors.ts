@@ -26,6 +26,11 @@ export const RequestPathInvalid = defineError(
   400,
   (why: string) => `The request path is not valid: ${why}`,
 )
+export const RequestPathEscapedSlash = defineError(
+  'GH_REQUEST_PATH_ESCAPED_SLASH',
+  400,
+  'The request path contains an encoded slash or backslash (%2F, %5C), which this route does not accept',
+)
 export const RequestHeadersTooLarge = defineError(
   'GH_REQUEST_HEADERS_TOO_LARGE',
   431,

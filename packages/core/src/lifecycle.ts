@@ -21,12 +21,13 @@ import {
   PluginFailed,
   RequestBodyTooLarge,
   RequestMalformed,
+  RequestPathEscapedSlash,
   RequestPathInvalid,
   RouteNotFound,
 } from './errors.js'
 import { downstreamHeaders, upstreamHeaders } from './forwarding.js'
 import { mirrorRequest } from './mirror.js'
-import { joinPaths, normalisePath } from './path.js'
+import { ESCAPED_SLASH, joinPaths, normalisePath, unsafeUpstreamPath } from './path.js'
 import { type Pools, sendUpstream, upstreamError } from './proxy.js'
 import { sendBalanced } from './retry.js'
 import { type ResilientService, splitService } from './upstreams.js'
@@ -112,6 +113,7 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
   const pin = pinOf(raw)
   ;(ex.res as ResWithContext)[kContext] = ctx
   ex.res.on('close', onResponseClose)
+  let escaped = norm.ok ? norm.escaped : 0
   try {
     if (!norm.ok) throw RequestPathInvalid(norm.reason)
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
@@ -127,11 +129,10 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
       if (!again.ok) throw RequestPathInvalid(again.reason)
       request.path = again.path
       request.host = hostOf(request.headers.host as string | undefined)
+      escaped = again.escaped
     }
-    const match =
-      pin === undefined
-        ? gen.router.find(request.method, request.path, request.host, request.headers)
-        : matchPinned(gen, pin, request.method, request.path)
+    let match = findRoute(gen, pin, request)
+    if (escaped !== 0) match = escapedSlashPolicy(gen, pin, request, match, escaped)
     if (match === undefined) throw RouteNotFound()
     const route = match.route
     ctx.compiledRoute = route
@@ -160,13 +161,55 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
     ctx.upstream.headers[gen.requestId.header] = ctx.requestId
     if (ctx.chain.needsRequestBody && hasBody(raw)) await readBodyFor(ctx)
     if (ctx.chain.access.length > 0) {
+      const planned = ctx.upstream.path
       await runSteps(ctx, 'access', ctx.chain.access)
       if (ctx.responded) return await respondEarly(ctx, ex)
+      // A plugin may build the path from client input: it must not hide a dot segment either.
+      if (ctx.upstream.path !== planned) {
+        const unsafe = unsafeUpstreamPath(ctx.upstream.path)
+        if (unsafe !== undefined) throw RequestPathInvalid(unsafe)
+      }
     }
     await (ex.tunnel === undefined ? proxy(rt, ctx, ex) : ex.tunnel(ctx))
   } catch (err) {
     await handleError(ctx, ex, err)
   }
+}
+
+type Pin = ReturnType<typeof pinOf>
+
+function findRoute(gen: Generation, pin: Pin, request: Request) {
+  return pin === undefined
+    ? gen.router.find(request.method, request.path, request.host, request.headers)
+    : matchPinned(gen, pin, request.method, request.path)
+}
+
+type Match = ReturnType<typeof findRoute>
+
+/**
+ * The rare path that holds `%2F`/`%5C` (or `%252F`) was matched with them encoded; the matched route's
+ * `escapedSlashes` policy (the global one when no route matched) now applies. `decode` decodes them,
+ * normalises again and matches again: the request goes where its decoded path leads. A dot segment
+ * hidden behind an encoded slash was already refused by `normalisePath`, whatever the policy.
+ */
+function escapedSlashPolicy(
+  gen: Generation,
+  pin: Pin,
+  request: Request,
+  match: Match,
+  escaped: number,
+): Match {
+  const policy = match?.route.escapedSlashes ?? gen.escapedSlashes
+  if (policy === 'keep') return match
+  if (policy === 'reject') throw RequestPathEscapedSlash()
+  // `decode` removes one layer: `%252F` becomes `%2F`, which is data to an upstream that decodes once.
+  if ((escaped & ESCAPED_SLASH) === 0) return match
+  const decoded = normalisePath(request.path, true)
+  if (!decoded.ok) throw RequestPathInvalid(decoded.reason)
+  request.path = decoded.path
+  const again = findRoute(gen, pin, request)
+  if (decoded.escaped !== 0 && again?.route.escapedSlashes === 'reject') throw RequestPathEscapedSlash()
+  return again
 }
 
 async function readBodyFor(ctx: Context): Promise<void> {

@@ -115,7 +115,7 @@ t.test('path tricks are normalised before routing, or refused', async (t) => {
   type Where = ['api' | 'admin', string] | [404] | [400]
   // Decision: the path is resolved like a URL (RFC 3986 §5.2.4) *before* routing, so a request reaches
   // exactly the route its resolved path names; it can never be proxied under one prefix and resolve to
-  // another behind it. Encoded slashes stay data. Anything that could climb above the root is refused.
+  // another behind it. Anything that could climb above the root, or hides a dot segment, is refused.
   const cases: Array<[string, Where]> = [
     ['/api/../admin', ['admin', '/admin']],
     ['/api/%2e%2e/admin', ['admin', '/admin']],
@@ -131,11 +131,13 @@ t.test('path tricks are normalised before routing, or refused', async (t) => {
     ['//api/x', ['api', '/internal/api/x']],
     ['/api/x//', ['api', '/internal/api/x/']],
     ['/api/%7euser', ['api', '/internal/api/~user']],
-    ['/api/%2F..%2Fadmin', ['api', '/internal/api/%2F..%2Fadmin']],
-    ['/api/%2f..%2fadmin', ['api', '/internal/api/%2F..%2Fadmin']],
-    ['/api/%252e%252e/admin', ['api', '/internal/api/%252e%252e/admin']],
-    ['/api/..;/admin', ['api', '/internal/api/..;/admin']],
-    ['/items/..%2Fadmin', ['api', '/v2/items/..%2Fadmin']],
+    // A dot segment hidden behind an encoded slash, a second layer of encoding or `;` parameters is
+    // refused: an upstream that decodes before resolving dots would climb out (06-path-policy.test.ts).
+    ['/api/%2F..%2Fadmin', [400]],
+    ['/api/%2f..%2fadmin', [400]],
+    ['/api/%252e%252e/admin', [400]],
+    ['/api/..;/admin', [400]],
+    ['/items/..%2Fadmin', [400]],
     ['/items/%2e%2e', [404]],
     ['/..', [400]],
     ['/%2e%2e/admin', [400]],

@@ -32,6 +32,18 @@ const sizeInput = Type.Unsafe<number | string>({
   gatehouse: 'size',
 })
 
+/**
+ * What an encoded slash or backslash in a request path (`%2F`, `%5C`, any case, or encoded again as
+ * `%252F`) means; set globally, per service or per route (the most specific wins). See docs/security.md.
+ */
+export const EscapedSlashesSchema = Type.Union(
+  [Type.Literal('reject'), Type.Literal('decode'), Type.Literal('keep')],
+  {
+    description:
+      'Encoded slashes in the path (`%2F`, `%5C`, `%252F`): `reject` (default) answers 400 GH_REQUEST_PATH_ESCAPED_SLASH; `decode` turns `%2F`/`%5C` into `/` before routing and sends the normalised path; `keep` sends them as they are (for upstreams that read `%2F` as data)',
+  },
+)
+
 export const WhenSchema = Type.Object(
   {
     methods: Type.Optional(
@@ -212,6 +224,7 @@ export const RouteSchema = Type.Object(
         description: "Send the client's Host header upstream instead of the service's",
       }),
     ),
+    escapedSlashes: Type.Optional(EscapedSlashesSchema),
     timeouts: Type.Optional(TimeoutsSchema),
     mirror: mirrorList("; replaces the service's `mirror` for this route"),
     plugins: Type.Optional(Type.Array(NestedPluginSchema)),
@@ -423,6 +436,7 @@ export const ServiceSchema = Type.Object(
     ),
     timeouts: Type.Optional(TimeoutsSchema),
     mirror: mirrorList(', for every route of this service that sets none'),
+    escapedSlashes: Type.Optional(EscapedSlashesSchema),
     routes: Type.Optional(Type.Array(RouteSchema)),
     plugins: Type.Optional(Type.Array(NestedPluginSchema)),
   },
@@ -555,6 +569,7 @@ export const GatewayConfigSchema = Type.Object(
       ),
     ),
     timeouts: Type.Optional(TimeoutsSchema),
+    escapedSlashes: Type.Optional(EscapedSlashesSchema),
     tls: Type.Optional(TlsSchema),
     http2: Type.Optional(
       Type.Boolean({
@@ -576,6 +591,7 @@ export type WhenConfig = Static<typeof WhenSchema>
 export type NestedPluginConfig = Static<typeof NestedPluginSchema>
 export type PluginInstanceConfig = Static<typeof PluginInstanceSchema>
 export type TimeoutsConfig = Static<typeof TimeoutsSchema>
+export type EscapedSlashesPolicy = Static<typeof EscapedSlashesSchema>
 export type RouteConfig = Static<typeof RouteSchema>
 export type ServiceConfig = Static<typeof ServiceSchema>
 export type TargetConfig = Static<typeof TargetSchema>

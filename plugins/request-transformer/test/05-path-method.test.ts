@@ -16,6 +16,7 @@ t.test('versioning: /v2/users/:id goes to /v1/users/:id upstream', async (t) => 
 t.test('a decoded param is re-encoded in the path', async (t) => {
   const { upstream, gw } = await transformGateway(t, {
     paths: ['/v2/files/:name'],
+    escapedSlashes: 'keep',
     config: { replace: { uri: '/v1/files/$(params.name)' } },
   })
   await gw.request({ path: '/v2/files/a%20b%2Fc' })
@@ -62,12 +63,12 @@ t.test('a value that would add a dot segment is refused with 400, never sent ups
   t.equal(res.status, 400)
   t.equal(res.json().code, 'GH_REQUEST_TRANSFORMER_PATH_INVALID')
   t.equal(upstream.requests.length, 0)
-  await gw.request({ path: '/api', headers: { 'x-dir': '../../admin' } })
-  t.equal(
-    upstream.last()!.url,
-    '/files/..%2F..%2Fadmin/list',
-    'a slash in a value is encoded, so it cannot climb',
-  )
+  // A slash in a value is encoded; the dot segments it would hide from an upstream that decodes
+  // `%2F` are refused by core (docs/security.md#path-confusion).
+  const hidden = await gw.request({ path: '/api', headers: { 'x-dir': '../../admin' } })
+  t.equal(hidden.status, 400)
+  t.equal(hidden.json().code, 'GH_REQUEST_PATH_INVALID')
+  t.equal(upstream.requests.length, 0)
 })
 
 t.test('httpMethod changes the method sent upstream', async (t) => {

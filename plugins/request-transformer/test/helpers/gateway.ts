@@ -33,6 +33,7 @@ export interface Setup {
   config: Record<string, unknown>
   paths?: string[]
   stripPath?: boolean
+  escapedSlashes?: 'reject' | 'decode' | 'keep'
   serviceUrlPath?: string
   limits?: GatewayConfig['limits']
 }
@@ -54,6 +55,7 @@ export async function transformGateway(t: TestLike, setup: Setup) {
               name: 'api',
               paths: setup.paths ?? ['/api'],
               stripPath: setup.stripPath ?? false,
+              ...(setup.escapedSlashes ? { escapedSlashes: setup.escapedSlashes } : {}),
               plugins: [{ name: 'fake-auth' }, { name: 'request-transformer', config: setup.config }],
             },
           ],
