@@ -11,7 +11,8 @@ import type { Pools } from './proxy.js'
  * - a copy is sent only once the request body is complete (buffered, or teed while it streams to the
  *   primary upstream, up to `bodyLimit`), on its own, unawaited promise;
  * - its answer is drained and ignored; its failures are counted ({@link MirrorStats}) and logged
- *   (one warning when a mirror starts failing, then debug), never thrown;
+ *   (one warning when a mirror starts failing, then debug), never thrown; while a mirror fails, one
+ *   copy a second probes it and the others are dropped, so a dead mirror costs no connect per request;
  * - at most `maxInflight` copies per rule are in flight, so a slow mirror holds bounded memory and
  *   sockets, and costs the client nothing.
  * The copy carries `X-Gatehouse-Mirror: 1` so the mirror service knows its answers go nowhere.
@@ -21,6 +22,8 @@ export const MIRROR_HEADER = 'x-gatehouse-mirror'
 const DEFAULT_BODY_LIMIT = 64 * 1024
 const DEFAULT_TIMEOUT = 5_000
 const DEFAULT_MAX_INFLIGHT = 64
+/** While a mirror fails, one copy per this many ms probes it; the others are dropped (no connect storm). */
+const FAILING_PROBE_EVERY = 1_000
 
 /** Counters of one mirror rule, since the configuration that holds it was loaded. */
 export interface MirrorStats {
@@ -34,7 +37,7 @@ export interface MirrorStats {
   failed: number
   /** Requests chosen for mirroring whose body was over `bodyLimit`. */
   skipped: number
-  /** Requests chosen while `maxInflight` copies were already in flight. */
+  /** Requests chosen while `maxInflight` copies were in flight, or while the mirror fails (one probe a second). */
   dropped: number
   /** Copies sent and not answered yet. */
   inflight: number
@@ -50,6 +53,8 @@ export interface MirrorRule {
   maxInflight: number
   /** Whether the last copy failed: a warning is logged when this turns true, not per copy. */
   failing: boolean
+  /** When the last copy was sent while failing (performance.now()). */
+  probedAt: number
   /** Round robin over a balanced mirror service's targets. */
   next: number
   stats: MirrorStats
@@ -122,6 +127,7 @@ function compileRule(
     timeout: (m.timeout as number | undefined) ?? DEFAULT_TIMEOUT,
     maxInflight: m.maxInflight ?? DEFAULT_MAX_INFLIGHT,
     failing: false,
+    probedAt: 0,
     next: 0,
     stats: { route, service: m.service, sent: 0, failed: 0, skipped: 0, dropped: 0, inflight: 0 },
   }
@@ -149,7 +155,7 @@ export function mirrorRequest(
   for (const rule of rules) {
     if (rule.test !== undefined && !rule.test(ctx.request)) continue
     if (rule.share < 1 && Math.random() >= rule.share) continue
-    if (rule.stats.inflight >= rule.maxInflight) {
+    if (rule.stats.inflight >= rule.maxInflight || (rule.failing && !probeDue(rule))) {
       rule.stats.dropped++
       continue
     }
@@ -228,6 +234,14 @@ function send(pools: Pools, rule: MirrorRule, copy: Copy, body: Buffer | undefin
     .finally(() => {
       rule.stats.inflight--
     })
+}
+
+/** A failing mirror gets one copy per FAILING_PROBE_EVERY, so a dead mirror costs no connect per request. */
+function probeDue(rule: MirrorRule): boolean {
+  const now = performance.now()
+  if (now - rule.probedAt < FAILING_PROBE_EVERY) return false
+  rule.probedAt = now
+  return true
 }
 
 /** A balanced mirror service: its healthy targets in turn (never a half-open trial: that is for real traffic). */
