@@ -61,6 +61,9 @@ export interface SendOptions {
   signal: { aborted: boolean }
 }
 
+/** The code of the (internal) error `sendUpstream` throws for a status outside 100–599. */
+const BAD_STATUS = 'ERR_UPSTREAM_STATUS_INVALID'
+
 export async function sendUpstream(pool: Pool, opts: SendOptions): Promise<UpstreamResponse> {
   const res = await pool.request({
     method: opts.method as 'GET',
@@ -71,6 +74,15 @@ export async function sendUpstream(pool: Pool, opts: SendOptions): Promise<Upstr
     bodyTimeout: opts.readTimeout,
     signal: opts.signal as unknown as import('node:events').EventEmitter,
   })
+  // RFC 9110 §15: a status outside 100–599 is no HTTP status (Node could not even send it on): the
+  // response is invalid, a failed attempt like any other (a retry may go to another target).
+  if (res.statusCode < 100 || res.statusCode > 599) {
+    res.body.on('error', () => {})
+    res.body.destroy()
+    throw Object.assign(new Error(`upstream status ${res.statusCode} is outside 100-599`), {
+      code: BAD_STATUS,
+    })
+  }
   return { statusCode: res.statusCode, headers: res.headers, body: res.body as unknown as Readable }
 }
 
@@ -93,6 +105,7 @@ export function upstreamError(err: unknown): GatehouseError {
     // undici's HTTPParserError often carries no code (e.g. a response that is not HTTP at all).
     (err as { name?: string })?.name === 'HTTPParserError' ||
     code === 'UND_ERR_INFO' ||
+    code === BAD_STATUS ||
     code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'
   ) {
     mapped = UpstreamBadResponse()
