@@ -11,6 +11,7 @@ import {
   PLUGIN_API_VERSION,
   type PluginDefinition,
   type PluginScope,
+  pluginKeyProblems,
   type RouteInfo,
   type ServiceInfo,
   type UpstreamHealth,
@@ -348,6 +349,7 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
   const planned: Planned[] = []
   const seenScopes = new Map<string, string>()
   const ids = new Set<string>()
+  const checkedDefs = new Set<PluginDefinition>()
   for (const d of decls) {
     if (d.decl.enabled === false) continue
     const def = opts.plugins.get(d.decl.name)
@@ -367,6 +369,16 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
         message: `plugin "${def.name}" was built for plugin API ${def.apiVersion}; this gateway speaks ${PLUGIN_API_VERSION}`,
       })
       continue
+    }
+    // A definition written in plain JavaScript (no types) may carry a misspelled key: refuse it by name.
+    if (!checkedDefs.has(def)) {
+      checkedDefs.add(def)
+      for (const message of pluginKeyProblems(def, 'definition'))
+        issues.push({
+          pointer: `${d.pointer}/name`,
+          plugin: def.name,
+          message: `plugin definition: ${message}`,
+        })
     }
     for (const key of ['before', 'after'] as const) {
       d.decl[key]?.forEach((n, i) => {
@@ -449,6 +461,14 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
         })
         if (handlers === null || typeof handlers !== 'object')
           throw new TypeError('init must return an object of handlers')
+        // A misspelled phase (`acces`) would otherwise load and never run: an auth check that is not there.
+        const problems = pluginKeyProblems(handlers, 'handlers')
+        if (problems.length > 0) {
+          await closeQuietly(handlers, opts.logger, p.def.name)
+          for (const message of problems)
+            issues.push({ pointer: p.pointer, plugin: p.def.name, message: `init returned: ${message}` })
+          continue
+        }
       } catch (err) {
         issues.push(...initIssues(err, p.pointer, p.def.name))
         continue
@@ -613,6 +633,16 @@ export function stableJson(value: unknown): string {
     .sort()
     .map((k) => `${JSON.stringify(k)}:${stableJson(obj[k])}`)
     .join(',')}}`
+}
+
+/** Releases what a refused instance's `init` opened (a Redis client, a timer). */
+async function closeQuietly(handlers: { close?: unknown }, logger: Logger, plugin: string): Promise<void> {
+  if (typeof handlers.close !== 'function') return
+  try {
+    await (handlers.close as () => unknown)()
+  } catch (err) {
+    logger.error({ err, plugin }, 'plugin close failed')
+  }
 }
 
 export async function closeInstances(instances: Iterable<Instance>, logger: Logger): Promise<void> {

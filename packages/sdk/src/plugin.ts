@@ -215,16 +215,159 @@ export interface PluginDefinition<TConfig = any, TState = any> {
   readonly primary?: () => Awaitable<void | (() => Awaitable<void>)>
 }
 
-export interface PluginOptions<S extends TSchema, TState> {
+/** What `init` is: builds an instance's handlers from its validated config. */
+export type PluginInit<S extends TSchema, TState> = (
+  config: Static<S>,
+  env: PluginEnv,
+) => Awaitable<PluginHandlers<TState>>
+
+export interface PluginOptions<
+  S extends TSchema,
+  TState,
+  I extends PluginInit<S, TState> = PluginInit<S, TState>,
+> {
   name: string
   version: string
   priority: number
   description?: string
   schema?: S
   stacking?: boolean
-  init(config: Static<S>, env: PluginEnv): Awaitable<PluginHandlers<TState>>
+  /**
+   * Builds an instance. What it returns has exactly the keys of {@link PluginHandlers} (and `needs`
+   * exactly those of {@link PluginNeeds}): a misspelled phase (`acces`) or need (`requestBdy`) is a
+   * compile error naming the key, not a handler that never runs.
+   */
+  init: I & ExactInit<I>
   /** See {@link PluginDefinition.primary}. */
   primary?: () => Awaitable<void | (() => Awaitable<void>)>
+}
+
+/** The keys of a handlers object (or of its `needs`) that core does not read, as `needs.x` for a need. */
+export type UnknownHandlerKeys<H> = H extends unknown
+  ?
+      | Exclude<keyof H, keyof PluginHandlers>
+      | (H extends { needs?: infer N }
+          ? N extends object
+            ? `needs.${Exclude<keyof N, keyof PluginNeeds> & string}`
+            : never
+          : never)
+  : never
+
+/**
+ * `unknown` when every object `I` (an `init`) can return has only known keys; otherwise a type no
+ * function has, whose one property names the unknown keys, so the compiler's error says which.
+ */
+export type ExactInit<I> = [
+  UnknownHandlerKeys<Awaited<I extends (...args: never[]) => infer R ? R : never>>,
+] extends [never]
+  ? unknown
+  : {
+      readonly 'init returns keys core does not know': UnknownHandlerKeys<
+        Awaited<I extends (...args: never[]) => infer R ? R : never>
+      >
+    }
+
+/** The keys of a plugin definition core reads; any other is a mistake (see {@link pluginKeyProblems}). */
+export const DEFINITION_KEYS: readonly string[] = Object.freeze([
+  'name',
+  'version',
+  'priority',
+  'description',
+  'schema',
+  'stacking',
+  'apiVersion',
+  'init',
+  'primary',
+])
+/** The phase handlers an `init` may return. */
+export const PHASE_HANDLER_KEYS: readonly string[] = Object.freeze([
+  'rewrite',
+  'access',
+  'response',
+  'log',
+  'error',
+  'close',
+])
+/** The keys of the object `init` returns that core reads. */
+export const HANDLER_KEYS: readonly string[] = Object.freeze([...PHASE_HANDLER_KEYS, 'needs', 'admin'])
+const NEEDS_KEYS: readonly string[] = ['requestBody', 'responseBody', 'pluginTimings']
+
+/**
+ * What is wrong with the keys of a plugin definition (`kind: 'definition'`) or of the object its `init`
+ * returned (`kind: 'handlers'`): one message per unknown key, naming the key and the nearest name it
+ * may stand for, and per handler that is not a function. Empty when nothing is wrong. The types refuse
+ * all of this at compile time; this is the same check for plugins written in plain JavaScript, run by
+ * `definePlugin` and by core when it loads an instance.
+ */
+export function pluginKeyProblems(value: object, kind: 'definition' | 'handlers'): string[] {
+  const problems: string[] = []
+  const record = value as Record<string, unknown>
+  if (kind === 'definition') {
+    for (const key of Object.keys(record)) {
+      if (DEFINITION_KEYS.includes(key)) continue
+      if (HANDLER_KEYS.includes(key)) {
+        problems.push(`"${key}" belongs in the object init returns, not in the plugin definition`)
+        continue
+      }
+      const near = nearest(key, [...DEFINITION_KEYS, ...HANDLER_KEYS])
+      problems.push(
+        HANDLER_KEYS.includes(near)
+          ? `"${key}" is not a key of a plugin definition; the nearest is "${near}", which belongs in the object init returns`
+          : unknownKey(key, DEFINITION_KEYS, 'key of a plugin definition'),
+      )
+    }
+    return problems
+  }
+  for (const key of Object.keys(record)) {
+    if (!HANDLER_KEYS.includes(key)) {
+      problems.push(unknownKey(key, HANDLER_KEYS, 'phase handler'))
+      continue
+    }
+    const v = record[key]
+    if (v === undefined) continue
+    if (PHASE_HANDLER_KEYS.includes(key) && typeof v !== 'function')
+      problems.push(`the ${key} handler must be a function, got ${typeof v}`)
+  }
+  const needs = record.needs
+  if (needs !== undefined && (needs === null || typeof needs !== 'object')) {
+    problems.push('"needs" must be an object')
+  } else if (needs !== undefined) {
+    for (const key of Object.keys(needs)) {
+      if (!NEEDS_KEYS.includes(key)) problems.push(`needs.${unknownKey(key, NEEDS_KEYS, 'need')}`)
+    }
+  }
+  return problems
+}
+
+function unknownKey(key: string, known: readonly string[], what: string): string {
+  return `"${key}" is not a ${what}; the nearest is "${nearest(key, known)}" (known: ${known.join(', ')})`
+}
+
+/** The known name with the smallest edit distance to `key` (case-insensitive). */
+function nearest(key: string, known: readonly string[]): string {
+  let best = known[0]!
+  let bestDistance = Number.POSITIVE_INFINITY
+  for (const name of known) {
+    const d = editDistance(key.toLowerCase(), name.toLowerCase())
+    if (d < bestDistance) {
+      best = name
+      bestDistance = d
+    }
+  }
+  return best
+}
+
+/** Levenshtein distance, two rows. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i]
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    prev = row
+  }
+  return prev[b.length]!
 }
 
 const NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/
@@ -248,9 +391,11 @@ const NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/
  *   },
  * })
  */
-export function definePlugin<S extends TSchema, TState = Record<string, unknown>>(
-  options: PluginOptions<S, TState>,
-): PluginDefinition<Static<S>, TState> {
+export function definePlugin<
+  S extends TSchema,
+  TState = Record<string, unknown>,
+  I extends PluginInit<S, TState> = PluginInit<S, TState>,
+>(options: PluginOptions<S, TState, I>): PluginDefinition<Static<S>, TState> {
   if (!NAME_PATTERN.test(options.name)) {
     throw new TypeError(`plugin name "${options.name}" must be kebab-case (e.g. "rate-limit")`)
   }
@@ -263,6 +408,8 @@ export function definePlugin<S extends TSchema, TState = Record<string, unknown>
   if (options.primary !== undefined && typeof options.primary !== 'function') {
     throw new TypeError(`plugin "${options.name}": primary must be a function`)
   }
+  const problems = pluginKeyProblems(options, 'definition')
+  if (problems.length > 0) throw new TypeError(`plugin "${options.name}": ${problems.join('; ')}`)
   return Object.freeze({ ...options, apiVersion: PLUGIN_API_VERSION }) as PluginDefinition<Static<S>, TState>
 }
 
