@@ -116,7 +116,8 @@ export class Context {
   route: RouteInfo | undefined = undefined
   service: ServiceInfo | undefined = undefined
   compiledRoute: CompiledRoute | undefined = undefined
-  upstream: Upstream | undefined = undefined
+  private upstreamRequest: Upstream | undefined = undefined
+  private upstreamView: Upstream | undefined = undefined
   /** The service sent to: the route's, or another one chosen by the route's service `split`. */
   upstreamService: CompiledService | undefined = undefined
   response: Response | undefined = undefined
@@ -160,6 +161,23 @@ export class Context {
     this.chain = gen.globalChain
     this.startedAt = startedAt
     this.pluginTimings = gen.timePlugins ? [] : undefined
+  }
+
+  /**
+   * The upstream request. In `response` and `log` it was already sent (or never will be): handlers
+   * then get a view that reads through and refuses every write with GH_PLUGIN_PHASE_MISUSE naming the
+   * plugin and phase, however deep (`ctx.upstream.headers['x'] = 'y'` included).
+   */
+  get upstream(): Upstream | undefined {
+    const up = this.upstreamRequest
+    if (up === undefined || (this.phase !== 'response' && this.phase !== 'log')) return up
+    if (this.upstreamView === undefined) this.upstreamView = readOnlyView(up, this, 'ctx.upstream')
+    return this.upstreamView
+  }
+
+  set upstream(up: Upstream | undefined) {
+    this.upstreamRequest = up
+    this.upstreamView = undefined
   }
 
   get shared(): Record<string, unknown> {
@@ -265,4 +283,44 @@ function misuse(ctx: Context, detail: string): GatehouseError {
   return new GatehouseErrorClass(PhaseMisuse.code, PhaseMisuse.statusCode, PhaseMisuse().message, {
     cause: new Error(who + detail),
   })
+}
+
+/**
+ * A view of `target` that reads through (wrapping nested plain objects and arrays the same way) and
+ * throws on any write, naming the plugin, the phase and the path written. Buffers, streams and other
+ * class instances are handed out as they are.
+ */
+function readOnlyView<T extends object>(target: T, ctx: Context, path: string): T {
+  return new Proxy(target, {
+    get(obj, key, receiver) {
+      const value = Reflect.get(obj, key, receiver)
+      if (value === null || typeof value !== 'object' || typeof key === 'symbol') return value
+      const proto = Object.getPrototypeOf(value)
+      if (proto !== Object.prototype && proto !== null && !Array.isArray(value)) return value
+      // A Proxy must return a non-configurable, read-only property's own value.
+      const own = Reflect.getOwnPropertyDescriptor(obj, key)
+      if (own !== undefined && !own.configurable && own.writable === false) return value
+      return readOnlyView(value as object, ctx, `${path}.${key}`)
+    },
+    set(_obj, key) {
+      throw lateWrite(ctx, `${path}.${String(key)}`)
+    },
+    deleteProperty(_obj, key) {
+      throw lateWrite(ctx, `${path}.${String(key)}`)
+    },
+    defineProperty(_obj, key) {
+      throw lateWrite(ctx, `${path}.${String(key)}`)
+    },
+    setPrototypeOf() {
+      throw lateWrite(ctx, path)
+    },
+  })
+}
+
+function lateWrite(ctx: Context, path: string): GatehouseError {
+  return misuse(
+    ctx,
+    `${path} is read-only in the ${ctx.phase} phase (the upstream request was already sent, or never will be); ` +
+      'change it in access',
+  )
 }

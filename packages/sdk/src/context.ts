@@ -4,8 +4,10 @@ import type { GatehouseError } from './errors.js'
  * The context a plugin handler receives: Gatehouse's PDK. Each phase gets the view that can work in it,
  * so a misuse the types can see (responding from `log`, writing the upstream request in `response`) is
  * a compile error. At run time, `respond()` and `setConsumer()` outside their phases throw
- * GH_PLUGIN_PHASE_MISUSE, and the response headers are frozen in `log` (a write throws a TypeError,
- * which is logged and ignored there). Writes to what is typed read-only are otherwise not checked.
+ * GH_PLUGIN_PHASE_MISUSE, the upstream request refuses writes in `response` and `log` (the same
+ * error, naming the plugin and phase), and the response headers are frozen in `log` (a write throws a
+ * TypeError, which is logged and ignored there). Writes to what is typed read-only are otherwise not
+ * checked.
  *
  * Header names are always lower case. Objects are plain and mutable where the phase allows it:
  * `ctx.upstream.headers['x-tenant'] = 'acme'`.
@@ -150,6 +152,23 @@ export interface UpstreamRequest {
   bodyLimit?: BodyLimit
 }
 
+/**
+ * The upstream request as `response` and `log` see it: already sent (or, after a short-circuit, never
+ * to be), so read-only all the way down. At run time every write throws GH_PLUGIN_PHASE_MISUSE naming
+ * the plugin and phase; change the upstream request in `access`.
+ */
+export interface SentUpstreamRequest {
+  readonly method: string
+  readonly path: string
+  readonly querystring: string
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>
+  /** What a plugin set in `access`, or `undefined` when the client's body streamed through. */
+  readonly body: unknown
+  readonly target: string
+  readonly timeouts: { readonly connect: number; readonly read: number }
+  readonly bodyLimit?: BodyLimit | undefined
+}
+
 /** See {@link UpstreamRequest.bodyLimit}. Make it once at `init`: it is not copied per request. */
 export interface BodyLimit {
   /** The largest body allowed, in bytes. */
@@ -280,7 +299,8 @@ interface AfterRoutingView<TState> extends BaseContext<TState> {
   readonly request: RequestView
   readonly route: RouteInfo | undefined
   readonly service: ServiceInfo | undefined
-  readonly upstream: Readonly<UpstreamRequest> | undefined
+  /** Read-only, deeply: see {@link SentUpstreamRequest}. */
+  readonly upstream: SentUpstreamRequest | undefined
   readonly consumer: Consumer | undefined
   readonly credential: Credential | undefined
   /** True when `consumer` is an auth plugin's `anonymous` consumer. */
