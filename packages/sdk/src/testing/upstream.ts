@@ -2,14 +2,18 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { onTeardown, type TestLike } from './teardown.js'
 
-export interface RecordedRequest {
+/**
+ * One request the upstream received. `TJson` types `json` (default `unknown`): take it from
+ * `upstream.last<{ user: string }>()` rather than casting. The type is your claim, not a check.
+ */
+export interface RecordedRequest<TJson = unknown> {
   method: string
   /** Path and query as received. */
   url: string
   headers: http.IncomingHttpHeaders
   body: Buffer
-  /** The body parsed as JSON, or undefined. */
-  json: unknown
+  /** The body parsed as JSON, or undefined (no body, or not JSON). */
+  json: TJson | undefined
 }
 
 /**
@@ -35,7 +39,8 @@ export interface TestUpstream {
   port: number
   /** Every request received, in order. */
   readonly requests: RecordedRequest[]
-  last(): RecordedRequest | undefined
+  /** The latest request, its `json` typed as `TJson` (e.g. `upstream.last<{ id: number }>()?.json?.id`). */
+  last<TJson = unknown>(): RecordedRequest<TJson> | undefined
   server: http.Server
   close(): Promise<void>
 }
@@ -74,7 +79,7 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Test
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     requests,
-    last: () => requests[requests.length - 1],
+    last: <TJson = unknown>() => requests[requests.length - 1] as RecordedRequest<TJson> | undefined,
     server,
     close: () =>
       new Promise<void>((resolve) => {
