@@ -4,7 +4,7 @@ import { PassThrough, Transform } from 'node:stream'
 import zlib from 'node:zlib'
 import type { Headers } from '@gatehousejs/sdk'
 import type { Response } from './context.js'
-import { RequestBodyInvalid, RequestBodyTooLarge } from './errors.js'
+import { RequestBodyInvalid, RequestBodyTooLarge, RequestEncodingUnsupported } from './errors.js'
 
 /**
  * Opt-in body access. Core reads a body only when a plugin on the route declared it needs it; every
@@ -116,9 +116,13 @@ function isForm(contentType: string | undefined): boolean {
   return contentType?.toLowerCase().startsWith('application/x-www-form-urlencoded') ?? false
 }
 
+/** RFC 9110 §12.5.3: a 415 for a content coding says which codings the server takes. */
+const ACCEPTED_CODINGS = 'gzip, deflate, br'
+
 /**
  * Reads and parses the request body for plugins: JSON and url-encoded forms are parsed, other types
- * are left as raw bytes. Over the limit is 413; malformed JSON is 400.
+ * are left as raw bytes. Over the limit is 413; malformed JSON is 400; a body in a coding core cannot
+ * decode (zstd, or stacked codings) is 415, so a plugin that asked for the body never silently gets none.
  */
 export async function readRequestBody(
   req: Readable & { headers: Record<string, string | string[] | undefined> },
@@ -129,14 +133,18 @@ export async function readRequestBody(
     req.resume()
     throw RequestBodyTooLarge(limit)
   }
+  const encoding = req.headers['content-encoding']
+  const coding = codingOf(encoding)
+  if (coding === undefined) {
+    req.resume()
+    throw RequestEncodingUnsupported(String(encoding)).withHeaders({ 'accept-encoding': ACCEPTED_CODINGS })
+  }
   const result = await readLimited(req, limit)
   if (!result.ok) {
     req.resume()
     throw RequestBodyTooLarge(limit)
   }
   const raw = result.body
-  const coding = codingOf(req.headers['content-encoding'])
-  if (coding === undefined) return { raw, parsed: undefined }
   let decoded: Buffer
   try {
     decoded = decode(coding, raw, limit)

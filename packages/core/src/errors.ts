@@ -46,6 +46,12 @@ export const RequestBodyInvalid = defineError(
   400,
   (why: string) => `The request body could not be read: ${why}`,
 )
+export const RequestEncodingUnsupported = defineError(
+  'GH_REQUEST_ENCODING_UNSUPPORTED',
+  415,
+  (coding: string) =>
+    `The request body's Content-Encoding "${coding}" cannot be decoded here; send it as identity, gzip, deflate or br`,
+)
 export const RequestTimeout = defineError('GH_REQUEST_TIMEOUT', 408, 'The request was not received in time')
 export const UpstreamUnreachable = defineError(
   'GH_UPSTREAM_UNREACHABLE',
