@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import http from 'node:http'
 import http2 from 'node:http2'
 import https from 'node:https'
@@ -233,7 +234,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       server.headersTimeout = Math.min(60_000, server.requestTimeout || 60_000)
       // A reverse proxy does not tunnel: CONNECT gets a JSON 405 rather than a silently closed socket.
       server.on('connect', (_req: http.IncomingMessage, socket: Socket) =>
-        writeError(ConnectUnsupported(), socket),
+        writeError(ConnectUnsupported(), socket, rt.current),
       )
       // A failed handshake has no request to log: a debug line says why (expired, no shared cipher…).
       server.on('tlsClientError', (err: Error & { code?: string }) =>
@@ -245,14 +246,11 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       )
       return server
     },
-    clientErrorHandler: (err, socket) => writeClientError(err, socket),
+    clientErrorHandler: (err, socket) => writeClientError(err, socket, rt.current),
     frameworkErrors: (err, req, reply) => {
       const e =
         err.code === 'FST_ERR_BAD_URL' ? RequestPathInvalid('bad percent-encoding') : RequestMalformed()
-      ;(reply as import('fastify').FastifyReply)
-        .code(e.statusCode)
-        .header('content-type', 'application/json; charset=utf-8')
-        .send(JSON.stringify(e.toBody(String(req.id))))
+      sendLastError(reply as import('fastify').FastifyReply, e, String(req.id), rt.current)
     },
   })
   app.removeAllContentTypeParsers()
@@ -263,10 +261,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   app.setErrorHandler(function lastResort(err, req, reply) {
     req.log.error({ err }, 'unhandled error')
     const e = (err as { statusCode?: number }).statusCode === 400 ? RequestMalformed() : InternalError()
-    reply
-      .code(e.statusCode)
-      .header('content-type', 'application/json; charset=utf-8')
-      .send(JSON.stringify(e.toBody(req.id)))
+    sendLastError(reply, e, req.id, rt.current)
   })
   const sender: Sender = function sendReply(reply, status, headers, body) {
     const r = reply as import('fastify').FastifyReply
@@ -607,19 +602,37 @@ const CLIENT_ERRORS: Record<string, () => import('@gatehousejs/sdk').GatehouseEr
 }
 
 /** Errors Node raises before a request exists (bad HTTP, huge headers): a JSON answer, then close. */
-function writeClientError(err: Error & { code?: string }, socket: Socket): void {
+function writeClientError(err: Error & { code?: string }, socket: Socket, gen: Generation): void {
   if (!socket.writable || err.code === 'ECONNRESET') {
     socket.destroy()
     return
   }
-  writeError((CLIENT_ERRORS[err.code ?? ''] ?? RequestMalformed)(), socket)
+  writeError((CLIENT_ERRORS[err.code ?? ''] ?? RequestMalformed)(), socket, gen)
 }
 
-/** Writes a JSON error on a raw socket (no request object exists yet) and closes it. */
-function writeError(e: import('@gatehousejs/sdk').GatehouseError, socket: Socket): void {
-  const body = JSON.stringify(e.toBody(''))
+/**
+ * Writes a JSON error on a raw socket (no request object exists yet) and closes it. It still gets a
+ * request id of its own, in the body and (as configured) the request id header, so a client can quote
+ * one whatever went wrong.
+ */
+function writeError(e: import('@gatehousejs/sdk').GatehouseError, socket: Socket, gen: Generation): void {
+  const requestId = randomUUID()
+  const body = JSON.stringify(e.toBody(requestId))
+  const idLine = gen.requestId.responseHeader ? `${gen.requestId.header}: ${requestId}\r\n` : ''
   socket.end(
     `HTTP/1.1 ${e.statusCode} ${http.STATUS_CODES[e.statusCode]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      `${idLine}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   )
+}
+
+/** An error Fastify raised before the lifecycle (a bad URL, a last-resort fault), with its request id. */
+function sendLastError(
+  reply: import('fastify').FastifyReply,
+  e: import('@gatehousejs/sdk').GatehouseError,
+  requestId: string,
+  gen: Generation,
+): void {
+  reply.code(e.statusCode).header('content-type', 'application/json; charset=utf-8')
+  if (gen.requestId.responseHeader) reply.header(gen.requestId.header, requestId)
+  reply.send(JSON.stringify(e.toBody(requestId)))
 }
