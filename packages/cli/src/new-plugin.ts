@@ -41,6 +41,16 @@ async function copyTree(from: string, to: string, fill: (text: string) => string
 }
 
 /**
+ * The template's error code for a missing required header, `GH_<PLUGIN>_HEADER_MISSING`, without
+ * saying HEADER twice when the plugin's name already ends in it: `tenant-header` gives
+ * `GH_TENANT_HEADER_MISSING`, `tenant-stamp` gives `GH_TENANT_STAMP_HEADER_MISSING`.
+ */
+export function headerMissingCode(name: string): string {
+  const area = name.toUpperCase().replace(/-/g, '_')
+  return area === 'HEADER' || area.endsWith('_HEADER') ? `GH_${area}_MISSING` : `GH_${area}_HEADER_MISSING`
+}
+
+/**
  * `gatehouse new-plugin <name>`: writes a plugin package (source, a test against a real gateway,
  * README, build config) that builds, tests and packs with plain npm.
  */
@@ -55,13 +65,12 @@ export async function newPlugin(name: string, options: NewPluginOptions, out: Co
     return 1
   }
   const range = `^${options.version}`
-  const code = name.toUpperCase().replace(/-/g, '_')
   const fill = (text: string) =>
     text
       .replaceAll('__SDK_PEER__', range)
       .replaceAll('__SDK__', options.sdk ?? range)
       .replaceAll('__CORE__', options.core ?? range)
-      .replaceAll('__CODE__', code)
+      .replaceAll('__MISSING_CODE__', headerMissingCode(name))
       .replaceAll('__NAME__', name)
   const written = await copyTree(TEMPLATE, dir, fill)
   const shown = relative(process.cwd(), dir) || '.'

@@ -35,6 +35,20 @@ t.test('new-plugin writes a package named after the plugin, with the placeholder
   t.notMatch(src + readFileSync(join(root, 'README.md'), 'utf8'), /__[A-Z_]+__/, 'no placeholder left')
 })
 
+t.test('new-plugin says HEADER once when the plugin name already ends in it', async (t) => {
+  const dir = tempDir(t)
+  const r = await run(['new-plugin', 'tenant-header'], { cwd: dir })
+  t.equal(r.code, 0, r.stderr)
+  const root = join(dir, 'gatehouse-plugin-tenant-header')
+  const written = ['src/index.ts', 'README.md', 'test/plugin.test.mjs'].map((f) =>
+    readFileSync(join(root, f), 'utf8'),
+  )
+  for (const text of written) {
+    t.match(text, /GH_TENANT_HEADER_MISSING/)
+    t.notMatch(text, /HEADER_HEADER|__[A-Z_]+__/)
+  }
+})
+
 t.test('new-plugin refuses a bad name (exit 2) and a non-empty directory (exit 1)', async (t) => {
   const dir = tempDir(t)
   const bad = await run(['new-plugin', 'Bad_Name'], { cwd: dir })

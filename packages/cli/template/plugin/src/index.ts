@@ -2,7 +2,7 @@ import { defineError, definePlugin, HeaderName, PRIORITY, Type } from '@gatehous
 
 /** The error a client gets when a required header is missing: a stable code, a 4xx, a JSON body. */
 export const HeaderMissing = defineError(
-  'GH___CODE___HEADER_MISSING',
+  '__MISSING_CODE__',
   400,
   (name: string) => `The ${name} header is required`,
 )

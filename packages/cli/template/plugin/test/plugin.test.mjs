@@ -28,7 +28,7 @@ test('a missing required header is a 400 with a stable code, and nothing is prox
   })
   const res = await gw.request({ path: '/hello' })
   assert.equal(res.status, 400)
-  assert.equal(res.json().code, 'GH___CODE___HEADER_MISSING')
+  assert.equal(res.json().code, '__MISSING_CODE__')
   assert.equal(upstream.requests.length, 0)
 })
 
