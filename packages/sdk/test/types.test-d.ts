@@ -14,6 +14,7 @@ import {
   type PluginHandlers,
   Type,
 } from '@gatehousejs/sdk'
+import type { TestUpstream } from '@gatehousejs/sdk/testing'
 
 declare const consumer: Consumer
 
@@ -176,3 +177,178 @@ export const dispatching = definePlugin({
     }
   },
 })
+
+// ── Mistakes the SDK catches (docs/writing-a-plugin.md § Mistakes the SDK catches) ─────────────────
+
+// 1. Unknown keys: in the definition, and in what init returns (each return, sync or async, and `needs`).
+export const misspelledDefinition = definePlugin({
+  name: 'x',
+  version: '1.0.0',
+  priority: 1,
+  // @ts-expect-error "stackng" is not a key of a plugin definition (did you mean stacking?)
+  stackng: true,
+  init: () => ({}),
+})
+export const handlerOnDefinition = definePlugin({
+  name: 'x',
+  version: '1.0.0',
+  priority: 1,
+  init: () => ({}),
+  // @ts-expect-error handlers belong in the object init returns
+  access() {},
+})
+export const misspelledPhase = definePlugin({
+  name: 'x',
+  version: '1.0.0',
+  priority: 1,
+  schema: Type.Object({ header: Type.String() }),
+  // @ts-expect-error init returns "acces": an auth check that would never run
+  init(config) {
+    return {
+      acces(ctx: AccessContext) {
+        if (ctx.request.headers[config.header] === undefined) ctx.respond(401)
+      },
+      response(ctx) {
+        ctx.response.headers['x-checked'] = '1'
+      },
+    }
+  },
+})
+export const misspelledAsync = definePlugin({
+  name: 'x',
+  version: '1.0.0',
+  priority: 1,
+  // @ts-expect-error an async init is checked the same way
+  async init() {
+    return { respons() {} }
+  },
+})
+export const misspelledNeed = definePlugin({
+  name: 'x',
+  version: '1.0.0',
+  priority: 1,
+  // @ts-expect-error needs.responseBdy is not a need: the body would never be buffered
+  init: () => ({ needs: { requestBody: true, responseBdy: true }, response() {} }),
+})
+export const misspelledInOneBranch = definePlugin({
+  name: 'x',
+  version: '1.0.0',
+  priority: 1,
+  schema: Type.Object({ on: Type.Boolean() }),
+  // @ts-expect-error every object init can return is checked, not only the first
+  init(config) {
+    if (!config.on) return {}
+    return { loog() {} }
+  },
+})
+// Correct uses still compile, with the config typed from the schema and ctx typed per phase.
+export const exactAndInferred = definePlugin({
+  name: 'exact',
+  version: '1.0.0',
+  priority: 1,
+  schema: Type.Object({ on: Type.Boolean(), header: Type.String() }),
+  async init(config, env) {
+    const on: boolean = config.on
+    if (!on) return {}
+    return {
+      needs: { requestBody: true, pluginTimings: true },
+      access(ctx) {
+        ctx.upstream.headers[config.header] = env.instance.id
+      },
+      log(ctx) {
+        void ctx.timings.total
+      },
+      close() {},
+      admin: [{ method: 'GET', path: '/state', handler: () => ({ body: { on } }) }],
+    }
+  },
+})
+export const annotatedHandlers = definePlugin({
+  name: 'annotated',
+  version: '1.0.0',
+  priority: 1,
+  init() {
+    const handlers: PluginHandlers<{ started: number }> = {
+      access(ctx) {
+        ctx.plugin.started = 1
+      },
+    }
+    handlers.log = (ctx) => void ctx.plugin.started
+    return handlers
+  },
+})
+const NoConfig = Type.Object({})
+export const typedState = definePlugin<typeof NoConfig, { n: number }>({
+  name: 'typed-state',
+  version: '1.0.0',
+  priority: 1,
+  init: () => ({
+    access(ctx) {
+      ctx.plugin.n = 1
+    },
+  }),
+})
+
+// 2. The upstream request is read-only, all the way down, once it was sent.
+export const lateUpstream = definePlugin({
+  name: 'late',
+  version: '1.0.0',
+  priority: 1,
+  init() {
+    return {
+      response(ctx) {
+        if (ctx.upstream) {
+          const sent: string | readonly string[] | undefined = ctx.upstream.headers['x-tenant']
+          const read: number = ctx.upstream.timeouts.read
+          void [sent, read, ctx.upstream.path, ctx.upstream.target, ctx.upstream.body]
+          // @ts-expect-error a header of the upstream request cannot change after it was sent
+          ctx.upstream.headers['x-tenant'] = 'acme'
+          // @ts-expect-error nor be removed
+          delete ctx.upstream.headers['x-tenant']
+          // @ts-expect-error nor its timeouts
+          ctx.upstream.timeouts.read = 1
+          // @ts-expect-error nor its body
+          ctx.upstream.body = 'late'
+          const many = ctx.upstream.headers['x-many']
+          // @ts-expect-error nor a multi-valued header's list
+          if (many !== undefined && typeof many !== 'string') many.push('late')
+        }
+      },
+      log(ctx) {
+        // @ts-expect-error in log neither
+        if (ctx.upstream) ctx.upstream.headers.cookie = ''
+        // @ts-expect-error nor its method
+        if (ctx.upstream) ctx.upstream.method = 'POST'
+      },
+    }
+  },
+})
+
+// 3. In log, the response may not exist: the client went away before one was made.
+export const logResponse = definePlugin({
+  name: 'log-response',
+  version: '1.0.0',
+  priority: 1,
+  init() {
+    return {
+      log(ctx) {
+        // @ts-expect-error ctx.response is undefined when the client left before any response existed
+        void ctx.response.status
+        const status: number | undefined = ctx.response?.status
+        if (ctx.response !== undefined) {
+          const source: 'upstream' | 'plugin' | 'error' = ctx.response.source
+          void source
+        }
+        void status
+      },
+    }
+  },
+})
+
+// 4. The test kit's recorded request: `json` is unknown unless the test says what it expects.
+declare const upstream: TestUpstream
+const order: number | undefined = upstream.last<{ order: number }>()?.json?.order
+// @ts-expect-error without a type argument, json is unknown
+const untyped: { order: number } = upstream.last()!.json
+const asUnknown: unknown = upstream.last()?.json
+export const recorded = [order, untyped, asUnknown]
