@@ -449,13 +449,7 @@ async function handleError(ctx: Context, ex: Exchange, err: unknown): Promise<vo
     return
   }
   const gerr = err instanceof GatehouseError ? err : wrapInternal(err)
-  const info = failureInfo.get(gerr)
-  if (gerr.statusCode >= 500) {
-    const msg = info ? `plugin "${info.plugin}" failed in ${info.phase}` : `request failed: ${gerr.code}`
-    ctx.requestLog.error({ err: gerr.cause ?? gerr, code: gerr.code, ...info }, msg)
-  } else {
-    ctx.requestLog.debug({ code: gerr.code, ...info }, gerr.message)
-  }
+  logOutcome(ctx, gerr, failureInfo.get(gerr))
   if (ex.res.headersSent) {
     ex.res.destroy()
     return
@@ -487,6 +481,26 @@ async function handleError(ctx: Context, ex: Exchange, err: unknown): Promise<vo
     }
   }
   send(ctx, ex)
+}
+
+/**
+ * One log line per error answer, at the level of whose fault it is (docs/observability.md#log-levels):
+ *  - `info`, no stack: a 4xx, the client's doing (no credentials, no route, a bad path…);
+ *  - `warn`, no stack: a 5xx a plugin chose to answer (a cache `only-if-cached` miss, a store down
+ *    with the plugin failing closed): the plugin worked as configured;
+ *  - `error`, with the cause's stack: the gateway failed the request (a plugin threw something that
+ *    is not a GatehouseError, an internal error, an upstream that failed).
+ */
+function logOutcome(ctx: Context, gerr: GatehouseError, info: PluginFailure | undefined): void {
+  const fields = { code: gerr.code, statusCode: gerr.statusCode, ...info }
+  if (gerr.statusCode < 500) {
+    ctx.requestLog.info(fields, gerr.message)
+  } else if (info !== undefined && gerr.code !== PluginFailed.code) {
+    ctx.requestLog.warn(fields, `plugin "${info.plugin}" answered ${gerr.statusCode} in ${info.phase}`)
+  } else {
+    const msg = info ? `plugin "${info.plugin}" failed in ${info.phase}` : `request failed: ${gerr.code}`
+    ctx.requestLog.error({ err: gerr.cause ?? gerr, ...fields }, msg)
+  }
 }
 
 function errorResponse(ctx: Context, err: GatehouseError): Response {
