@@ -2,7 +2,7 @@ import type { AccessContext, HeaderValue } from '@gatehousejs/sdk'
 import { KeyDuplicate } from './errors.js'
 
 /** Where the key was found, so `hideCredentials` removes it from the same place. */
-export type KeySource = 'header' | 'query' | 'body'
+export type KeySource = 'header' | 'query' | 'cookie' | 'body'
 
 export interface FoundKey {
   readonly key: string
@@ -16,12 +16,13 @@ export interface Lookup {
   readonly headerNames: readonly string[]
   readonly inHeader: boolean
   readonly inQuery: boolean
+  readonly inCookie?: boolean
   readonly inBody: boolean
 }
 
 /**
- * The first key found, trying each name in order in a header, then the query, then the body (Kong's
- * order). An empty value counts as absent; a key sent twice under one name is refused
+ * The first key found, trying each name in order in a header, then the query, then a cookie, then the
+ * body (Kong's order, with cookies added for OpenAPI's `apiKey` `in: cookie`). An empty value counts as absent; a key sent twice under one name is refused
  * (GH_KEY_AUTH_DUPLICATE), since a gateway and a backend could each read a different one.
  */
 export function findKey(ctx: AccessContext, lookup: Lookup): FoundKey | undefined {
@@ -35,6 +36,11 @@ export function findKey(ctx: AccessContext, lookup: Lookup): FoundKey | undefine
     if (lookup.inQuery && request.querystring !== '') {
       const v = single(request.query[name])
       if (v !== undefined) return { key: v, name, source: 'query' }
+    }
+    if (lookup.inCookie) {
+      const header = request.headers.cookie
+      const v = typeof header === 'string' ? cookieValue(header, name) : undefined
+      if (v !== undefined && v !== '') return { key: v, name, source: 'cookie' }
     }
     if (lookup.inBody) {
       const body = request.body
@@ -65,6 +71,14 @@ export function hideKey(ctx: AccessContext, found: FoundKey): void {
     delete up.headers[found.name]
   } else if (found.source === 'query') {
     up.querystring = withoutParam(up.querystring, found.name)
+  } else if (found.source === 'cookie') {
+    const rest = String(up.headers.cookie ?? '')
+      .split(';')
+      .filter((pair) => pair.slice(0, pair.indexOf('=')).trim() !== found.name)
+      .join(';')
+      .trim()
+    if (rest === '') delete up.headers.cookie
+    else up.headers.cookie = rest
   } else {
     const body = { ...(ctx.request.body as Record<string, unknown>) }
     delete body[found.name]
@@ -91,4 +105,16 @@ function decode(s: string): string {
   } catch {
     return s
   }
+}
+
+/** One cookie's value from a Cookie header (RFC 6265 §5.4), without building a map of all of them. */
+function cookieValue(header: string, name: string): string | undefined {
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=')
+    if (eq > 0 && pair.slice(0, eq).trim() === name) {
+      const value = pair.slice(eq + 1).trim()
+      return value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value
+    }
+  }
+  return undefined
 }

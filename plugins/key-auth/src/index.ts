@@ -38,6 +38,7 @@ export const keyAuth = definePlugin({
       headerNames: config.keyNames.map((n) => n.toLowerCase()),
       inHeader: config.keyInHeader,
       inQuery: config.keyInQuery,
+      inCookie: config.keyInCookie,
       inBody: config.keyInBody,
     }
     if (keys.size === 0 && config.anonymous === undefined) {

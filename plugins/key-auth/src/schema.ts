@@ -15,6 +15,10 @@ export const KeyAuthSchema = Type.Object(
     }),
     keyInHeader: Type.Boolean({ default: true, description: 'Look for the key in request headers' }),
     keyInQuery: Type.Boolean({ default: true, description: 'Look for the key in query parameters' }),
+    keyInCookie: Type.Boolean({
+      default: false,
+      description: 'Look for the key in a cookie (OpenAPI `apiKey` with `in: cookie`), after the query',
+    }),
     keyInBody: Type.Boolean({
       default: false,
       description:
@@ -22,7 +26,8 @@ export const KeyAuthSchema = Type.Object(
     }),
     hideCredentials: Type.Boolean({
       default: false,
-      description: 'Remove the key (header, query parameter or body field) from the request sent upstream',
+      description:
+        'Remove the key (header, query parameter, cookie or body field) from the request sent upstream',
     }),
     anonymous: AnonymousField,
     realm: Type.String({

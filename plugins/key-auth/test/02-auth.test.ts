@@ -142,6 +142,33 @@ t.test('keyInHeader / keyInQuery restrict where the key is read', async (t) => {
   t.equal(r2.json().code, 'GH_KEY_AUTH_MISSING')
 })
 
+t.test('keyInCookie reads the key from a cookie, and hideCredentials removes only that cookie', async (t) => {
+  const { upstream, gw } = await setup(t, {
+    keyInCookie: true,
+    keyInHeader: false,
+    keyInQuery: false,
+    hideCredentials: true,
+    keyNames: ['session_key'],
+  })
+  let res = await gw.request({
+    path: '/private/x',
+    headers: { cookie: 'theme=dark; session_key=alice-key-1; lang=en' },
+  })
+  t.equal(res.status, 200)
+  t.equal(upstream.last()!.headers['x-consumer-id'], 'c-alice')
+  t.equal(upstream.last()!.headers.cookie, 'theme=dark; lang=en', 'the other cookies go on')
+
+  res = await gw.request({ path: '/private/x', headers: { cookie: 'session_key=wrong' } })
+  t.equal(res.status, 401)
+  t.equal(res.json().code, 'GH_KEY_AUTH_INVALID')
+  res = await gw.request({ path: '/private/x?session_key=alice-key-1' })
+  t.equal(res.json().code, 'GH_KEY_AUTH_MISSING', 'not read from the query when keyInQuery is false')
+
+  const off = await setup(t, { keyNames: ['session_key'] })
+  const r2 = await off.gw.request({ path: '/private/x', headers: { cookie: 'session_key=alice-key-1' } })
+  t.equal(r2.json().code, 'GH_KEY_AUTH_MISSING', 'cookies are not read by default')
+})
+
 t.test('keyInBody reads a JSON or form field, and hideCredentials removes it', async (t) => {
   const { upstream, gw } = await setup(t, { keyInBody: true, keyInHeader: false, hideCredentials: true })
   let res = await gw.request({
