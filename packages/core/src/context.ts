@@ -260,8 +260,10 @@ export class Context {
     // The identity goes upstream now, replacing any earlier one (an anonymous consumer that a later
     // auth plugin replaced), so a later access handler can still drop a header (acl's hideGroupsHeader).
     if (this.upstream) setIdentityHeaders(this.upstream.headers, consumer, credential, this.anonymous)
-    const chain = this.compiledRoute?.consumerChains.get(consumer.id)
-    if (chain) this.chain = chain
+    // The consumer's chain, or the route's own when it has none: a real consumer that replaces an
+    // anonymous one must not keep the anonymous consumer's instances (e.g. its request-termination).
+    const route = this.compiledRoute
+    if (route) this.chain = route.consumerChains.get(consumer.id) ?? route.chain
   }
 
   get timings(): Timings {
