@@ -1,0 +1,188 @@
+import { Ajv, type ValidateFunction } from 'ajv'
+import { Ajv2020 } from 'ajv/dist/2020.js'
+import addFormats from 'ajv-formats'
+import { defaults, type ParamShape } from './params.js'
+import { escapeSegment, isObject, type LoadedSpec } from './spec.js'
+
+type Obj = Record<string, unknown>
+
+export const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const
+
+export interface CompiledParam extends ParamShape {
+  required: boolean
+  allowEmpty: boolean
+  validate?: ValidateFunction
+}
+
+export interface CompiledBody {
+  required: boolean
+  /** Media type (lower case, no parameters) → validator (none for media types not checked). */
+  media: Map<string, { kind: 'json' | 'form' | 'other'; validate?: ValidateFunction }>
+}
+
+export interface Operation {
+  method: string
+  template: string
+  params: CompiledParam[]
+  body?: CompiledBody
+  /** Status (`200`, `2XX`, `default`) → JSON response validator. */
+  responses?: Map<string, ValidateFunction>
+}
+
+const SPEC_ID = 'openapi-document'
+
+/** Formats OpenAPI names that JSON Schema does not define: accepted as they come (the type is checked). */
+const OPENAPI_FORMATS = ['int32', 'int64', 'float', 'double', 'byte', 'binary', 'password']
+
+function makeAjv(version: LoadedSpec['version'], coerce: boolean) {
+  const options = {
+    strict: false,
+    validateSchema: false,
+    allErrors: true,
+    coerceTypes: coerce ? ('array' as const) : false,
+    useDefaults: false,
+  }
+  const ajv = version === '3.1' ? new Ajv2020(options) : new Ajv(options)
+  ;(addFormats as unknown as (a: unknown) => void)(ajv)
+  for (const f of OPENAPI_FORMATS) ajv.addFormat(f, true)
+  return ajv
+}
+
+function isJsonMedia(type: string): boolean {
+  return type === 'application/json' || /^application\/[^;]*\+json$/.test(type) || type === '*/*'
+}
+
+/**
+ * Every operation of the description with its validators, compiled here, once: parameters by a
+ * coercing ajv (they arrive as strings), JSON bodies by a strict one, both reading the whole document
+ * so `$ref`s between schemas resolve.
+ */
+export function compileOperations(spec: LoadedSpec, withResponses: boolean): Operation[] {
+  const strict = makeAjv(spec.version, false)
+  const coercing = makeAjv(spec.version, true)
+  strict.addSchema(spec.doc, SPEC_ID)
+  coercing.addSchema(spec.doc, SPEC_ID)
+  const ref = (pointer: string) => ({
+    $ref: `${SPEC_ID}#${pointer
+      .split('/')
+      .map((s) => encodeURIComponent(s).replace(/%7E/gi, '~'))
+      .join('/')}`,
+  })
+  const ops: Operation[] = []
+  for (const template of Object.keys(spec.doc.paths as Obj)) {
+    const itemAt = spec.at(`/paths/${escapeSegment(template)}`)
+    const item = itemAt.value
+    if (!isObject(item)) continue
+    const shared = Array.isArray(item.parameters)
+      ? item.parameters.map((_, i) => `${itemAt.pointer}/parameters/${i}`)
+      : []
+    for (const method of METHODS) {
+      if (!isObject(item[method])) continue
+      const opPointer = `${itemAt.pointer}/${method}`
+      const op = item[method] as Obj
+      const own = Array.isArray(op.parameters)
+        ? op.parameters.map((_, i) => `${opPointer}/parameters/${i}`)
+        : []
+      const params = new Map<string, CompiledParam>()
+      for (const pointer of [...shared, ...own]) {
+        const p = compileParam(spec, pointer, coercing, ref)
+        if (p) params.set(`${p.in}:${p.name}`, p)
+      }
+      const operation: Operation = { method: method.toUpperCase(), template, params: [...params.values()] }
+      const body = compileBody(spec, `${opPointer}/requestBody`, strict, coercing, ref)
+      if (body) operation.body = body
+      if (withResponses) operation.responses = compileResponses(spec, `${opPointer}/responses`, strict, ref)
+      ops.push(operation)
+    }
+  }
+  return ops
+}
+
+function compileParam(
+  spec: LoadedSpec,
+  pointer: string,
+  ajv: Ajv | Ajv2020,
+  ref: (p: string) => Obj,
+): CompiledParam | undefined {
+  const { value: p, pointer: at } = spec.at(pointer)
+  if (!isObject(p) || typeof p.name !== 'string' || typeof p.in !== 'string') return undefined
+  const where = p.in as CompiledParam['in']
+  if (!['path', 'query', 'header', 'cookie'].includes(where)) return undefined
+  // RFC 9110: these are the HTTP layer's own; OpenAPI says a description of them is ignored.
+  if (where === 'header' && ['accept', 'content-type', 'authorization'].includes(p.name.toLowerCase()))
+    return undefined
+  let schemaAt = `${at}/schema`
+  let schema = spec.at(schemaAt)
+  if (!isObject(p.schema) && isObject(p.content)) {
+    const first = Object.keys(p.content)[0]
+    if (first !== undefined) {
+      schemaAt = `${at}/content/${escapeSegment(first)}/schema`
+      schema = spec.at(schemaAt)
+    }
+  }
+  const s = isObject(schema.value) ? schema.value : {}
+  const type = Array.isArray(s.type) ? s.type.find((t) => t !== 'null') : s.type
+  const kind =
+    type === 'array' ? 'array' : type === 'object' || isObject(s.properties) ? 'object' : 'primitive'
+  const { style, explode } = defaults(
+    where,
+    typeof p.style === 'string' ? p.style : undefined,
+    typeof p.explode === 'boolean' ? p.explode : undefined,
+  )
+  return {
+    in: where,
+    name: p.name,
+    style,
+    explode,
+    kind,
+    properties: isObject(s.properties) ? Object.keys(s.properties) : [],
+    required: where === 'path' || p.required === true,
+    allowEmpty: p.allowEmptyValue === true,
+    validate: isObject(schema.value) ? ajv.compile(ref(schema.pointer)) : undefined,
+  }
+}
+
+function compileBody(
+  spec: LoadedSpec,
+  pointer: string,
+  strict: Ajv | Ajv2020,
+  coercing: Ajv | Ajv2020,
+  ref: (p: string) => Obj,
+): CompiledBody | undefined {
+  const { value: b, pointer: at } = spec.at(pointer)
+  if (!isObject(b) || !isObject(b.content)) return undefined
+  const media = new Map<string, { kind: 'json' | 'form' | 'other'; validate?: ValidateFunction }>()
+  for (const [type, m] of Object.entries(b.content)) {
+    const key = (type.split(';')[0] as string).trim().toLowerCase()
+    const schema = spec.at(`${at}/content/${escapeSegment(type)}/schema`)
+    const has = isObject(m) && isObject(schema.value)
+    if (isJsonMedia(key))
+      media.set(key, { kind: 'json', validate: has ? strict.compile(ref(schema.pointer)) : undefined })
+    else if (key === 'application/x-www-form-urlencoded')
+      media.set(key, { kind: 'form', validate: has ? coercing.compile(ref(schema.pointer)) : undefined })
+    else media.set(key, { kind: 'other' })
+  }
+  return { required: b.required === true, media }
+}
+
+function compileResponses(
+  spec: LoadedSpec,
+  pointer: string,
+  ajv: Ajv | Ajv2020,
+  ref: (p: string) => Obj,
+): Map<string, ValidateFunction> {
+  const out = new Map<string, ValidateFunction>()
+  const { value: r, pointer: at } = spec.at(pointer)
+  if (!isObject(r)) return out
+  for (const status of Object.keys(r)) {
+    const resp = spec.at(`${at}/${escapeSegment(status)}`)
+    if (!isObject(resp.value) || !isObject(resp.value.content)) continue
+    const json = Object.keys(resp.value.content).find((t) =>
+      isJsonMedia((t.split(';')[0] as string).trim().toLowerCase()),
+    )
+    if (json === undefined) continue
+    const schema = spec.at(`${resp.pointer}/content/${escapeSegment(json)}/schema`)
+    if (isObject(schema.value)) out.set(status.toUpperCase(), ajv.compile(ref(schema.pointer)))
+  }
+  return out
+}

@@ -1,0 +1,182 @@
+import { definePlugin, PRIORITY } from '@gatehousejs/sdk'
+import { compileOperations, type Operation } from './compile.js'
+import {
+  MethodNotAllowed,
+  OperationNotFound,
+  type Problem,
+  RequestInvalid,
+  ResponseInvalid,
+  UnsupportedMediaType,
+} from './errors.js'
+import { OperationMatcher } from './match.js'
+import { parseCookies, readParam, toProblems } from './params.js'
+import { OpenApiValidatorSchema } from './schema.js'
+import { isObject, loadSpec } from './spec.js'
+
+export {
+  MethodNotAllowed,
+  OperationNotFound,
+  type Problem,
+  RequestInvalid,
+  ResponseInvalid,
+  UnsupportedMediaType,
+} from './errors.js'
+export { type OpenApiValidatorConfig, OpenApiValidatorSchema } from './schema.js'
+
+const NAME = 'openapi-validator'
+
+/** State the access phase leaves for the response phase: the operation the request matched. */
+interface State extends Record<string, unknown> {
+  op?: Operation
+}
+
+/**
+ * `openapi-validator`: checks each request against its operation in an OpenAPI 3.0/3.1 description
+ * before it reaches the upstream: path, query, header and cookie parameters (deserialised by their
+ * `style`/`explode`, then checked by their schema), and the body by its content type (JSON and
+ * url-encoded forms by schema; other media types by type only). Every validator is compiled by ajv at
+ * `init`; a request runs only the validators of its operation. Optionally checks JSON responses.
+ *
+ * @example
+ * plugins: [{ name: 'openapi-validator', config: { spec: './openapi.yaml', responses: 'report' } }]
+ */
+export const openapiValidator = definePlugin<typeof OpenApiValidatorSchema, State>({
+  name: NAME,
+  version: '0.1.0',
+  // After authentication, ACL and rate limiting (an unauthenticated client learns nothing about the
+  // API's shape), before the request transformers change what is checked.
+  priority: PRIORITY.requestTransform + 500,
+  description: 'Validates requests (and optionally responses) against an OpenAPI 3.0/3.1 description',
+  schema: OpenApiValidatorSchema,
+  async init(config, env) {
+    const spec = await loadSpec(config.spec as string | Record<string, unknown>)
+    const operations = compileOperations(spec, config.responses !== 'off')
+    const servers = Array.isArray(spec.doc.servers) ? spec.doc.servers : []
+    const first = isObject(servers[0]) && typeof servers[0].url === 'string' ? servers[0].url : '/'
+    const basePath = (config.basePath ?? serverPath(first)).replace(/\/+$/, '')
+    const matcher = new OperationMatcher(operations, basePath)
+    const max = config.maxProblems
+    const pass = config.unknownOperation === 'pass'
+    const needsBody = config.validateBody && operations.some((o) => o.body !== undefined)
+    const counts = { rejected: 0, responsesInvalid: 0 }
+    env.log.debug({ operations: operations.length, basePath }, 'openapi-validator compiled')
+
+    return {
+      needs: { requestBody: needsBody, responseBody: config.responses !== 'off' },
+      access: function openapiValidatorAccess(ctx) {
+        const found = matcher.find(ctx.request.method, ctx.request.path)
+        if (found === undefined) {
+          if (pass) return
+          throw OperationNotFound()
+        }
+        if (found === 'method') {
+          if (pass) return
+          throw MethodNotAllowed(ctx.request.method)
+        }
+        const { op, params } = found
+        ctx.plugin.op = op
+        const problems: Problem[] = []
+        let cookies: Record<string, string> | undefined
+        const source = {
+          path: params,
+          query: ctx.request.query,
+          headers: ctx.request.headers,
+          cookies: () => (cookies ??= parseCookies(ctx.request.headers.cookie)),
+        }
+        for (const p of op.params) {
+          const value = readParam(p, source)
+          if (value === undefined || (value === '' && !p.allowEmpty && p.in === 'query')) {
+            if (p.required) problems.push({ in: p.in, name: p.name, message: 'is required' })
+            continue
+          }
+          if (p.validate && !p.validate(value)) problems.push(...toProblems(p.in, p.name, p.validate.errors))
+        }
+        if (op.body && config.validateBody) {
+          const media = checkBody(op, ctx.request.headers, ctx.request.body, ctx.request.rawBody, problems)
+          if (media !== undefined) throw UnsupportedMediaType(media)
+        }
+        if (problems.length > 0) {
+          counts.rejected++
+          throw new RequestInvalid(problems.slice(0, max), problems.length)
+        }
+      },
+      response:
+        config.responses === 'off'
+          ? undefined
+          : function openapiValidatorResponse(ctx) {
+              const op = ctx.plugin.op
+              if (!op?.responses || ctx.response.source !== 'upstream') return
+              const status = String(ctx.response.status)
+              const validate =
+                op.responses.get(status) ?? op.responses.get(`${status[0]}XX`) ?? op.responses.get('DEFAULT')
+              const type = String(ctx.response.headers['content-type'] ?? '')
+              if (!validate || !/json/i.test(type) || !Buffer.isBuffer(ctx.response.body)) return
+              let body: unknown
+              let problems: Problem[]
+              try {
+                body = JSON.parse(ctx.response.body.toString('utf8'))
+                problems = validate(body) ? [] : toProblems('body', undefined, validate.errors)
+              } catch {
+                problems = [{ in: 'body', pointer: '', message: 'is not valid JSON' }]
+              }
+              if (problems.length === 0) return
+              counts.responsesInvalid++
+              ctx.log.warn(
+                {
+                  operation: `${op.method} ${op.template}`,
+                  status: ctx.response.status,
+                  problems: problems.slice(0, max),
+                },
+                'response does not match the API description',
+              )
+              if (config.responses === 'enforce') throw ResponseInvalid()
+            },
+      admin: [
+        {
+          method: 'GET',
+          path: '/stats',
+          description: 'Requests rejected and invalid responses seen since the instance started',
+          handler: () => ({ body: { operations: operations.length, ...counts } }),
+        },
+      ],
+    }
+  },
+})
+
+function serverPath(url: string): string {
+  try {
+    return decodeURI(new URL(url.replace(/\{[^}]*\}/g, 'x'), 'http://placeholder.invalid').pathname)
+  } catch {
+    return '/'
+  }
+}
+
+/** Checks the body; returns the accepted media types when the content type is not one of them. */
+function checkBody(
+  op: Operation,
+  headers: Readonly<Record<string, unknown>>,
+  parsed: unknown,
+  raw: Buffer | undefined,
+  problems: Problem[],
+): string | undefined {
+  const body = op.body as NonNullable<Operation['body']>
+  const hasBody = (raw !== undefined && raw.length > 0) || headers['transfer-encoding'] !== undefined
+  if (!hasBody) {
+    if (body.required) problems.push({ in: 'body', pointer: '', message: 'a request body is required' })
+    return undefined
+  }
+  const type = (String(headers['content-type'] ?? '').split(';')[0] as string).trim().toLowerCase()
+  const media = body.media.get(type) ?? body.media.get(`${type.split('/')[0]}/*`) ?? body.media.get('*/*')
+  if (!media) return [...body.media.keys()].join(', ')
+  if (!media.validate) return undefined
+  if (media.kind === 'json') {
+    if (!media.validate(parsed)) problems.push(...toProblems('body', undefined, media.validate.errors))
+  } else if (media.kind === 'form') {
+    // The coercing validator converts values in place: check a copy, the upstream gets the body as sent.
+    const copy = isObject(parsed) ? { ...parsed } : parsed
+    if (!media.validate(copy)) problems.push(...toProblems('body', undefined, media.validate.errors))
+  }
+  return undefined
+}
+
+export default openapiValidator

@@ -1,0 +1,4 @@
+import { defineConfig } from 'tsup'
+import { packageConfig } from '../../tsup.config.base.mjs'
+
+export default defineConfig(packageConfig({ index: 'src/index.ts' }))
