@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { createGateway } from '@gatehousejs/core'
 import { InvalidFileError, prepareFile, withLocations } from './gateway-file.js'
+import { IMPORT_HELP, importMain } from './import/index.js'
 import { newPlugin } from './new-plugin.js'
 import { formatRoutes } from './routes.js'
 import { type AdminListen, type StartOptions, startFromFile } from './start.js'
@@ -32,6 +33,9 @@ Usage:
   gatehouse routes <file>       print the route table with each route's plugin chain
   gatehouse new-plugin <name> [--dir DIR] [--sdk SPEC] [--core SPEC]
                                 scaffold a plugin package that builds, tests and packs
+  gatehouse import kong <kong.yml> [-o gateway.yaml] [--strict]
+  gatehouse import openapi <spec> --upstream <url> [-o gateway.yaml] [--strict]
+                                write a gateway file from a Kong declarative config or an OpenAPI description
   gatehouse --version | --help | help <command>
 
 Environment:
@@ -69,6 +73,7 @@ Creates a plugin package gatehouse-plugin-<name> in DIR (default ./gatehouse-plu
 working plugin, a test against a real gateway, a README and a build. Then:
   cd gatehouse-plugin-<name> && npm install && npm test && npm pack
 --sdk and --core set the dependency specs for @gatehousejs/sdk and @gatehousejs/core (default ^${VERSION}).`,
+  import: IMPORT_HELP,
 }
 
 class UsageError extends Error {}
@@ -162,6 +167,15 @@ async function cmdStart(options: StartOptions, workers: number, out: Console): P
  * a started gateway keeps the process alive.
  */
 export async function main(argv: string[], out: Console = console): Promise<number> {
+  // `import` has its own options (see import/index.ts).
+  if (argv[0] === 'import') {
+    try {
+      return await importMain(argv.slice(1), out)
+    } catch (err) {
+      out.error(`gatehouse import: ${(err as Error).message}`)
+      return EXIT.runtime
+    }
+  }
   let parsed: ReturnType<typeof parseArgs>
   try {
     parsed = parseArgs({

@@ -1,6 +1,19 @@
 export { EXIT, main } from './cli.js'
 export { InvalidFileError, type PreparedFile, prepareFile } from './gateway-file.js'
 export {
+  ImportError,
+  type ImportResult,
+  type ImportWarning,
+  importKong,
+  importMain,
+  importOpenApi,
+  KONG_PLUGINS,
+  KONG_UNMAPPED,
+  type OpenApiOptions,
+  readSource,
+  toCommentedYaml,
+} from './import/index.js'
+export {
   FileError,
   type LoadedFile,
   loadConfigFile,
