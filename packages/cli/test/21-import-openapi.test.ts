@@ -88,7 +88,7 @@ type Route = { name: string; paths: string[]; methods: string[]; plugins?: Plugi
 /** What a client sends to pass one auth plugin of the generated file, as the test consumer. */
 function credentialsFor(p: Plugin, headers: Record<string, string>, query: string[]) {
   if (p.name === 'key-auth') {
-    const name = (p.config?.keyNames as string[])[0] as string
+    const name = ((p.config?.keyNames ?? []) as string[])[0] as string
     if (p.config?.keyInHeader) headers[name] = 'test-key'
     else if (p.config?.keyInQuery) query.push(`${name}=test-key`)
     else headers.cookie = `${name}=test-key`
