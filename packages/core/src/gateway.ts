@@ -15,6 +15,7 @@ import {
 } from '@gatehousejs/sdk'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { Logger } from 'pino'
+import { redactConfig } from './admin.js'
 import type { Instance } from './chain.js'
 import { closeInstances, compileGeneration, type Generation } from './compile.js'
 import { createDispatch, type Inject, pinOf } from './dispatch.js'
@@ -32,6 +33,16 @@ import { handleRequest, type Runtime, type Sender } from './lifecycle.js'
 import { createLogger, type LoggerOption } from './logger.js'
 import { type MirrorStats, mirrorStats } from './mirror.js'
 import { Pools, poolKey } from './proxy.js'
+import {
+  checkStores,
+  configHash,
+  type Readiness,
+  type StatusOptions,
+  type StatusServer,
+  startStatusServer,
+  statusBody,
+  type WorkerStatus,
+} from './status.js'
 import {
   applyTls,
   type LoadedTls,
@@ -60,12 +71,27 @@ export interface GatewayOptions {
   drainTimeout?: number
   /** Close gracefully on SIGTERM/SIGINT once listening. Default true. */
   handleSignals?: boolean
+  /**
+   * On SIGTERM/SIGINT (and `shutdown()`), how long to keep serving after readiness turns 503, so a
+   * load balancer stops sending new connections before the gateway stops accepting them (ms). Default 0.
+   */
+  drainDelay?: number
+  /**
+   * Starts a status listener with the proxy (`/status`, `/status/ready`, `/status/live`): no
+   * authentication, read-only, nothing secret. Off by default. See docs/operating.md.
+   */
+  status?: StatusOptions
 }
 
 export interface ListenOptions {
   port?: number
   /** Default `localhost`; use `0.0.0.0` or `::` to serve other machines. */
   host?: string
+  /**
+   * Log the "gateway listening" line at info (default), or at debug when a caller prints its own (the
+   * CLI prints one line with the admin and status addresses too).
+   */
+  log?: boolean
 }
 
 export interface RouteSummary {
@@ -115,6 +141,17 @@ export interface Gateway {
   reloadCertificates(): Promise<void>
   /** Stops accepting, lets in-flight requests finish, closes plugins and upstream pools. */
   close(): Promise<void>
+  /**
+   * What SIGTERM does: readiness turns 503 at once, the gateway keeps serving for `drainDelay`, then
+   * `close()` (stop accepting, drain). Calling it again returns the same promise.
+   */
+  shutdown(): Promise<void>
+  /** This process's state for the status listener: version-free, nothing secret. */
+  status(): WorkerStatus
+  /** 200-or-503 material: ready only when listening, not draining, and every required store answers. */
+  readiness(): Promise<Readiness>
+  /** The status listener's address, when the `status` option started one. */
+  readonly statusUrl: string | undefined
   /** The running configuration, validated and with defaults filled in. */
   readonly config: GatewayConfig
   /** The route table in declaration order, with each route's compiled plugin chain. */
@@ -205,10 +242,15 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   }
   for (const group of groupsOf(first)) group.start(hub)
   const retired = new Set<Generation>()
+  const createdAt = performance.now()
+  let served = 0
   const drainTimeout = options.drainTimeout ?? 30_000
 
   const app: FastifyInstance = Fastify({
-    loggerInstance: logger as unknown as FastifyBaseLogger,
+    // Fastify's own info lines ("Server listening at …") would repeat core's: it logs warnings up.
+    loggerInstance: (logger.levelVal < 40
+      ? logger.child({}, { level: 'warn' })
+      : logger) as unknown as FastifyBaseLogger,
     // Core logs what it decides (errors with the request id); an access log is a plugin's job.
     logController: new LogController({ disableRequestLogging: true }),
     // No per-request child logger: the lifecycle makes one lazily, only when something is logged.
@@ -280,6 +322,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     req: import('fastify').FastifyRequest,
     reply: import('fastify').FastifyReply,
   ) {
+    served++
     await handleRequest(rt, { raw: req.raw, res: reply.raw, requestId: req.id, reply, sender })
     return reply
   }
@@ -296,10 +339,16 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
 
   let url: string | undefined
   let closing: Promise<void> | undefined
+  let closed = false
+  let shuttingDown: Promise<void> | undefined
+  let draining = false
+  let statusServer: StatusServer | undefined
   let reloading: Promise<unknown> = Promise.resolve()
+  const drainDelay = options.drainDelay ?? 0
+  const hashes = new WeakMap<Generation, string>()
   const onSignal = (signal: NodeJS.Signals) => {
-    logger.info({ signal }, 'closing gracefully')
-    gateway.close().finally(() => {
+    logger.info({ signal, drainDelay }, 'closing gracefully')
+    gateway.shutdown().finally(() => {
       removeSignals()
       process.kill(process.pid, signal)
     })
@@ -364,13 +413,82 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       const listened = await app.listen({ port: opts.port ?? 0, host: opts.host ?? 'localhost' })
       // Fastify names the scheme from its own `https` option, which a serverFactory does not set.
       const address = tlsState === undefined ? listened : listened.replace(/^http:/, 'https:')
+      if (options.status !== undefined) {
+        try {
+          statusServer = await startStatusServer(
+            {
+              status: async () => {
+                const self = gateway.status()
+                const r = await gateway.readiness()
+                return statusBody([self], r.ready, self.uptime)
+              },
+              ready: () => gateway.readiness(),
+            },
+            options.status,
+          )
+        } catch (err) {
+          await app.close()
+          throw err
+        }
+      }
       url = address
       if (options.handleSignals !== false) {
         process.on('SIGTERM', onSignal)
         process.on('SIGINT', onSignal)
       }
-      logger.info({ address, routes: rt.current.routes.length }, 'gateway listening')
+      logger[opts.log === false ? 'debug' : 'info'](
+        { address, status: statusServer?.url, routes: rt.current.routes.length },
+        'gateway listening',
+      )
       return address
+    },
+    shutdown() {
+      if (shuttingDown) return shuttingDown
+      draining = true
+      shuttingDown = (async () => {
+        if (drainDelay > 0 && url !== undefined && !rt.closing) {
+          logger.info({ drainDelay }, 'draining: readiness answers 503; still serving until the delay ends')
+          await delay(drainDelay)
+        }
+        await gateway.close()
+      })()
+      return shuttingDown
+    },
+    status() {
+      const gen = rt.current
+      let hash = hashes.get(gen)
+      if (hash === undefined) {
+        hash = configHash(redactConfig(gen.config, gateway.plugins()))
+        hashes.set(gen, hash)
+      }
+      const plugins = new Map<string, string>()
+      for (const inst of gen.instances) plugins.set(inst.def.name, inst.def.version)
+      return {
+        pid: process.pid,
+        state: closed
+          ? 'closed'
+          : draining || rt.closing
+            ? 'draining'
+            : url === undefined
+              ? 'starting'
+              : 'ready',
+        uptime: Math.round((performance.now() - createdAt) / 100) / 10,
+        config: { generation: gen.id, hash },
+        requests: { served },
+        plugins: [...plugins].map(([name, version]) => ({ name, version })),
+      }
+    },
+    async readiness() {
+      const reasons: string[] = []
+      if (closed || draining || rt.closing) reasons.push('draining: the gateway is shutting down')
+      else if (url === undefined) reasons.push('not listening yet')
+      if (reasons.length === 0) {
+        reasons.push(...(await checkStores(options.status?.require ?? [], options.status?.checkTimeout)))
+      }
+      return { ready: reasons.length === 0, reasons }
+    },
+    get statusUrl() {
+      return statusServer?.url
     },
     reload(next, reloadOptions = {}) {
       const run = reloading.then(async () => {
@@ -429,6 +547,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         await closeOnce(all)
         for (const g of gens) for (const group of groupsOf(g)) group.stop()
         await pools.closeAll()
+        closed = true
+        // Last: a probe sees 503 (draining) until the process is gone, never a refused connection early.
+        await statusServer?.close()
         logger.info('gateway closed')
       })()
       return closing

@@ -16,3 +16,14 @@ export type { HealthEvent, HealthState, TargetSnapshot, UpstreamSnapshot } from 
 export { createLogger, REDACT_PATHS } from './logger.js'
 export type { MirrorStats } from './mirror.js'
 export { normalisePath } from './path.js'
+export type {
+  ConfigStatus,
+  Readiness,
+  StatusBody,
+  StatusOptions,
+  StatusServer,
+  StatusSource,
+  StoreCheck,
+  WorkerStatus,
+} from './status.js'
+export { checkStores, configHash, GATEHOUSE_VERSION, startStatusServer, statusBody } from './status.js'
