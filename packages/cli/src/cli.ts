@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { createGateway } from '@gatehousejs/core'
 import { InvalidFileError, prepareFile, withLocations } from './gateway-file.js'
 import { IMPORT_HELP, importMain } from './import/index.js'
+import { cliLogger, LOG_FORMATS, type LogFormat, logFormatOf } from './logs.js'
 import { newPlugin } from './new-plugin.js'
 import { formatRoutes } from './routes.js'
 import { type AdminListen, type StartOptions, startFromFile } from './start.js'
@@ -28,7 +29,8 @@ const HELP = `gatehouse ${VERSION}: run a Gatehouse API gateway from a YAML or J
 
 Usage:
   gatehouse start <file> [--port 8080] [--host localhost] [--workers N] [--no-watch]
-                         [--admin [host:]port] [--admin-allow-remote]
+                         [--admin [host:]port] [--admin-allow-remote] [--status [host:]port]
+                         [--require-store URL] [--drain-delay T]
   gatehouse validate <file>     check the file; prints every problem as file:line:column
   gatehouse routes <file>       print the route table with each route's plugin chain
   gatehouse new-plugin <name> [--dir DIR] [--sdk SPEC] [--core SPEC]
@@ -40,6 +42,8 @@ Usage:
 
 Environment:
   GATEHOUSE_ADMIN_TOKEN   the admin API's bearer token (required with --admin, 16+ characters)
+  GATEHOUSE_LOG_LEVEL     fatal, error, warn, info (default), debug, trace or silent
+  GATEHOUSE_LOG_FORMAT    json or pretty, as --log-format (default: pretty in a terminal, else json)
   \${NAME} in the file    replaced by the environment variable NAME (\${NAME:-default} for a default)
 
 Exit codes: 0 ok, 1 invalid file, 2 bad command line, 3 could not listen or failed at run time.
@@ -57,7 +61,13 @@ Options:
   --workers N            run N processes sharing the port; a worker that dies is replaced (default 1)
   --no-watch             do not reload when the file changes (SIGHUP still reloads)
   --admin [host:]port    start the admin API (default host 127.0.0.1); token from $GATEHOUSE_ADMIN_TOKEN
-  --admin-allow-remote   allow the admin API on a non-loopback address`,
+  --admin-allow-remote   allow the admin API on a non-loopback address
+  --status [host:]port   start the status listener (default host 127.0.0.1): GET /status, /status/ready,
+                         /status/live, no token, nothing secret; with --workers the primary serves it
+  --require-store URL    a Redis URL that must answer PING for /status/ready to be 200 (repeatable)
+  --drain-delay T        on SIGTERM, keep serving for T (ms, or 5s) after readiness turned 503 (default 0)
+  --log-format F         json (one object a line) or pretty (coloured, one line per request); default
+                         pretty when stdout is a terminal, json otherwise. Level: $GATEHOUSE_LOG_LEVEL`,
   validate: `gatehouse validate <file>
 
 Reads <file>, resolves its plugins and checks everything a start would check (the schema, every
@@ -84,6 +94,32 @@ function parsePort(value: string | undefined, name: string, fallback: number): n
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new UsageError(`${name} must be a port from 0 to 65535`)
   return n
+}
+
+/** `[host:]port` (IPv6 hosts in brackets); the host defaults to 127.0.0.1. */
+function parseListen(value: string, flag: string): { host: string; port: number } {
+  const m = /^(?:\[?([^\]]*?)\]?:)?(\d+)$/.exec(value)
+  if (!m) throw new UsageError(`${flag} takes a port or host:port, e.g. ${flag} 8100 or ${flag} 0.0.0.0:8100`)
+  return { host: m[1] || '127.0.0.1', port: parsePort(m[2], flag, 0) }
+}
+
+/** `--drain-delay`: milliseconds, or a number with `ms` or `s`. */
+function parseDuration(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(value.trim())
+  if (!m) throw new UsageError(`${flag} takes a duration: milliseconds (5000) or seconds (5s)`)
+  const n = Number(m[1]) * (m[2] === 's' ? 1000 : 1)
+  if (n > 3_600_000) throw new UsageError(`${flag} must be at most an hour`)
+  return Math.round(n)
+}
+
+function parseStores(values: string[] | undefined): string[] {
+  for (const v of values ?? []) {
+    if (!/^rediss?:\/\/\S+$/.test(v)) {
+      throw new UsageError(`--require-store takes a Redis URL (redis://host:port or rediss://…), not "${v}"`)
+    }
+  }
+  return values ?? []
 }
 
 function parseAdmin(value: string | undefined, allowRemote: boolean): AdminListen | undefined {
@@ -140,12 +176,17 @@ async function cmdRoutes(file: string, json: boolean, out: Console): Promise<num
   return EXIT.ok
 }
 
+/** The one line that says where everything listens (core's own "listening" line goes to debug). */
+function listeningLine(prefix: string, url: string, admin?: string, status?: string): string {
+  return `gatehouse: ${prefix}listening on ${url}${admin ? `, admin API on ${admin}` : ''}${status ? `, status on ${status}` : ''}`
+}
+
 async function cmdStart(options: StartOptions, workers: number, out: Console): Promise<number> {
   if (workers > 1 && cluster.isPrimary) {
     const primary = runPrimary(options, workers, (msg) => out.error(`gatehouse: ${msg}`))
     try {
-      const { url, admin } = await primary.ready
-      out.error(`gatehouse: ${workers} workers listening on ${url}${admin ? `, admin API on ${admin}` : ''}`)
+      const { url, admin, status } = await primary.ready
+      out.error(listeningLine(`${workers} workers `, url, admin, status))
     } catch (err) {
       out.error((err as Error).message)
     }
@@ -156,9 +197,7 @@ async function cmdStart(options: StartOptions, workers: number, out: Console): P
     return -1
   }
   const running = await startFromFile(options)
-  out.error(
-    `gatehouse: listening on ${running.url}${running.admin ? `, admin API on ${running.admin.url}` : ''}`,
-  )
+  out.error(listeningLine('', running.url, running.admin?.url, running.gateway.statusUrl))
   return -1
 }
 
@@ -190,6 +229,10 @@ export async function main(argv: string[], out: Console = console): Promise<numb
         'no-watch': { type: 'boolean' },
         admin: { type: 'string' },
         'admin-allow-remote': { type: 'boolean' },
+        status: { type: 'string' },
+        'require-store': { type: 'string', multiple: true },
+        'drain-delay': { type: 'string' },
+        'log-format': { type: 'string' },
         json: { type: 'boolean' },
         dir: { type: 'string' },
         sdk: { type: 'string' },
@@ -245,6 +288,20 @@ export async function main(argv: string[], out: Console = console): Promise<numb
           host: (values.host as string | undefined) ?? 'localhost',
           watch: values['no-watch'] !== true,
           admin: parseAdmin(values.admin as string | undefined, values['admin-allow-remote'] === true),
+          status: values.status === undefined ? undefined : parseListen(values.status as string, '--status'),
+          requireStores: parseStores(values['require-store'] as string[] | undefined),
+          drainDelay: parseDuration(values['drain-delay'] as string | undefined, '--drain-delay'),
+        }
+        const flag = values['log-format'] as string | undefined
+        if (flag !== undefined && !LOG_FORMATS.includes(flag as LogFormat)) {
+          throw new UsageError(`--log-format takes ${LOG_FORMATS.join(' or ')}, not "${flag}"`)
+        }
+        options.logFormat = logFormatOf(flag)
+        // Workers are forked with this environment: they log in the format the primary chose.
+        process.env.GATEHOUSE_LOG_FORMAT = options.logFormat
+        options.logger = cliLogger(options.logFormat)
+        if (options.requireStores?.length && !options.status) {
+          throw new UsageError('--require-store needs --status (it decides what /status/ready answers)')
         }
         return await cmdStart(options, workers, out)
       }

@@ -4,7 +4,9 @@ import { type AdminServer, createGateway, type Gateway, startAdmin } from '@gate
 import type { GatewayConfig, PluginDefinition } from '@gatehousejs/sdk'
 import { InvalidFileError, isConfigError, prepareFile, withLocations } from './gateway-file.js'
 import { parseConfigText } from './load.js'
+import { type LogFormat, withRequestLog } from './logs.js'
 import { resolvePlugins } from './resolve.js'
+import { type StatusListen, storeChecks } from './status.js'
 
 export interface AdminListen {
   port: number
@@ -14,6 +16,16 @@ export interface AdminListen {
 }
 
 export interface StartOptions {
+  /** `json` (default) or `pretty`: see logs.ts. */
+  logFormat?: LogFormat
+  /** The logger to use (the CLI builds one for pretty logs); core's JSON logger otherwise. */
+  logger?: import('pino').Logger
+  /** The status listener (`--status`); with `--workers`, the primary serves it for every worker. */
+  status?: StatusListen
+  /** Redis URLs that must answer for `/status/ready` to be 200 (`--require-store`). */
+  requireStores?: readonly string[]
+  /** Milliseconds to keep serving after SIGTERM turned readiness to 503 (`--drain-delay`). Default 0. */
+  drainDelay?: number
   file: string
   port: number
   host: string
@@ -47,17 +59,30 @@ export interface RunningGateway {
 export async function startFromFile(options: StartOptions): Promise<RunningGateway> {
   const prepared = await prepareFile(options.file)
   let substituted = prepared.loaded.substituted
-  const gateway = await withLocations(prepared.loaded, () =>
-    createGateway(prepared.config, {
-      plugins: prepared.plugins,
-      file: prepared.loaded.file,
-      handleSignals: options.handleSignals !== false,
-    }),
-  )
+  const stores = options.status ? storeChecks(options.requireStores ?? []) : undefined
+  let gateway: Gateway
+  try {
+    const first = withRequestLog(options.logger, prepared.config, prepared.plugins)
+    gateway = await withLocations(prepared.loaded, () =>
+      createGateway(first.config, {
+        plugins: first.plugins,
+        file: prepared.loaded.file,
+        logger: options.logger,
+        handleSignals: options.handleSignals !== false,
+        drainDelay: options.drainDelay,
+        status: options.status && { ...options.status, require: stores?.checks },
+      }),
+    )
+  } catch (err) {
+    await stores?.close()
+    throw err
+  }
+  if (stores) gateway.server.once('close', () => void stores.close())
   const log = gateway.logger
   let url: string
   try {
-    url = await gateway.listen({ port: options.port, host: options.host })
+    // The CLI prints one line with every address (cli.ts): core's own line goes to debug.
+    url = await gateway.listen({ port: options.port, host: options.host, log: false })
   } catch (err) {
     await gateway.close()
     throw err
@@ -68,8 +93,9 @@ export async function startFromFile(options: StartOptions): Promise<RunningGatew
     reloads = reloads.then(async () => {
       try {
         const next = await prepareFile(options.file)
+        const withLog = withRequestLog(options.logger, next.config, next.plugins)
         await withLocations(next.loaded, () =>
-          gateway.reload(next.config, { file: next.loaded.file, plugins: next.plugins }),
+          gateway.reload(withLog.config, { file: next.loaded.file, plugins: withLog.plugins }),
         )
         substituted = next.loaded.substituted
         log.info({ file: next.loaded.file, reason }, 'configuration file applied')
@@ -96,7 +122,7 @@ export async function startFromFile(options: StartOptions): Promise<RunningGatew
   ): Promise<{ config: GatewayConfig; plugins: PluginDefinition[] }> {
     const loaded = parseConfigText(body.toString('utf8'), options.file)
     const resolved = await resolvePlugins(loaded.config, options.file)
-    return { config: resolved.config, plugins: resolved.plugins }
+    return withRequestLog(options.logger, resolved.config, resolved.plugins)
   }
 
   async function applyBody(body: Buffer, contentType: string | undefined): Promise<boolean> {

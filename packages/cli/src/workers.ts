@@ -1,9 +1,11 @@
 import cluster, { type Worker } from 'node:cluster'
 import { watch } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
+import { type StatusServer, startStatusServer } from '@gatehousejs/core'
 import type { PluginDefinition } from '@gatehousejs/sdk'
 import { prepareFile } from './gateway-file.js'
 import { type RunningGateway, type StartOptions, startFromFile } from './start.js'
+import { primaryStatusSource, type StatusMessage, storeChecks } from './status.js'
 
 /** Messages between the primary and its workers. */
 type Message =
@@ -11,13 +13,21 @@ type Message =
   | { type: 'failed'; message: string }
   | { type: 'reload'; reason: string }
   | { type: 'apply'; body: string; contentType: string | undefined }
+  | StatusMessage
 
 const RESTART_WINDOW_MS = 30_000
 const MAX_RESTARTS_IN_WINDOW = 10
 
+export interface PrimaryReady {
+  url: string
+  admin: string | undefined
+  /** The status listener the primary serves for all its workers (`--status`). */
+  status: string | undefined
+}
+
 export interface PrimaryHandle {
   /** Resolves once every worker listens, with the gateway's address. */
-  ready: Promise<{ url: string; admin: string | undefined }>
+  ready: Promise<PrimaryReady>
   /** Resolves with the exit code once the primary has stopped its workers. */
   done: Promise<number>
 }
@@ -37,15 +47,34 @@ export function runPrimary(options: StartOptions, count: number, log: (msg: stri
   let stopping = false
   const restarts: number[] = []
   const workers = new Set<Worker>()
-  let resolveReady!: (v: { url: string; admin: string | undefined }) => void
+  let resolveReady!: (v: PrimaryReady) => void
   let rejectReady!: (err: Error) => void
-  const ready = new Promise<{ url: string; admin: string | undefined }>((res, rej) => {
+  const ready = new Promise<PrimaryReady>((res, rej) => {
     resolveReady = res
     rejectReady = rej
   })
   ready.catch(() => {})
   let readyCount = 0
-  let first: { url: string; admin: string | undefined } | undefined
+  let first: PrimaryReady | undefined
+  // One status listener for the whole process group: a load balancer probes one address per node.
+  const stores = options.status ? storeChecks(options.requireStores ?? []) : undefined
+  const statusSource = primaryStatusSource({
+    workers: () => workers,
+    stopping: () => stopping,
+    stores: stores?.checks ?? [],
+  })
+  let statusServer: StatusServer | undefined
+  const statusStarted = options.status
+    ? startStatusServer(statusSource, options.status).then((s) => {
+        statusServer = s
+        return s.url
+      })
+    : Promise.resolve(undefined)
+  statusStarted.catch((err: Error) => {
+    exitCode = 3
+    rejectReady(new Error(`gatehouse: cannot listen (status): ${err.message}`))
+    void stop()
+  })
   let resolveDone!: (code: number) => void
   const done = new Promise<number>((res) => {
     resolveDone = res
@@ -61,9 +90,15 @@ export function runPrimary(options: StartOptions, count: number, log: (msg: stri
     workers.add(worker)
     worker.on('message', (msg: Message) => {
       if (msg.type === 'ready') {
-        if (!first) first = { url: msg.url, admin: msg.admin }
+        if (!first) first = { url: msg.url, admin: msg.admin, status: undefined }
         readyCount++
-        if (readyCount === count) resolveReady(first)
+        if (readyCount === count) {
+          const firstReady = first
+          statusStarted.then(
+            (status) => resolveReady({ ...firstReady, status }),
+            () => {},
+          )
+        }
       } else if (msg.type === 'failed') {
         // A worker could not start (an invalid file, a port in use): the gateway cannot start.
         exitCode = 1
@@ -71,6 +106,8 @@ export function runPrimary(options: StartOptions, count: number, log: (msg: stri
         void stop()
       } else if (msg.type === 'apply') {
         broadcast(msg, worker)
+      } else if (msg.type === 'status-answer') {
+        statusSource.onMessage(worker, msg)
       }
     })
     worker.on('exit', (code, signal) => {
@@ -130,7 +167,11 @@ export function runPrimary(options: StartOptions, count: number, log: (msg: stri
     process.off('SIGHUP', onHup)
     process.off('SIGTERM', onStop)
     process.off('SIGINT', onStop)
-    primaries.close().finally(() => resolveDone(exitCode))
+    Promise.allSettled([
+      primaries.close(),
+      stores?.close(),
+      statusStarted.then(() => statusServer?.close()),
+    ]).finally(() => resolveDone(exitCode))
   }
 
   async function stop() {
@@ -197,7 +238,9 @@ export async function runWorker(options: StartOptions): Promise<void> {
     return
   }
   process.on('message', (msg: Message) => {
-    if (msg.type === 'reload') void running.reloadFromFile(msg.reason)
+    if (msg.type === 'status-query')
+      send({ type: 'status-answer', id: msg.id, status: running.gateway.status() })
+    else if (msg.type === 'reload') void running.reloadFromFile(msg.reason)
     else if (msg.type === 'apply') void running.applyBody(Buffer.from(msg.body, 'base64'), msg.contentType)
   })
   // The gateway closes itself on SIGTERM (handleSignals); then the process may exit.

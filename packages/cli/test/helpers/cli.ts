@@ -67,6 +67,7 @@ export interface Started {
   child: ChildProcess
   url: string
   admin: string | undefined
+  status: string | undefined
   /** Everything written so far (stdout and stderr). */
   output(): string
   /** Stops it (SIGTERM by default) and resolves with its exit code. */
@@ -94,11 +95,14 @@ export function start(
     t.teardown(() => stop('SIGKILL'))
     const onData = (d: Buffer) => {
       out += d
-      const m = /listening on (https?:\/\/[^\s,]+)(?:, admin API on (http:\/\/\S+))?/.exec(out)
+      const m =
+        /listening on (https?:\/\/[^\s,]+)(?:, admin API on (http:\/\/[^\s,]+))?(?:, status on (http:\/\/[^\s,]+))?/.exec(
+          out,
+        )
       if (m && !done) {
         done = true
         clearTimeout(timer)
-        resolve({ child, url: m[1] as string, admin: m[2], output: () => out, stop })
+        resolve({ child, url: m[1] as string, admin: m[2], status: m[3], output: () => out, stop })
       }
     }
     child.stdout?.on('data', onData)
