@@ -3,7 +3,7 @@
 // embedded demo services, and print curl lines that work against it.
 import { prepare } from './prepare.mjs'
 
-prepare({ quiet: true })
+await prepare({ quiet: true })
 // `npm run demo:declarative`: the same services idea, run by the CLI from examples/declarative/gateway.yaml.
 if (process.argv.includes('--declarative')) await import('../examples/declarative/start.mjs')
 else await import('./demo-gateway.mjs')

@@ -1,9 +1,58 @@
-// What both `npm test` and `npm run demo` do first: install what is missing, then build.
+// What both `npm test` and `npm run demo` do first: install what is missing, then build, naming each
+// package as its build finishes (a cold build takes minutes: progress, not silence).
+import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { pnpm, root } from './pnpm.mjs'
+import { pnpm, pnpmCommand, root } from './pnpm.mjs'
 
-export function prepare({ quiet = false } = {}) {
+/** Runs turbo's build; prints `✓ <package>` as each build task ends. Resolves to its exit status. */
+function buildWithProgress() {
+  return new Promise((resolve) => {
+    const [cmd, ...pre] = pnpmCommand()
+    // Grouped logs: turbo prints a task's lines together when the task is done, so the first line
+    // with a task's prefix says it finished. Everything is kept to show when the build fails.
+    const child = spawn(
+      cmd,
+      [
+        ...pre,
+        'exec',
+        'turbo',
+        'run',
+        'build',
+        '--log-order=grouped',
+        '--output-logs=new-only',
+        '--log-prefix=task',
+      ],
+      { cwd: root, env: { ...process.env, FORCE_COLOR: '0' } },
+    )
+    let all = ''
+    let pending = ''
+    const done = new Set()
+    const started = Date.now()
+    const onData = (chunk) => {
+      all += chunk
+      pending += chunk
+      const lines = pending.split('\n')
+      pending = lines.pop() ?? ''
+      for (const line of lines) {
+        const m = /^(\S+):build: /.exec(line)
+        if (m && !done.has(m[1])) {
+          done.add(m[1])
+          const cached = /cache hit/.test(line) ? ' (cached)' : ''
+          console.log(`  ✓ ${m[1]}${cached}  ${Math.round((Date.now() - started) / 1000)} s`)
+        }
+      }
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+    child.on('close', (code) => {
+      if (code !== 0) process.stderr.write(all)
+      resolve(code ?? 1)
+    })
+  })
+}
+
+export async function prepare({ quiet = false } = {}) {
   const major = Number(process.versions.node.split('.')[0])
   const minor = Number(process.versions.node.split('.')[1])
   if (major < 20 || (major === 20 && minor < 19)) {
@@ -18,8 +67,8 @@ export function prepare({ quiet = false } = {}) {
     console.error('pnpm install failed')
     process.exit(1)
   }
-  console.log('› building packages (turbo run build)')
-  if (pnpm(['exec', 'turbo', 'run', 'build', '--output-logs=errors-only'], { stdio }) !== 0) {
+  console.log('› building packages (turbo run build); each package is named as its build ends')
+  if ((await buildWithProgress()) !== 0) {
     console.error('build failed')
     process.exit(1)
   }

@@ -10,7 +10,7 @@ import { pnpm, pnpmCommand, root } from './pnpm.mjs'
 import { prepare } from './prepare.mjs'
 import { ensureNginx, ensureRedisServer } from './redis.mjs'
 
-prepare()
+await prepare()
 ensureRedisServer()
 ensureNginx()
 
