@@ -8,6 +8,7 @@ import type tls from 'node:tls'
 import {
   type AdminEndpoint,
   ConfigError,
+  type Headers as GatehouseHeaders,
   type GatewayConfig,
   type PluginDefinition,
   type PluginScope,
@@ -32,7 +33,7 @@ import type { HealthEvent, HealthHub, UpstreamGroup, UpstreamSnapshot } from './
 import { handleRequest, type Runtime, type Sender } from './lifecycle.js'
 import { createLogger, type LoggerOption } from './logger.js'
 import { type MirrorStats, mirrorStats } from './mirror.js'
-import { Pools, poolKey } from './proxy.js'
+import { Pools, poolKey, UpstreamBody } from './proxy.js'
 import {
   checkStores,
   configHash,
@@ -307,6 +308,15 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   })
   const sender: Sender = function sendReply(reply, status, headers, body) {
     const r = reply as import('fastify').FastifyReply
+    // An upstream body nobody read, on HTTP/1.x: headers and body go straight to Node's response,
+    // each upstream read one write (proxy.ts), without a stream pipe in between.
+    if (body instanceof UpstreamBody && body.direct && r.request.raw.httpVersionMajor === 1) {
+      r.hijack()
+      if (rt.closing) headers.connection = 'close'
+      r.raw.writeHead(status, rawHeaderList(headers))
+      body.sendTo(r.raw)
+      return
+    }
     r.code(status)
     for (const k in headers) {
       const v = headers[k]
@@ -639,6 +649,16 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
 }
 
 /** Hop-by-hop response headers that HTTP/2 forbids (RFC 9113 §8.2.2). */
+/** Headers as Node's `writeHead` takes them without storing a copy: `[name, value, name, value…]`. */
+function rawHeaderList(headers: GatehouseHeaders): (string | string[])[] {
+  const list: (string | string[])[] = []
+  for (const k in headers) {
+    const v = headers[k]
+    if (v !== undefined) list.push(k, v)
+  }
+  return list
+}
+
 const H2_FORBIDDEN = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']
 
 /**

@@ -1,6 +1,7 @@
-import type { Readable } from 'node:stream'
+import type { ServerResponse } from 'node:http'
+import { Readable } from 'node:stream'
 import type { GatehouseError, Headers } from '@gatehousejs/sdk'
-import { Pool } from 'undici'
+import { Pool, util } from 'undici'
 import { RequestBodyInvalid, UpstreamBadResponse, UpstreamTimeout, UpstreamUnreachable } from './errors.js'
 
 /**
@@ -64,26 +65,194 @@ export interface SendOptions {
 /** The code of the (internal) error `sendUpstream` throws for a status outside 100–599. */
 const BAD_STATUS = 'ERR_UPSTREAM_STATUS_INVALID'
 
-export async function sendUpstream(pool: Pool, opts: SendOptions): Promise<UpstreamResponse> {
-  const res = await pool.request({
-    method: opts.method as 'GET',
-    path: opts.path,
-    headers: opts.headers as Record<string, string>,
-    body: opts.body ?? null,
-    headersTimeout: opts.readTimeout,
-    bodyTimeout: opts.readTimeout,
-    signal: opts.signal as unknown as import('node:events').EventEmitter,
+export function sendUpstream(pool: Pool, opts: SendOptions): Promise<UpstreamResponse> {
+  return new Promise((resolve, reject) => {
+    const body = new UpstreamBody(resolve, reject, opts.signal as AbortHookLike)
+    pool.dispatch(
+      {
+        method: opts.method as 'GET',
+        path: opts.path,
+        headers: opts.headers as Record<string, string>,
+        body: opts.body ?? null,
+        headersTimeout: opts.readTimeout,
+        bodyTimeout: opts.readTimeout,
+      },
+      body,
+    )
   })
-  // RFC 9110 §15: a status outside 100–599 is no HTTP status (Node could not even send it on): the
-  // response is invalid, a failed attempt like any other (a retry may go to another target).
-  if (res.statusCode < 100 || res.statusCode > 599) {
-    res.body.on('error', () => {})
-    res.body.destroy()
-    throw Object.assign(new Error(`upstream status ${res.statusCode} is outside 100-599`), {
-      code: BAD_STATUS,
-    })
+}
+
+/** What core's abort signals offer (lifecycle's AbortHook, retry's hooks). */
+interface AbortHookLike {
+  aborted: boolean
+  addEventListener(type: 'abort', listener: () => void): void
+  removeEventListener(type: 'abort', listener: () => void): void
+}
+
+const UNDECIDED = 0
+const STREAM = 1
+const DIRECT = 2
+/**
+ * Bytes the client's response may hold before the upstream is paused, when a body is written straight
+ * to it. Node's `write()` answers "wait for drain" for any chunk over its 16 KiB high-water mark, even
+ * when the kernel took the whole chunk at once; honouring that paused and resumed the upstream for
+ * every 64 KiB read. What is really still queued is what counts.
+ */
+const DIRECT_LIMIT = 64 * 1024
+const kBody = Symbol('gatehouse.upstreamBody')
+type Sink = ServerResponse & { [kBody]?: UpstreamBody }
+
+/**
+ * The upstream's answer, received through undici's dispatcher API (one handler object per request:
+ * no api-request wrapper, no AsyncResource, no closure per chunk). The body is a Readable for
+ * whoever reads it as one (response plugins, dispatched calls, HTTP/2), and is otherwise written
+ * straight to the client's response by {@link UpstreamBody.sendTo}: each chunk read from the
+ * upstream becomes one write, with no stream in between and no pause while the kernel keeps up.
+ */
+export class UpstreamBody extends Readable {
+  statusCode = 0
+  headers: Record<string, string | string[] | undefined> = {}
+  private mode = UNDECIDED
+  private resolve: ((res: UpstreamResponse) => void) | undefined
+  private reject: ((err: unknown) => void) | undefined
+  private readonly signal: AbortHookLike | undefined
+  private abortUpstream: ((err?: Error) => void) | undefined = undefined
+  /** undici's resume, for the response's 'drain' listener. */
+  resumeUpstream: (() => void) | undefined = undefined
+  /** Chunks received before anyone read: at most one socket read's worth (undici pauses after). */
+  private pending: Buffer[] | undefined = undefined
+  private complete = false
+  sink: Sink | undefined = undefined
+
+  constructor(
+    resolve: (res: UpstreamResponse) => void,
+    reject: (err: unknown) => void,
+    signal: AbortHookLike | undefined,
+  ) {
+    super()
+    this.resolve = resolve
+    this.reject = reject
+    this.signal = signal
   }
-  return { statusCode: res.statusCode, headers: res.headers, body: res.body as unknown as Readable }
+
+  // ── undici's dispatch handler ────────────────────────────────────────────────────────────────
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortUpstream = abort
+    const signal = this.signal
+    if (signal === undefined) return
+    if (signal.aborted) abort()
+    else signal.addEventListener('abort', abort)
+  }
+
+  onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
+    // RFC 9110 §15: a status outside 100–599 is no HTTP status (Node could not even send it on): the
+    // response is invalid, a failed attempt like any other (a retry may go to another target).
+    if (statusCode < 100 || statusCode > 599) {
+      const err = Object.assign(new Error(`upstream status ${statusCode} is outside 100-599`), {
+        code: BAD_STATUS,
+      })
+      this.abortUpstream?.(err)
+      return false
+    }
+    // 1xx (other than 101) are not forwarded; the final answer follows on the same request.
+    if (statusCode < 200) return true
+    this.statusCode = statusCode
+    this.resumeUpstream = resume
+    // The object `request()` makes: lower-case names, repeats as arrays (undici's own parser).
+    this.headers = util.parseHeaders(raw) as Record<string, string | string[] | undefined>
+    const resolve = this.resolve!
+    this.resolve = undefined
+    this.reject = undefined
+    resolve({ statusCode, headers: this.headers, body: this })
+    return true
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.mode === DIRECT) {
+      const sink = this.sink!
+      sink.write(chunk)
+      return sink.writableLength <= DIRECT_LIMIT
+    }
+    if (this.mode === STREAM) return this.push(chunk)
+    ;(this.pending ??= []).push(chunk)
+    return false
+  }
+
+  onComplete(): void {
+    this.complete = true
+    this.unlisten()
+    if (this.mode === DIRECT) this.sink!.end()
+    else if (this.mode === STREAM) this.push(null)
+  }
+
+  onError(err: Error): void {
+    this.complete = true
+    this.unlisten()
+    if (this.reject !== undefined) {
+      const reject = this.reject
+      this.resolve = undefined
+      this.reject = undefined
+      reject(err)
+      return
+    }
+    if (this.mode === DIRECT) this.sink!.destroy(err)
+    else this.destroy(err)
+  }
+
+  private unlisten(): void {
+    if (this.signal !== undefined && this.abortUpstream !== undefined)
+      this.signal.removeEventListener('abort', this.abortUpstream)
+  }
+
+  // ── the two ways out ───────────────────────────────────────────────────────────────────────
+  /** Whether {@link sendTo} can still take over: nobody has read the body as a stream. */
+  get direct(): boolean {
+    return this.mode === UNDECIDED && !this.destroyed
+  }
+
+  /**
+   * Writes the body straight to the client's response (HTTP/1.x), ending it with the body. The
+   * response's headers must be set already; the first chunk goes out with them.
+   */
+  sendTo(res: ServerResponse): void {
+    this.mode = DIRECT
+    const sink = res as Sink
+    this.sink = sink
+    sink[kBody] = this
+    sink.on('drain', onSinkDrain)
+    const pending = this.pending
+    this.pending = undefined
+    if (pending !== undefined) for (const chunk of pending) sink.write(chunk)
+    if (this.complete) {
+      if (!this.destroyed) sink.end()
+      return
+    }
+    if (sink.writableLength <= DIRECT_LIMIT) this.resumeUpstream?.()
+  }
+
+  override _read(): void {
+    if (this.mode === UNDECIDED) {
+      this.mode = STREAM
+      const pending = this.pending
+      this.pending = undefined
+      if (pending !== undefined) for (const chunk of pending) this.push(chunk)
+      if (this.complete) {
+        this.push(null)
+        return
+      }
+    }
+    this.resumeUpstream?.()
+  }
+
+  override _destroy(err: Error | null, callback: (err: Error | null) => void): void {
+    this.pending = undefined
+    if (!this.complete) this.abortUpstream?.(err ?? undefined)
+    callback(err)
+  }
+}
+
+function onSinkDrain(this: Sink): void {
+  this[kBody]?.resumeUpstream?.()
 }
 
 const TIMEOUT_CODES = new Set([

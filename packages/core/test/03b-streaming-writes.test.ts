@@ -1,0 +1,130 @@
+/**
+ * How a proxied body leaves the gateway (issue 18). A body nobody on the route reads is written
+ * straight from undici's handler to the client's socket: every read from the upstream becomes at
+ * most one write (the headers ride with the first), and the upstream is not paused while the
+ * client's socket takes what it is given. These tests count the writes the gateway makes
+ * on the client's connection against the writes the origin made, for an origin that writes in 1 KiB
+ * pieces and one that streams a file, at 64 KiB and 10 MiB, and check every byte arrives intact.
+ * The counts are what the kernel is asked to do, not timings: a gateway that re-chunked, split, or
+ * wrote through an extra stream per chunk would show it here.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startGateway } from '@gatehousejs/sdk/testing'
+import t, { type Test } from 'tap'
+
+const KiB = 1024
+const MiB = 1024 * KiB
+const SIZES = { '64k': 64 * KiB, '10m': 10 * MiB } as const
+const bodies = new Map(Object.entries(SIZES).map(([name, size]) => [name, randomBytes(size)]))
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+/**
+ * Write attempts per local port: every `write`/`writev` a socket makes (Node's `_writeGeneric`, which
+ * both `_write` and `_writev` call; a write libuv finishes later is still one). The wrapper only
+ * counts and calls the original.
+ */
+const writes = new Map<number, number>()
+type Writer = (this: net.Socket, ...args: unknown[]) => unknown
+const proto = net.Socket.prototype as unknown as { _writeGeneric: Writer }
+const original = proto._writeGeneric
+proto._writeGeneric = function countedWrite(this: net.Socket, ...args: unknown[]) {
+  const port = this.localPort
+  if (port !== undefined) writes.set(port, (writes.get(port) ?? 0) + 1)
+  return original.apply(this, args)
+}
+t.teardown(() => {
+  proto._writeGeneric = original
+})
+
+/** Origins on 127.0.0.1: `pieces` writes 1 KiB per turn of the event loop; `file` streams a file. */
+async function startOrigin(t: Test, kind: 'pieces' | 'file'): Promise<{ url: string; port: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-03b-'))
+  for (const [name, body] of bodies) writeFileSync(join(dir, name), body)
+  const server = http.createServer((req, res) => {
+    const name = (req.url ?? '/').slice(1)
+    const body = bodies.get(name)!
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length })
+    if (kind === 'file') {
+      createReadStream(join(dir, name)).pipe(res)
+      return
+    }
+    res.flushHeaders()
+    let at = 0
+    const next = () => {
+      while (at < body.length) {
+        const ok = res.write(body.subarray(at, at + KiB))
+        at += KiB
+        if (!ok) return void res.once('drain', next)
+        if (at < body.length) return void setImmediate(next)
+      }
+      res.end()
+    }
+    next()
+  })
+  server.on('connection', (socket) => socket.setNoDelay(true))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => {
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const { port } = server.address() as net.AddressInfo
+  return { url: `http://127.0.0.1:${port}`, port }
+}
+
+/** Downloads one body on a fresh connection, hashing it as it arrives. */
+function download(base: string, path: string): Promise<{ status: number; bytes: number; sha256: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${base}${path}`, { agent: false }, (res) => {
+      const hash = createHash('sha256')
+      let bytes = 0
+      res.on('data', (c: Buffer) => {
+        bytes += c.length
+        hash.update(c)
+      })
+      res.on('error', reject)
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, sha256: hash.digest('hex') }))
+    })
+    req.setTimeout(60_000, () => req.destroy(new Error('download not done within 60 s')))
+    req.on('error', reject)
+  })
+}
+
+for (const kind of ['pieces', 'file'] as const) {
+  t.test(`an origin that ${kind === 'pieces' ? 'writes 1 KiB pieces' : 'streams a file'}`, async (t) => {
+    const origin = await startOrigin(t, kind)
+    const gw = await startGateway({
+      t,
+      config: { services: [{ name: 'origin', url: origin.url, routes: [{ paths: ['/'] }] }] },
+    })
+    const gwPort = Number(new URL(gw.url).port)
+    // A first request opens the pooled upstream connection, so counting starts on a warm path.
+    t.equal((await download(gw.url, '/64k')).status, 200, 'warm-up answered')
+
+    for (const [name, size] of Object.entries(SIZES)) {
+      writes.clear()
+      const got = await download(gw.url, `/${name}`)
+      const gatewayWrites = writes.get(gwPort) ?? 0
+      const originWrites = writes.get(origin.port) ?? 0
+      t.equal(got.status, 200, `${name}: 200`)
+      t.equal(got.bytes, size, `${name}: every byte arrived`)
+      t.equal(got.sha256, sha256(bodies.get(name)!), `${name}: the bytes are intact, in order`)
+      t.ok(originWrites > 0, `${name}: the origin's writes were counted (${originWrites})`)
+      // Headers ride with the first chunk; each later write carries at least one upstream read.
+      t.ok(
+        gatewayWrites >= 1 && gatewayWrites <= originWrites + 1,
+        `${name}: the gateway wrote ${gatewayWrites} times to the client, for ${originWrites} origin writes`,
+      )
+      if (kind === 'file' && name === '64k') {
+        // The origin's headers and 64 KiB leave in one writev; the gateway reads them in at most two
+        // (64 KiB is one read's most) and writes each read once: the headers ride with the first.
+        t.ok(gatewayWrites <= 2, `64k from a file: ${gatewayWrites} writes to the client (at most 2)`)
+      }
+    }
+  })
+}
