@@ -2,17 +2,30 @@
 // then self time by area (gatehouse, fastify, undici, node, native). Given the number of requests the
 // process served (the bench prints it), times are shown in µs per request as well as % of busy time.
 //   node scripts/bench/profile-top.mjs .bench/profiles/<file>.cpuprofile [count=30] [requests]
+//     [--from <s>]        only samples taken <s> seconds or more after the profile began (skips startup)
+//     [--callers <name>]  also prints the call stacks that end in functions named <name>, by self time
 import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
 
-const [file, count = '30', requests] = process.argv.slice(2)
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { from: { type: 'string' }, callers: { type: 'string' } },
+})
+const [file, count = '30', requests] = positionals
 if (!file) {
   console.error('usage: node scripts/bench/profile-top.mjs <file.cpuprofile> [count] [requests]')
   process.exit(2)
 }
 const profile = JSON.parse(readFileSync(file, 'utf8'))
 const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+const parent = new Map()
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+const from = Number(opts.from ?? 0) * 1e6
 const perNode = new Map()
+let clock = 0
 for (let i = 0; i < profile.samples.length; i++) {
+  clock += profile.timeDeltas[i] ?? 0
+  if (clock < from) continue
   perNode.set(profile.samples[i], (perNode.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0))
 }
 const self = new Map()
@@ -38,7 +51,8 @@ const cell = (us) =>
 
 console.log(
   `${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy` +
-    (n ? `, ${n} requests: ${(busy / n).toFixed(1)} µs busy per request (startup included)` : ''),
+    (n ? `, ${n} requests: ${(busy / n).toFixed(1)} µs busy per request` : '') +
+    (from > 0 ? ` (from ${opts.from} s on)` : n ? ' (startup included)' : ''),
 )
 console.log(`\ntop ${count} functions by self time:`)
 for (const [key, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(count))) {
@@ -47,6 +61,24 @@ for (const [key, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(co
 console.log('\nself time by area:')
 for (const [area, us] of [...areas].sort((a, b) => b[1] - a[1])) {
   if (us / busy >= 0.001) console.log(`${cell(us)}  ${area}`)
+}
+
+if (opts.callers !== undefined) {
+  const stacks = new Map()
+  for (const [id, us] of perNode) {
+    if (byId.get(id).callFrame.functionName !== opts.callers) continue
+    const frames = []
+    for (let at = parent.get(id); at !== undefined && frames.length < 8; at = parent.get(at)) {
+      const f = byId.get(at).callFrame
+      if (f.functionName !== '(root)') frames.push(`${f.functionName || '(anonymous)'} ${where(f)}`)
+    }
+    const key = frames.join('\n      ← ')
+    stacks.set(key, (stacks.get(key) ?? 0) + us)
+  }
+  console.log(`\ncallers of ${opts.callers}:`)
+  for (const [key, us] of [...stacks].sort((a, b) => b[1] - a[1]).slice(0, 8)) {
+    console.log(`${cell(us)}  ← ${key}`)
+  }
 }
 
 function where(f) {
