@@ -37,8 +37,19 @@ proto._writeGeneric = function countedWrite(this: net.Socket, ...args: unknown[]
   if (port !== undefined) writes.set(port, (writes.get(port) ?? 0) + 1)
   return original.apply(this, args)
 }
+/** Reads per remote port: every chunk a socket receives from the kernel (`push` of a Buffer). */
+const reads = new Map<number, number>()
+type Pusher = (this: net.Socket, chunk: unknown, ...rest: unknown[]) => boolean
+const sock = net.Socket.prototype as unknown as { push: Pusher }
+const originalPush = sock.push
+sock.push = function countedPush(this: net.Socket, chunk: unknown, ...rest: unknown[]) {
+  const port = this.remotePort
+  if (Buffer.isBuffer(chunk) && port !== undefined) reads.set(port, (reads.get(port) ?? 0) + 1)
+  return originalPush.call(this, chunk, ...rest)
+}
 t.teardown(() => {
   proto._writeGeneric = original
+  sock.push = originalPush
 })
 
 /** Origins on 127.0.0.1: `pieces` writes 1 KiB per turn of the event loop; `file` streams a file. */
@@ -108,23 +119,23 @@ for (const kind of ['pieces', 'file'] as const) {
 
     for (const [name, size] of Object.entries(SIZES)) {
       writes.clear()
+      reads.clear()
       const got = await download(gw.url, `/${name}`)
       const gatewayWrites = writes.get(gwPort) ?? 0
       const originWrites = writes.get(origin.port) ?? 0
+      // What the gateway read from the origin: chunks its upstream socket (remote port = origin's) got.
+      const upstreamReads = reads.get(origin.port) ?? 0
       t.equal(got.status, 200, `${name}: 200`)
       t.equal(got.bytes, size, `${name}: every byte arrived`)
       t.equal(got.sha256, sha256(bodies.get(name)!), `${name}: the bytes are intact, in order`)
-      t.ok(originWrites > 0, `${name}: the origin's writes were counted (${originWrites})`)
-      // Headers ride with the first chunk; each later write carries at least one upstream read.
+      t.ok(originWrites > 0 && upstreamReads > 0, `${name}: writes and reads were counted`)
+      // Headers ride with the first chunk and each write carries one upstream read, at most: the one
+      // read that also carried the upstream's headers can leave in two (undici stops at the body while
+      // the lifecycle decides where it goes). No re-chunking, no extra write per chunk.
       t.ok(
-        gatewayWrites >= 1 && gatewayWrites <= originWrites + 1,
-        `${name}: the gateway wrote ${gatewayWrites} times to the client, for ${originWrites} origin writes`,
+        gatewayWrites >= 1 && gatewayWrites <= upstreamReads + 1,
+        `${name}: the gateway wrote ${gatewayWrites} times to the client for ${upstreamReads} reads from the origin (${originWrites} origin writes)`,
       )
-      if (kind === 'file' && name === '64k') {
-        // The origin's headers and 64 KiB leave in one writev; the gateway reads them in at most two
-        // (64 KiB is one read's most) and writes each read once: the headers ride with the first.
-        t.ok(gatewayWrites <= 2, `64k from a file: ${gatewayWrites} writes to the client (at most 2)`)
-      }
     }
   })
 }
