@@ -239,7 +239,8 @@ export class Cache {
       }
     }
     if (p.stale !== undefined) {
-      this.addValidators(up, p.stale, this.policyRequestFor(h, p))
+      // The varied request headers are part of the match: without them no validator is sent (§4.3.1).
+      this.addValidators(up, p.stale, this.policyRequestFor(h, p, varyNames(p.stale.headers.vary)))
       p.revalidating = up['if-none-match'] !== undefined || up['if-modified-since'] !== undefined
     }
     if (this.c.coalesce && p.forward !== 'request' && !p.noStore) await this.coalesce(ctx, p)
