@@ -386,6 +386,15 @@ export class Cache {
   // ── response ─────────────────────────────────────────────────────────────────────────────────
 
   response(ctx: ResponseContext): void | Promise<void> {
+    const field = this.c.targetedCacheControl
+    if (field === undefined || this.c.forwardTargetedCacheControl) return this.handleResponse(ctx)
+    // RFC 9213 §3: the field targeted at this cache may be removed once obeyed.
+    const done = this.handleResponse(ctx)
+    if (done === undefined) delete ctx.response.headers[field]
+    else return done.then(() => void delete ctx.response.headers[field])
+  }
+
+  private handleResponse(ctx: ResponseContext): void | Promise<void> {
     const p = this.pending.get(ctx)
     if (p === undefined || p.done) return
     if (ctx.response.source !== 'upstream') {
@@ -506,6 +515,8 @@ export class Cache {
       storeSetCookie: this.c.storeSetCookie,
       tagHeader: this.c.tagHeader,
       stripTagHeader: this.c.stripTagHeader,
+      targetedField: this.c.targetedCacheControl,
+      stripTargetedField: !this.c.forwardTargetedCacheControl,
     }
   }
 

@@ -163,6 +163,17 @@ export const CacheSchema = Type.Object(
       default: '5s',
       description: 'How long a coalesced request waits before asking the upstream itself',
     }),
+    targetedCacheControl: Type.Optional(
+      HeaderName({
+        description:
+          'A targeted cache-control field (RFC 9213) this cache obeys instead of Cache-Control and Expires when the response carries it with a valid value, e.g. `CDN-Cache-Control` or `Gatehouse-Cache-Control`. Its value is a Structured Fields Dictionary (`max-age=600, stale-while-revalidate=30`). Default: none',
+      }),
+    ),
+    forwardTargetedCacheControl: Type.Boolean({
+      default: false,
+      description:
+        'Pass the targeted field on to clients (for a downstream CDN that obeys it too). Default: removed once this cache has obeyed it, as RFC 9213 §3 allows',
+    }),
     tagHeader: HeaderName({
       default: 'cache-tag',
       description:
