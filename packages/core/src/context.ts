@@ -249,6 +249,24 @@ export class Context {
     this.responded = true
   }
 
+  /** `response` only: the upstream's own stored representation replaces the response (see the SDK). */
+  serveStored(status: number, headers: Readonly<Headers>, body: Buffer): void {
+    const res = this.response
+    if (this.phase !== 'response' || res === undefined)
+      throw misuse(this, `serveStored() works in response only, not in ${this.phase}`)
+    if (!Number.isInteger(status) || status < 200 || status > 599 || !Buffer.isBuffer(body))
+      throw misuse(this, 'serveStored() needs a final status (200-599) and a Buffer body')
+    const h: Headers = {}
+    for (const k in headers) if (headers[k] !== undefined) h[k.toLowerCase()] = headers[k]
+    delete h['content-encoding']
+    res.status = status
+    res.headers = h
+    // body === original === raw: finalResponseBody sends these bytes as they are, validators intact.
+    res.body = body
+    res.original = body
+    res.raw = body
+  }
+
   setConsumer(consumer: Consumer, credential?: Credential, options?: SetConsumerOptions): void {
     if (this.phase !== 'access')
       throw misuse(this, `setConsumer() cannot be called in the ${this.phase} phase`)

@@ -311,6 +311,19 @@ interface AfterRoutingView<TState> extends BaseContext<TState> {
 export interface ResponseContext<TState = Record<string, unknown>> extends AfterRoutingView<TState> {
   readonly phase: 'response'
   readonly response: ResponseData
+  /**
+   * Replaces the response with a stored copy of the upstream's own representation: a cache answering
+   * the 304 to its revalidation, or a 5xx under stale-if-error, with the response it stored. Unlike
+   * assigning `response.body` (a rewrite, after which core makes a strong ETag weak and drops
+   * `Content-MD5`/`Digest`/`Content-Digest`/`Repr-Digest`, since they described other bytes), these
+   * headers are sent as given: they describe exactly this body. `body` is the decoded (identity)
+   * representation; any `Content-Encoding` in `headers` is dropped and `Content-Length` is set. A later
+   * `response` plugin that assigns `body` still counts as a rewrite.
+   *
+   * @example
+   * ctx.serveStored(entry.status, entry.headers, entry.body)
+   */
+  serveStored(status: number, headers: Readonly<Headers>, body: Buffer): void
 }
 
 /** `error`: a phase threw or the upstream failed; shape the error response. */

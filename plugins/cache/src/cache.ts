@@ -560,9 +560,8 @@ export class Cache {
     }
     const h: Headers = { ...entry.headers, age: String(currentAge(entry, now)) }
     this.status.set(h, x, params)
-    res.status = entry.status
-    res.headers = h
-    res.body = entry.body
+    // The stored bytes are the upstream's own representation: its strong ETag and digests stay true.
+    ctx.serveStored(entry.status, h, entry.body)
   }
 
   private contentTypeAllowed(value: Headers[string]): boolean {
