@@ -70,6 +70,21 @@ function describe(key: KeyObject): string {
   return `${key.asymmetricKeyType}${curve ? ` (${curve})` : ''}`
 }
 
+/** RFC 7518 §3.2: an HMAC key at least as long as the hash output. */
+const HMAC_MIN_BYTES: Readonly<Record<string, number>> = { HS256: 32, HS384: 48, HS512: 64 }
+
+/** A shorter HMAC key can be brute-forced offline from one token: refused at config time. */
+function longEnough(key: Buffer, alg: Algorithm, field: string): Buffer {
+  const min = HMAC_MIN_BYTES[alg] ?? 0
+  if (key.length < min) {
+    throw new KeyProblem(
+      field,
+      `an ${alg} secret must be at least ${min} bytes (RFC 7518 §3.2: as long as the hash output); this one has ${key.length}`,
+    )
+  }
+  return key
+}
+
 /** A PEM (or anything that is not a plain secret) given as an HS secret: the HS/RS confusion at config time. */
 const LOOKS_LIKE_KEY = /-----BEGIN [A-Z ]+-----|^\s*\{\s*"kty"/
 
@@ -97,7 +112,7 @@ export function importKey(material: KeyMaterial, alg: Algorithm): Buffer | strin
         `an ${alg} secret must not be a public key: a key published for RS/ES would let anyone sign HS tokens`,
       )
     }
-    return Buffer.from(material.secret, 'utf8')
+    return longEnough(Buffer.from(material.secret, 'utf8'), alg, 'secret')
   }
   if (material.publicKey !== undefined) {
     if (hs) throw new KeyProblem('publicKey', `${alg} takes a "secret" (or an "oct" jwk), not a public key`)
@@ -131,7 +146,7 @@ export function importJwk(jwk: Readonly<Record<string, unknown>>, alg: Algorithm
     if (typeof jwk.k !== 'string' || jwk.k.length === 0) {
       throw new KeyProblem('jwk/k', 'an "oct" JWK needs its secret in "k" (base64url)')
     }
-    return Buffer.from(jwk.k, 'base64url')
+    return longEnough(Buffer.from(jwk.k, 'base64url'), alg, 'jwk/k')
   }
   if (fam === 'EC' && jwk.crv !== EC_CURVES[alg]?.jwk) {
     throw new KeyProblem('jwk/crv', `${alg} needs curve ${EC_CURVES[alg]?.jwk}, not "${String(jwk.crv)}"`)

@@ -126,3 +126,32 @@ t.test('a key or JWKS bound to an unknown consumer, or an unknown anonymous, is 
 t.test('a JWKS URL that is not http(s) is refused', async (t) => {
   await refused(t, '/plugins/0/config/jwks/0/url', /pattern/, { jwks: [{ url: 'file:///etc/passwd' }] })
 })
+
+t.test('an HMAC secret shorter than the hash output is refused (RFC 7518 §3.2)', async (t) => {
+  for (const [algorithm, min] of [
+    ['HS256', 32],
+    ['HS384', 48],
+    ['HS512', 64],
+  ] as const) {
+    const short = 'k'.repeat(min - 1)
+    await refused(
+      t,
+      '/plugins/0/config/keys/0/secret',
+      new RegExp(`${algorithm} secret must be at least ${min} bytes.*has ${min - 1}`),
+      {
+        keys: [{ algorithm, secret: short }],
+      },
+    )
+    await refused(t, '/plugins/0/config/keys/0/jwk/k', new RegExp(`at least ${min} bytes`), {
+      keys: [{ algorithm, jwk: { kty: 'oct', k: Buffer.from(short).toString('base64url') } }],
+    })
+    await refused(t, '/consumers/0/credentials/jwt/0/secret', new RegExp(`at least ${min} bytes`), {}, [
+      { username: 'weak', credentials: { jwt: [{ key: 'weak-app', algorithm, secret: short }] } },
+    ])
+    const gw = await load({ keys: [{ algorithm, secret: 'k'.repeat(min) }] })
+    await gw.close()
+  }
+  // Bytes, not characters: 16 two-byte characters are 32 bytes.
+  const gw = await load({ keys: [{ algorithm: 'HS256', secret: 'é'.repeat(16) }] })
+  await gw.close()
+})

@@ -12,11 +12,11 @@ const consumers = [
     credentials: {
       jwt: [
         { key: 'alice-app', secret: SECRET },
-        { key: 'alice-384', algorithm: 'HS384', secret: `${SECRET}-384` },
+        { key: 'alice-384', algorithm: 'HS384', secret: `${SECRET}-${SECRET}-384` },
         {
           key: 'alice-512',
           algorithm: 'HS512',
-          jwk: { kty: 'oct', k: Buffer.from(`${SECRET}-512`).toString('base64url') },
+          jwk: { kty: 'oct', k: Buffer.from(`${SECRET}-${SECRET}-512`).toString('base64url') },
         },
       ],
     },
@@ -41,8 +41,8 @@ t.test('HS256/384/512 tokens of a consumer credential pass; identity reaches the
   const { upstream, gw } = await setup(t)
   for (const [iss, alg, secret] of [
     ['alice-app', 'HS256', SECRET],
-    ['alice-384', 'HS384', `${SECRET}-384`],
-    ['alice-512', 'HS512', `${SECRET}-512`],
+    ['alice-384', 'HS384', `${SECRET}-${SECRET}-384`],
+    ['alice-512', 'HS512', `${SECRET}-${SECRET}-512`],
   ] as const) {
     const tok = await sign({ iss, exp: now() + 60 }, hsKey(secret), { alg })
     const res = await gw.request({
