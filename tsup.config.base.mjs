@@ -1,5 +1,24 @@
 // One build config for every public package: ESM + CJS + .d.ts, node20 target.
 // TS 6 needs ignoreDeprecations for tsup's d.ts pass (see shared/TOOLCHAIN.md).
+import { readFile } from 'node:fs/promises'
+
+/**
+ * A package's own `package.json` is its one source of truth for its name and version: source files
+ * import it (`import manifest from '../package.json' with { type: 'json' }`) and use
+ * `manifest.version`, which works unchanged under tap (from source), tsc and the build. esbuild
+ * inlines imported JSON, so this plugin hands it only `name` and `version`: the bundle carries no
+ * dependency lists, scripts or test config.
+ */
+export const manifestFields = {
+  name: 'gatehouse-manifest-fields',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]package\.json$/ }, async (args) => {
+      const { name, version } = JSON.parse(await readFile(args.path, 'utf8'))
+      return { contents: JSON.stringify({ name, version }), loader: 'json' }
+    })
+  },
+}
+
 export function packageConfig(entry) {
   return {
     entry,
@@ -11,5 +30,8 @@ export function packageConfig(entry) {
     clean: true,
     splitting: false,
     treeshake: false,
+    // import.meta.url in the CJS build (the CLI finds its template and its own install with it).
+    shims: true,
+    esbuildPlugins: [manifestFields],
   }
 }

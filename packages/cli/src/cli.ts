@@ -47,7 +47,7 @@ Environment:
   \${NAME} in the file    replaced by the environment variable NAME (\${NAME:-default} for a default)
 
 Exit codes: 0 ok, 1 invalid file, 2 bad command line, 3 could not listen or failed at run time.
-Docs: https://github.com/gatehouse/gatehouse/blob/main/docs/cli.md`
+Docs: https://github.com/gatehousejs/gatehouse/blob/main/docs/cli.md`
 
 const COMMAND_HELP: Record<string, string> = {
   start: `gatehouse start <file> [options]

@@ -1,4 +1,5 @@
 import { definePlugin, type PluginHandlers, PRIORITY } from '@gatehousejs/sdk'
+import manifest from '../package.json' with { type: 'json' }
 import { headerList, requireHeaders, setHeaders } from './headers.js'
 import { TemplateSchema } from './schema.js'
 
@@ -24,7 +25,7 @@ export { type TemplateConfig, TemplateSchema } from './schema.js'
  */
 export const template = definePlugin({
   name: 'template',
-  version: '0.1.0',
+  version: manifest.version,
   // A request transformer: after auth, ACL and rate limiting, so refused requests cost nothing here.
   priority: PRIORITY.requestTransform,
   description: 'Adds headers to the upstream request and the response; can require request headers',

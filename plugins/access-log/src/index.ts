@@ -1,5 +1,6 @@
 import { definePlugin, type Logger, PRIORITY } from '@gatehousejs/sdk'
 import { pino, destination as pinoDestination } from 'pino'
+import manifest from '../package.json' with { type: 'json' }
 import { lineBuilder } from './line.js'
 import { redactionSet } from './redact.js'
 import { type AccessLogConfig, AccessLogSchema } from './schema.js'
@@ -21,7 +22,7 @@ type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error'
  */
 export const accessLog = definePlugin({
   name: 'access-log',
-  version: '0.1.0',
+  version: manifest.version,
   priority: PRIORITY.logger,
   description: 'One structured log line per request, with configurable fields; secrets redacted',
   schema: AccessLogSchema,

@@ -1,4 +1,5 @@
 import { ConfigError, definePlugin, PRIORITY } from '@gatehousejs/sdk'
+import manifest from '../package.json' with { type: 'json' }
 import { AclForbidden, AclUnauthenticated } from './errors.js'
 import { AclSchema } from './schema.js'
 
@@ -21,7 +22,7 @@ const NAME = 'acl'
  */
 export const acl = definePlugin({
   name: NAME,
-  version: '0.1.0',
+  version: manifest.version,
   priority: PRIORITY.acl,
   description: 'Allows or denies consumers by their groups',
   schema: AclSchema,

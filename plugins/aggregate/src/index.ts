@@ -7,6 +7,7 @@ import {
   type PluginDefinition,
   PRIORITY,
 } from '@gatehousejs/sdk'
+import manifest from '../package.json' with { type: 'json' }
 import { AggregateFailed } from './errors.js'
 import { compilePlan } from './plan.js'
 import { type CallResult, runCalls } from './run.js'
@@ -67,7 +68,7 @@ export function aggregatePlugin(options: AggregatePluginOptions = {}): PluginDef
   const merges = options.merges ?? {}
   return definePlugin({
     name: 'aggregate',
-    version: '0.1.0',
+    version: manifest.version,
     priority: PRIORITY.aggregation,
     description: 'Answers a route with one JSON response composed from several calls',
     schema: AggregateSchema,

@@ -1,4 +1,5 @@
 import { createAuthGuard, definePlugin, type PluginHandlers, PRIORITY } from '@gatehousejs/sdk'
+import manifest from '../package.json' with { type: 'json' }
 import { BasicInvalid, BasicMalformed, BasicMissing } from './errors.js'
 import { parseBasic } from './parse.js'
 import { BasicAuthSchema } from './schema.js'
@@ -31,7 +32,7 @@ const NAME = 'basic-auth'
  */
 export const basicAuth = definePlugin({
   name: NAME,
-  version: '0.1.0',
+  version: manifest.version,
   priority: PRIORITY.auth - 100,
   description: 'Authenticates consumers by HTTP Basic credentials checked against scrypt or bcrypt hashes',
   schema: BasicAuthSchema,

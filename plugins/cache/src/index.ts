@@ -5,6 +5,7 @@ import {
   type PluginHandlers,
   PRIORITY,
 } from '@gatehousejs/sdk'
+import manifest from '../package.json' with { type: 'json' }
 import { Cache, type CacheStats } from './cache.js'
 import { PurgeInvalid } from './errors.js'
 import { purgeSpecOf } from './purge.js'
@@ -73,7 +74,7 @@ export async function purgeCache(spec: PurgeSpec, instanceId?: string): Promise<
  */
 export const cache = definePlugin({
   name: 'cache',
-  version: '0.1.0',
+  version: manifest.version,
   priority: PRIORITY.cache,
   description: 'An RFC 9111 shared cache: memory or Redis, coalescing, stale-while-revalidate, purge',
   schema: CacheSchema,

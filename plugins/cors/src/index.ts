@@ -6,6 +6,7 @@ import {
   PRIORITY,
   type RequestView,
 } from '@gatehousejs/sdk'
+import manifest from '../package.json' with { type: 'json' }
 import { addVary, headerValue, requestedHeaders } from './headers.js'
 import { compileOrigins } from './origins.js'
 import { type CorsConfig, CorsSchema } from './schema.js'
@@ -28,7 +29,7 @@ export { type CorsConfig, CorsSchema, DEFAULT_METHODS } from './schema.js'
  */
 export const cors = definePlugin({
   name: 'cors',
-  version: '0.1.0',
+  version: manifest.version,
   // First after request id and tracing: a preflight carries no credentials, so it must be answered
   // before authentication would refuse it.
   priority: PRIORITY.cors,

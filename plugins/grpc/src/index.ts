@@ -1,4 +1,5 @@
 import { type AccessContext, ConfigError, type ConfigIssue, definePlugin, PRIORITY } from '@gatehousejs/sdk'
+import manifest from '../package.json' with { type: 'json' }
 import { callServerStream, callUnary, requestMetadata, STREAM_CONTENT_TYPES } from './call.js'
 import { Channels, type GrpcTarget, parseTarget } from './channels.js'
 import { GrpcNoRule } from './errors.js'
@@ -34,7 +35,7 @@ const METADATA_KEY = /^[0-9a-z_.-]+$/
  */
 export const grpc = definePlugin({
   name: 'grpc',
-  version: '0.1.0',
+  version: manifest.version,
   priority: PRIORITY.logger + 2,
   description: 'Maps HTTP JSON routes to gRPC methods from a .proto file',
   schema: GrpcSchema,

@@ -1,4 +1,5 @@
 import { ConfigError, type ConfigIssue, definePlugin, PRIORITY } from '@gatehousejs/sdk'
+import manifest from '../package.json' with { type: 'json' }
 import { ipForbidden } from './errors.js'
 import { compileIpList } from './ip-list.js'
 import { IpRestrictionSchema } from './schema.js'
@@ -22,7 +23,7 @@ export { type IpRestrictionConfig, IpRestrictionSchema } from './schema.js'
  */
 export const ipRestriction = definePlugin({
   name: 'ip-restriction',
-  version: '0.1.0',
+  version: manifest.version,
   // After CORS (a preflight is answered first, like Kong), before authentication: a refused address
   // costs no credential check.
   priority: PRIORITY.ipRestriction,

@@ -9,6 +9,7 @@ import {
   type PluginHandlers,
   PRIORITY,
 } from '@gatehousejs/sdk'
+import manifest from '../package.json' with { type: 'json' }
 import { JwtMissing, JwtUnknownConsumer, withChallenge } from './errors.js'
 import { claimsToHeaders, removeClaimHeaders } from './headers.js'
 import { buildKeyRing } from './ring.js'
@@ -54,7 +55,7 @@ declare module '@gatehousejs/sdk' {
  */
 export const jwt = definePlugin({
   name: 'jwt',
-  version: '0.1.0',
+  version: manifest.version,
   // Kong runs jwt (1450) before key-auth (1250) and basic-auth (1100): the same order inside our auth band.
   priority: PRIORITY.auth + 450,
   description:

@@ -1,4 +1,5 @@
 import { createAuthGuard, definePlugin, type PluginHandlers, PRIORITY } from '@gatehousejs/sdk'
+import manifest from '../package.json' with { type: 'json' }
 import { KeyInvalid, KeyMissing } from './errors.js'
 import { findKey, hideKey, type Lookup } from './find.js'
 import { KeyStore } from './keys.js'
@@ -25,7 +26,7 @@ const NAME = 'key-auth'
  */
 export const keyAuth = definePlugin({
   name: NAME,
-  version: '0.1.0',
+  version: manifest.version,
   priority: PRIORITY.auth,
   description: 'Authenticates consumers by API key (header, query parameter or body field)',
   schema: KeyAuthSchema,

@@ -7,13 +7,14 @@ import {
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-base'
+import manifest from '../package.json' with { type: 'json' }
 import { PinnedIds } from './ids.js'
 import { OpenTelemetrySchema } from './schema.js'
 import { beginTrace, injectUpstream, recordSpans, type TraceState_ } from './trace.js'
 
 export { type OpenTelemetryConfig, OpenTelemetrySchema } from './schema.js'
 
-const VERSION = '0.1.0'
+const VERSION = manifest.version
 
 /**
  * `opentelemetry`: W3C trace context in (`traceparent`/`tracestate` from the client) and out (to the

@@ -7,6 +7,7 @@ import {
   PRIORITY,
   type RewriteContext,
 } from '@gatehousejs/sdk'
+import manifest from '../package.json' with { type: 'json' }
 import { scrapeGuard } from './access.js'
 import { aggregatedMetrics, setupClusterMetrics, shareRegistry } from './cluster.js'
 import { AggregationFailed } from './errors.js'
@@ -43,7 +44,7 @@ interface ScrapeState {
  */
 export const prometheus = definePlugin({
   name: 'prometheus',
-  version: '0.1.0',
+  version: manifest.version,
   // A logger: its `log` runs after the others'; its endpoint is answered in `rewrite`/`access`, where
   // its rank only matters against other plugins that answer paths.
   priority: PRIORITY.logger,

@@ -5,6 +5,7 @@ import {
   type PluginHandlers,
   PRIORITY,
 } from '@gatehousejs/sdk'
+import manifest from '../package.json' with { type: 'json' }
 import { RateLimited } from './errors.js'
 import { guardStore } from './guarded-store.js'
 import { setRateLimitHeaders } from './headers.js'
@@ -64,7 +65,7 @@ async function openStore(config: RateLimitConfig, windows: Window[], env: Plugin
  */
 export const rateLimit = definePlugin<typeof RateLimitSchema, RateLimitState>({
   name: 'rate-limit',
-  version: '0.1.0',
+  version: manifest.version,
   // After auth (the consumer is known) and ACL (a forbidden request is not counted).
   priority: PRIORITY.rateLimit,
   description: 'Limits requests per key and window; memory or Redis counters, fail-open or fail-closed',

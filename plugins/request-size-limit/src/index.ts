@@ -1,4 +1,5 @@
 import { type BodyLimit, definePlugin, PRIORITY } from '@gatehousejs/sdk'
+import manifest from '../package.json' with { type: 'json' }
 import { LengthRequired, RequestTooLarge } from './errors.js'
 import { RequestSizeLimitSchema } from './schema.js'
 
@@ -23,7 +24,7 @@ export { type RequestSizeLimitConfig, RequestSizeLimitSchema } from './schema.js
  */
 export const requestSizeLimit = definePlugin({
   name: 'request-size-limit',
-  version: '0.1.0',
+  version: manifest.version,
   // Like Kong (951): after authentication, so an anonymous client learns nothing about limits, and
   // before ACL, rate limiting and anything that reads or transforms the body.
   priority: PRIORITY.acl + 100,

@@ -1,4 +1,5 @@
 import { ConfigError, type ConfigIssue, definePlugin, PRIORITY } from '@gatehousejs/sdk'
+import manifest from '../package.json' with { type: 'json' }
 import { DEFAULT_MESSAGES, echoBody, triggered } from './answer.js'
 import { RequestTerminationSchema } from './schema.js'
 
@@ -19,7 +20,7 @@ export { type RequestTerminationConfig, RequestTerminationSchema } from './schem
  */
 export const requestTermination = definePlugin({
   name: 'request-termination',
-  version: '0.1.0',
+  version: manifest.version,
   priority: PRIORITY.logger + 1,
   description: 'Answers with a fixed status and body (maintenance) without calling the upstream',
   schema: RequestTerminationSchema,

@@ -15,6 +15,7 @@ import {
   PRIORITY,
   transformOpsOf,
 } from '@gatehousejs/sdk'
+import manifest from '../package.json' with { type: 'json' }
 import { RequestTransformerSchema } from './schema.js'
 import { compileUriRewrite, REQUEST_VARIABLES, RequestScope } from './uri.js'
 
@@ -39,7 +40,7 @@ const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i
  */
 export const requestTransformer = definePlugin({
   name: 'request-transformer',
-  version: '0.1.0',
+  version: manifest.version,
   // After auth, ACL and rate limiting: refused requests cost nothing, and the consumer is known.
   priority: PRIORITY.requestTransform,
   stacking: true,

@@ -12,6 +12,7 @@ import {
   TRANSFORM_VARIABLES,
   TransformScope,
 } from '@gatehousejs/sdk'
+import manifest from '../package.json' with { type: 'json' }
 import { ResponseTransformerSchema } from './schema.js'
 import { compileStatusMap } from './status.js'
 
@@ -34,7 +35,7 @@ export { type ResponseTransformerConfig, ResponseTransformerSchema } from './sch
  */
 export const responseTransformer = definePlugin({
   name: 'response-transformer',
-  version: '0.1.0',
+  version: manifest.version,
   priority: PRIORITY.responseTransform,
   stacking: true,
   description: 'Rewrites responses: headers, JSON body fields and status codes',

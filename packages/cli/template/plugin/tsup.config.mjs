@@ -1,4 +1,16 @@
+import { readFile } from 'node:fs/promises'
 import { defineConfig } from 'tsup'
+
+// src/index.ts imports package.json for its version; the bundle keeps only its name and version.
+const manifestFields = {
+  name: 'manifest-fields',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]package\.json$/ }, async (args) => {
+      const { name, version } = JSON.parse(await readFile(args.path, 'utf8'))
+      return { contents: JSON.stringify({ name, version }), loader: 'json' }
+    })
+  },
+}
 
 // ESM + CJS + type declarations, so both `import` and `require` users can load the plugin.
 export default defineConfig({
@@ -9,4 +21,5 @@ export default defineConfig({
   dts: { compilerOptions: { ignoreDeprecations: '6.0' } },
   sourcemap: true,
   clean: true,
+  esbuildPlugins: [manifestFields],
 })

@@ -1,4 +1,6 @@
 import { defineError, definePlugin, HeaderName, PRIORITY, Type } from '@gatehousejs/sdk'
+// The version a gateway reports for this plugin comes from package.json (the build inlines it).
+import manifest from '../package.json' with { type: 'json' }
 
 /** The error a client gets when a required header is missing: a stable code, a 4xx, a JSON body. */
 export const HeaderMissing = defineError(
@@ -13,7 +15,7 @@ export const HeaderMissing = defineError(
  */
 export default definePlugin({
   name: '__NAME__',
-  version: '0.1.0',
+  version: manifest.version,
   priority: PRIORITY.requestTransform,
   description: 'Adds a header to the upstream request; can require a request header',
   schema: Type.Object(
