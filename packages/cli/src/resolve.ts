@@ -1,13 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname, isAbsolute, join, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import {
   type ConfigIssue,
   type GatewayConfig,
   PLUGIN_API_VERSION,
   type PluginDefinition,
 } from '@gatehousejs/sdk'
+import { FIRST_PARTY_PLUGINS, FIRST_PARTY_PREFIX, nearestFirstParty } from './first-party.js'
 
 /** Where a plugin reference in the file is, and what it says. */
 interface Reference {
@@ -16,19 +17,54 @@ interface Reference {
 }
 
 /** The plugins Gatehouse publishes: a bare name resolves to `@gatehousejs/plugin-<name>` first. */
-export const BUNDLED_PREFIX = '@gatehousejs/plugin-'
+export const BUNDLED_PREFIX = FIRST_PARTY_PREFIX
 
 /** Whether a reference is a path to a local plugin file rather than a package. */
 export function isPathReference(name: string): boolean {
   return name.startsWith('./') || name.startsWith('../') || isAbsolute(name)
 }
 
-/** The packages a reference may name, in the order they are tried. */
+/**
+ * The packages a reference may name, in the order they are tried (docs/cli.md, "Plugins by name"):
+ * a scoped or `gatehouse-plugin-` name is that package; a short name `x` is
+ * `@gatehousejs/plugin-x` (first-party: only Gatehouse can publish in its scope, so a third-party
+ * package cannot shadow it), then `gatehouse-plugin-x`, then a package called `x`.
+ */
 export function candidatesFor(name: string): string[] {
   if (name.startsWith('@')) return [name]
   if (name.startsWith('gatehouse-plugin-')) return [name]
-  return [`${BUNDLED_PREFIX}${name}`, `gatehouse-plugin-${name}`, name]
+  return [`${FIRST_PARTY_PREFIX}${name}`, `gatehouse-plugin-${name}`, name]
 }
+
+/**
+ * What to install for a name that resolved to nothing: `@gatehousejs/plugin-<name>` only for a
+ * plugin Gatehouse publishes; for any other name the third-party forms, and the first-party plugin
+ * it is a near miss of, if any.
+ */
+export function installHint(name: string): string {
+  const short = name.startsWith(FIRST_PARTY_PREFIX) ? name.slice(FIRST_PARTY_PREFIX.length) : undefined
+  if (short !== undefined || (!name.startsWith('@') && !name.startsWith('gatehouse-plugin-'))) {
+    const bare = short ?? name
+    if (FIRST_PARTY_PLUGINS.includes(bare)) return `install it: npm install ${FIRST_PARTY_PREFIX}${bare}`
+    const near = nearestFirstParty(bare)
+    const meant = near ? ` Did you mean "${near}" (npm install ${FIRST_PARTY_PREFIX}${near})?` : ''
+    if (short !== undefined) return `Gatehouse publishes no plugin called "${bare}".${meant}`
+    return `"${bare}" is not a Gatehouse plugin: a third-party plugin is published as gatehouse-plugin-${bare} or @<scope>/gatehouse-plugin-${bare}; install the one you mean.${meant}`
+  }
+  const tail = name.slice(name.lastIndexOf('gatehouse-plugin-') + 'gatehouse-plugin-'.length)
+  const near = name.includes('gatehouse-plugin-') ? nearestFirstParty(tail) : undefined
+  const first = near ? ` (the first-party "${near}" is npm install ${FIRST_PARTY_PREFIX}${near})` : ''
+  return `install it: npm install ${name}${first}`
+}
+
+/** Node also resolves from the folders in NODE_PATH: name them when it is set. */
+function nodePath(): string {
+  const dirs = (process.env.NODE_PATH ?? '').split(delimiter).filter(Boolean)
+  return dirs.length > 0 ? ` and in NODE_PATH (${dirs.join(', ')})` : ''
+}
+
+/** The CLI package's folder: plugins installed next to the CLI are found from here. */
+const CLI_DIR = fileURLToPath(new URL('..', import.meta.url))
 
 function collectReferences(config: GatewayConfig): Reference[] {
   const refs: Reference[] = []
@@ -81,10 +117,11 @@ export class PluginResolutionError extends Error {
 }
 
 /**
- * Loads every plugin the file names. A bare name tries `@gatehousejs/plugin-<name>`, then
- * `gatehouse-plugin-<name>`, then `<name>`, installed next to the file (its directory's node_modules,
- * searched upwards) and then next to the CLI itself; a scoped or `gatehouse-plugin-` name is the
- * package itself; `./x.js` is a file relative to the config file. Every failure is reported at once.
+ * Loads every plugin the file names. Each candidate package (candidatesFor) is looked for next to
+ * the file (its directory's node_modules, searched upwards as Node does) and then next to the CLI
+ * (the CLI package's own resolution: where `npm install -g` or a project put the CLI, first-party
+ * plugins installed beside it are found); `./x.js` is a file relative to the config file. Every
+ * failure is reported at once.
  */
 export async function resolvePlugins(
   config: GatewayConfig,
@@ -146,11 +183,10 @@ export async function resolvePlugins(
         return importDefinition(ref, entry, `${pkg}@${versionOf(entry, pkg)}`)
       }
     }
-    const install = ref.name.startsWith('@') || ref.name.startsWith('gatehouse-plugin-') ? ref.name : tried[0]
     issues.push({
       pointer: ref.pointer,
       plugin: ref.name,
-      message: `plugin "${ref.name}" is not installed (tried ${tried.join(', ')} from ${baseDir}); install it next to the file: npm install ${install}`,
+      message: `plugin "${ref.name}" is not installed: looked for ${tried.join(', ')} in the node_modules folders next to the file (from ${baseDir} upwards) and next to the CLI (from ${CLI_DIR} upwards)${nodePath()}; ${installHint(ref.name)}`,
     })
     return undefined
   }

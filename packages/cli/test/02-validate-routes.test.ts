@@ -1,6 +1,17 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { FIRST_PARTY_PLUGINS } from '../src/first-party.js'
 import { run, tempDir, writeFiles } from './helpers/cli.js'
 import { installPackage, pluginSource } from './helpers/plugins.js'
+
+const CLI_DIR = fileURLToPath(new URL('../', import.meta.url))
+
+interface Manifest {
+  name: string
+  private?: boolean
+}
 
 // `gatehouse validate` and `gatehouse routes`: every problem with file:line:column, JSON pointer and
 // plugin; exit 0 when valid, 1 when not, 2 for a bad command line; plugins resolved by name.
@@ -72,15 +83,94 @@ t.test('validate: a missing plugin says what to install; a wrong API version say
   })
   const r = await run(['validate', file])
   t.equal(r.code, 1)
+  const line = r.stderr.split('\n').find((l) => l.includes('(plugin nope)')) ?? ''
   t.match(
-    r.stderr,
-    /gateway\.yaml:2:\d+ \/plugins\/0\/name \(plugin nope\): plugin "nope" is not installed \(tried @gatehousejs\/plugin-nope, gatehouse-plugin-nope, nope from .*\); install it next to the file: npm install @gatehousejs\/plugin-nope/,
+    line,
+    /gateway\.yaml:2:\d+ \/plugins\/0\/name \(plugin nope\): plugin "nope" is not installed: looked for @gatehousejs\/plugin-nope, gatehouse-plugin-nope, nope in the node_modules folders next to the file \(from .* upwards\) and next to the CLI \(from .* upwards\)/,
+  )
+  t.ok(line.includes(`from ${dir} upwards`), 'names the folder of the file')
+  t.ok(line.includes(`from ${CLI_DIR} upwards`), 'names the folder of the CLI')
+  t.match(
+    line,
+    /"nope" is not a Gatehouse plugin: a third-party plugin is published as gatehouse-plugin-nope or @<scope>\/gatehouse-plugin-nope/,
+  )
+  t.notMatch(
+    line,
+    /npm install @gatehousejs\/plugin-nope/,
+    'never suggests a first-party name nobody publishes',
   )
   t.match(
     r.stderr,
     /@acme\/gatehouse-plugin-old@2\.3\.4 was built for plugin API v2, but this Gatehouse speaks v1/,
   )
   t.match(r.stderr, /no plugin file at .*missing\.mjs/)
+})
+
+t.test(
+  'validate: the install hint names @gatehousejs/plugin-<name> only for first-party plugins',
+  async (t) => {
+    const dir = tempDir(t)
+    const file = writeFiles(dir, {
+      'gateway.yaml': `plugins:
+  - name: ip-restriction
+  - name: cros
+  - name: ratelimit
+  - name: '@gatehousejs/plugin-nope'
+  - name: gatehouse-plugin-tenant
+`,
+    })
+    // NODE_PATH (pnpm sets it to its store of every package) is one more place Node looks: not here.
+    const r = await run(['validate', file], { env: { NODE_PATH: '' } })
+    t.equal(r.code, 1)
+    const lineOf = (plugin: string) =>
+      r.stderr.split('\n').find((l) => l.includes(`(plugin ${plugin})`)) ?? ''
+    // (ip-restriction: a first-party plugin that neither the file's folder nor the CLI's can reach here)
+    t.match(lineOf('ip-restriction'), /install it: npm install @gatehousejs\/plugin-ip-restriction$/)
+    t.match(lineOf('cros'), /gatehouse-plugin-cros or @<scope>\/gatehouse-plugin-cros/)
+    t.match(lineOf('cros'), /Did you mean "cors" \(npm install @gatehousejs\/plugin-cors\)\?$/)
+    t.match(
+      lineOf('ratelimit'),
+      /Did you mean "rate-limit" \(npm install @gatehousejs\/plugin-rate-limit\)\?$/,
+    )
+    t.match(lineOf('@gatehousejs/plugin-nope'), /Gatehouse publishes no plugin called "nope"\.$/)
+    t.match(lineOf('gatehouse-plugin-tenant'), /install it: npm install gatehouse-plugin-tenant$/)
+  },
+)
+
+t.test('validate and routes: a first-party plugin installed next to the CLI is found', async (t) => {
+  // The CLI's own node_modules holds @gatehousejs/plugin-prometheus (a dev dependency here, as a
+  // global or project install puts plugins beside the CLI); the file's folder holds nothing.
+  const dir = tempDir(t)
+  const file = writeFiles(dir, {
+    'gateway.yaml': `services:
+  - name: a
+    url: http://127.0.0.1:9
+    routes:
+      - paths: [/a]
+plugins:
+  - name: prometheus
+`,
+  })
+  const r = await run(['validate', file])
+  t.equal(r.code, 0, r.stderr)
+  const routes = await run(['routes', file])
+  t.equal(routes.code, 0, routes.stderr)
+  t.match(routes.stdout, /prometheus/)
+})
+
+t.test('the first-party list compiled into the CLI is the public plugins of this repository', async (t) => {
+  const root = fileURLToPath(new URL('../../../plugins/', import.meta.url))
+  const published = readdirSync(root)
+    .filter((entry) => existsSync(join(root, entry, 'package.json')))
+    .map((entry) => JSON.parse(readFileSync(join(root, entry, 'package.json'), 'utf8')) as Manifest)
+    .filter((m) => !m.private)
+    .map((m) => m.name.replace('@gatehousejs/plugin-', ''))
+    .sort()
+  t.same(
+    [...FIRST_PARTY_PLUGINS].sort(),
+    published,
+    'packages/cli/src/first-party.ts lists exactly the public packages in plugins/',
+  )
 })
 
 t.test('validate: unset env vars and syntax errors are reported with their place', async (t) => {
