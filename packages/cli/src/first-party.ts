@@ -15,6 +15,7 @@ export const FIRST_PARTY_PLUGINS: readonly string[] = [
   'ip-restriction',
   'jwt',
   'key-auth',
+  'openid-connect',
   'opentelemetry',
   'prometheus',
   'rate-limit',

@@ -9,6 +9,7 @@ import {
   type PluginHandlers,
   PRIORITY,
 } from '@gatehousejs/sdk'
+import manifest from '../package.json' with { type: 'json' }
 import { BearerVerifier } from './bearer.js'
 import { BrowserFlow } from './browser.js'
 import { type Claims, claimAt, compileRule, headerSafe, scopesOf, valuesOf } from './claims.js'
@@ -63,7 +64,7 @@ const BEARER = /^\s*bearer\s+(\S+)\s*$/i
  */
 export const openidConnect = definePlugin({
   name: 'openid-connect',
-  version: '0.1.0',
+  version: manifest.version,
   // After jwt (60450), before key-auth (60000): the same auth band.
   priority: PRIORITY.auth + 300,
   description:
