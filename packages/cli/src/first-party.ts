@@ -15,6 +15,7 @@ export const FIRST_PARTY_PLUGINS: readonly string[] = [
   'ip-restriction',
   'jwt',
   'key-auth',
+  'openapi-validator',
   'openid-connect',
   'opentelemetry',
   'prometheus',

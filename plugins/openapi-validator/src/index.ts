@@ -1,4 +1,5 @@
 import { definePlugin, PRIORITY } from '@gatehousejs/sdk'
+import manifest from '../package.json' with { type: 'json' }
 import { compileOperations, type Operation } from './compile.js'
 import {
   MethodNotAllowed,
@@ -42,7 +43,7 @@ interface State extends Record<string, unknown> {
  */
 export const openapiValidator = definePlugin<typeof OpenApiValidatorSchema, State>({
   name: NAME,
-  version: '0.1.0',
+  version: manifest.version,
   // After authentication, ACL and rate limiting (an unauthenticated client learns nothing about the
   // API's shape), before the request transformers change what is checked.
   priority: PRIORITY.requestTransform + 500,
