@@ -112,7 +112,7 @@ t.test(
     const dir = tempDir(t)
     const file = writeFiles(dir, {
       'gateway.yaml': `plugins:
-  - name: ip-restriction
+  - name: grpc
   - name: cros
   - name: ratelimit
   - name: '@gatehousejs/plugin-nope'
@@ -124,8 +124,8 @@ t.test(
     t.equal(r.code, 1)
     const lineOf = (plugin: string) =>
       r.stderr.split('\n').find((l) => l.includes(`(plugin ${plugin})`)) ?? ''
-    // (ip-restriction: a first-party plugin that neither the file's folder nor the CLI's can reach here)
-    t.match(lineOf('ip-restriction'), /install it: npm install @gatehousejs\/plugin-ip-restriction$/)
+    // (grpc: a first-party plugin that neither the file's folder nor the CLI's can reach here)
+    t.match(lineOf('grpc'), /install it: npm install @gatehousejs\/plugin-grpc$/)
     t.match(lineOf('cros'), /gatehouse-plugin-cros or @<scope>\/gatehouse-plugin-cros/)
     t.match(lineOf('cros'), /Did you mean "cors" \(npm install @gatehousejs\/plugin-cors\)\?$/)
     t.match(
