@@ -1,14 +1,18 @@
 import { Duration, HeaderName, type Static, Type } from '@gatehousejs/sdk'
 
-/** The windows a limit can be set for, shortest first (the order headers and checks use). */
+/** The named windows, shortest first. Any other duration is written as `5s`, `90s`, `15m`, `2h`, `7d`. */
 export const WINDOW_UNITS = ['second', 'minute', 'hour', 'day'] as const
-export type WindowUnit = (typeof WINDOW_UNITS)[number]
+/** A window's name in `limits`: a named unit or a duration (`90s`). */
+export type WindowUnit = (typeof WINDOW_UNITS)[number] | (string & {})
+
+/** A window of any whole number of seconds, minutes, hours or days. */
+export const WINDOW_DURATION = '^[1-9][0-9]{0,8}(s|m|h|d)$'
 
 /** What a counter is kept per. `consumer`, `credential` and `header` fall back to `ip` when absent. */
 export const KEY_SOURCES = ['consumer', 'credential', 'ip', 'header', 'path', 'service', 'route'] as const
 export type KeySource = (typeof KEY_SOURCES)[number]
 
-function Limit(unit: WindowUnit) {
+function Limit(unit: string) {
   return Type.Optional(
     Type.Integer({
       minimum: 1,
@@ -62,8 +66,15 @@ export const RateLimitSchema = Type.Object(
       },
       {
         additionalProperties: false,
+        patternProperties: {
+          [WINDOW_DURATION]: Type.Integer({
+            minimum: 1,
+            description: 'Requests allowed per window of this duration for one key (a positive integer)',
+          }),
+        },
         minProperties: 1,
-        description: 'Requests allowed per window; set one or several windows, each is enforced',
+        description:
+          'Requests allowed per window; set one or several windows, each is enforced. Windows: `second`, `minute`, `hour`, `day`, or any duration such as `"5s"`, `"90s"`, `"15m"`, `"2h"`, `"7d"`',
       },
     ),
     limitBy: Type.Array(

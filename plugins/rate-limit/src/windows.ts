@@ -1,10 +1,24 @@
-import { WINDOW_UNITS, type WindowUnit } from './schema.js'
+import type { WindowUnit } from './schema.js'
 
-const UNIT_MS: Record<WindowUnit, number> = {
+const UNIT_MS: Readonly<Record<string, number>> = {
   second: 1_000,
   minute: 60_000,
   hour: 3_600_000,
   day: 86_400_000,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+}
+
+/** A window's length in ms: a named unit (`minute`) or a duration (`90s`), as the schema allows. */
+export function windowMs(name: string): number {
+  const named = UNIT_MS[name]
+  if (named !== undefined && name.length > 1) return named
+  const m = /^(\d+)([smhd])$/.exec(name)
+  if (m === null)
+    throw new TypeError(`limits/${name}: not a window (use second, minute, hour, day or e.g. "90s")`)
+  return Number(m[1]) * UNIT_MS[m[2]!]!
 }
 
 /** One configured window, resolved once at `init`. */
@@ -17,15 +31,28 @@ export interface Window {
   readonly remainingHeader: string
 }
 
-/** The configured windows, shortest first. */
-export function windowsOf(limits: Partial<Record<WindowUnit, number>>): Window[] {
-  return WINDOW_UNITS.filter((unit) => limits[unit] !== undefined).map((unit) => ({
-    unit,
-    limit: limits[unit] as number,
-    ms: UNIT_MS[unit],
-    limitHeader: `x-ratelimit-limit-${unit}`,
-    remainingHeader: `x-ratelimit-remaining-${unit}`,
-  }))
+/**
+ * The configured windows, shortest first. Two names for one length (`minute` and `60s`) are a config
+ * error: they would count the same requests twice under two header names.
+ */
+export function windowsOf(limits: Readonly<Record<string, number | undefined>>): Window[] {
+  const windows: Window[] = []
+  for (const unit in limits) {
+    const limit = limits[unit]
+    if (limit === undefined) continue
+    const ms = windowMs(unit)
+    const same = windows.find((w) => w.ms === ms)
+    if (same !== undefined)
+      throw new TypeError(`limits: "${same.unit}" and "${unit}" are the same window; keep one`)
+    windows.push({
+      unit,
+      limit,
+      ms,
+      limitHeader: `x-ratelimit-limit-${unit}`,
+      remainingHeader: `x-ratelimit-remaining-${unit}`,
+    })
+  }
+  return windows.sort((a, b) => a.ms - b.ms)
 }
 
 /**
