@@ -181,7 +181,7 @@ export class UpstreamBody extends Readable {
   onComplete(): void {
     this.complete = true
     this.unlisten()
-    if (this.mode === DIRECT) this.sink!.end()
+    if (this.mode === DIRECT) this.finishDirect()
     else if (this.mode === STREAM) this.push(null)
   }
 
@@ -195,8 +195,20 @@ export class UpstreamBody extends Readable {
       reject(err)
       return
     }
-    if (this.mode === DIRECT) this.sink!.destroy(err)
-    else this.destroy(err)
+    if (this.mode === DIRECT) {
+      this.sink!.destroy(err)
+      // 'close' without 'error': nobody reads this stream, whoever counts on 'close' (the balancer's
+      // in-flight count) still hears that the upstream exchange is over.
+      this.destroy()
+    } else this.destroy(err)
+  }
+
+  /** The upstream body is complete: end the client's response and close this (unread) stream. */
+  private finishDirect(): void {
+    const sink = this.sink!
+    sink.off('close', onSinkClose)
+    sink.end()
+    this.destroy()
   }
 
   private unlisten(): void {
@@ -224,9 +236,11 @@ export class UpstreamBody extends Readable {
     this.pending = undefined
     if (pending !== undefined) for (const chunk of pending) sink.write(chunk)
     if (this.complete) {
-      if (!this.destroyed) sink.end()
+      if (!this.destroyed) this.finishDirect()
       return
     }
+    // The client went away before the body was complete: stop reading from the upstream.
+    sink.once('close', onSinkClose)
     if (sink.writableLength <= DIRECT_LIMIT) this.resumeUpstream?.()
   }
 
@@ -253,6 +267,11 @@ export class UpstreamBody extends Readable {
 
 function onSinkDrain(this: Sink): void {
   this[kBody]?.resumeUpstream?.()
+}
+
+function onSinkClose(this: Sink): void {
+  const body = this[kBody]
+  if (body !== undefined && !body.destroyed) body.destroy()
 }
 
 const TIMEOUT_CODES = new Set([
