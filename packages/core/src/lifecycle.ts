@@ -18,6 +18,7 @@ import {
   GatewayClosing,
   InternalError,
   MissingHost,
+  PhaseMisuse,
   PluginFailed,
   RequestBodyTooLarge,
   RequestMalformed,
@@ -489,13 +490,16 @@ async function handleError(ctx: Context, ex: Exchange, err: unknown): Promise<vo
  *  - `warn`, no stack: a 5xx a plugin chose to answer (a cache `only-if-cached` miss, a store down
  *    with the plugin failing closed): the plugin worked as configured;
  *  - `error`, with the cause's stack: the gateway failed the request (a plugin threw something that
- *    is not a GatehouseError, an internal error, an upstream that failed).
+ *    is not a GatehouseError or misused its context, an internal error, an upstream that failed).
  */
+/** 5xx codes that mean a plugin is broken (it threw, or misused the context), never a chosen answer. */
+const PLUGIN_BUGS = new Set([PluginFailed.code, PhaseMisuse.code])
+
 function logOutcome(ctx: Context, gerr: GatehouseError, info: PluginFailure | undefined): void {
   const fields = { code: gerr.code, statusCode: gerr.statusCode, ...info }
   if (gerr.statusCode < 500) {
     ctx.requestLog.info(fields, gerr.message)
-  } else if (info !== undefined && gerr.code !== PluginFailed.code) {
+  } else if (info !== undefined && !PLUGIN_BUGS.has(gerr.code)) {
     ctx.requestLog.warn(fields, `plugin "${info.plugin}" answered ${gerr.statusCode} in ${info.phase}`)
   } else {
     const msg = info ? `plugin "${info.plugin}" failed in ${info.phase}` : `request failed: ${gerr.code}`
