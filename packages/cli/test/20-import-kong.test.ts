@@ -175,6 +175,41 @@ t.test('--strict: any warning fails and nothing is written; stdout without -o', 
   t.match(s.stdout, /services:\n {2}- name: a\n/)
 })
 
+t.test(
+  'an HMAC secret shorter than the hash output is left out with a warning, so the file stays valid',
+  async (t) => {
+    const dir = tempDir(t)
+    const file = writeFiles(dir, {
+      'short.yml': [
+        '_format_version: "3.0"',
+        'services:',
+        '  - name: a',
+        '    url: http://127.0.0.1:9',
+        '    routes:',
+        '      - paths: [/a]',
+        'consumers:',
+        '  - username: dana',
+        '    jwt_secrets:',
+        '      - { key: short, algorithm: HS256, secret: too-short }',
+        '      - { key: long, algorithm: HS256, secret: a-secret-of-at-least-thirty-two-bytes }',
+        '',
+      ].join('\n'),
+    })
+    const output = join(dir, 'gateway.yaml')
+    const r = await cli(['import', 'kong', file, '-o', output])
+    t.equal(r.code, 0, r.stderr)
+    t.match(r.stderr, /\/consumers\/0\/jwt_secrets\/0\/secret: an HS256 secret must be at least 32 bytes/)
+    const c = parse(readFileSync(output, 'utf8'))
+    t.same(
+      c.consumers[0].credentials.jwt.map((k: { key: string }) => k.key),
+      ['long'],
+      'only the long enough key is carried over',
+    )
+    const v = await cli(['validate', output])
+    t.equal(v.code, 0, v.stderr)
+  },
+)
+
 t.test('bad input: a located error (file, line, pointer, message), never a stack', async (t) => {
   const dir = tempDir(t)
   const cases: [string, string, RegExp][] = [

@@ -503,6 +503,14 @@ class KongImporter {
           )
         if (algorithm.startsWith('HS')) {
           if (typeof cred.secret !== 'string') return this.out.warn(`${at}/secret`, 'no secret; left out')
+          // Kong takes any HMAC secret; the jwt plugin refuses one shorter than the hash output
+          // (RFC 7518 §3.2), so such a credential would make the whole file invalid.
+          const bytes = Number(algorithm.slice(2)) / 8
+          if (Buffer.byteLength(cred.secret, cred.secret_is_base64 === true ? 'base64' : 'utf8') < bytes)
+            return this.out.warn(
+              `${at}/secret`,
+              `an ${algorithm} secret must be at least ${bytes} bytes (RFC 7518 §3.2); issue a longer one; left out`,
+            )
           entry.secret = cred.secret
         } else {
           if (typeof cred.rsa_public_key !== 'string')
