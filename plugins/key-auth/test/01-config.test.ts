@@ -43,6 +43,7 @@ t.test('an empty config is valid and gets every default', async (t) => {
     keyInHeader: true,
     keyInQuery: true,
     keyInBody: false,
+    keyInCookie: false,
     hideCredentials: false,
     realm: 'gatehouse',
     runOnPreflight: true,
