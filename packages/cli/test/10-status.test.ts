@@ -179,7 +179,12 @@ t.test('SIGTERM: readiness turns 503 before any connection is refused (--drain-d
   )
   const { events, servedAfter503 } = await watchShutdown(gw)
   t.equal(events[0], 'ready 503', `readiness turned 503 first (${events})`)
-  t.match(events[1], /^proxy (refused|failed)/, 'then the proxy stopped taking connections')
+  // Once the proxy stops listening, the status listener follows a few milliseconds later: which of
+  // the two pollers notices first is a race, so only the order against readiness is asserted.
+  t.ok(
+    events.slice(1).some((e) => /^proxy (refused|failed)/.test(e)),
+    `then the proxy stopped taking connections (${events})`,
+  )
   t.ok(servedAfter503 > 0, `the proxy kept serving during the drain delay (${servedAfter503} requests)`)
 })
 
@@ -207,7 +212,12 @@ t.test('--workers: one status listener for the process group', async (t) => {
 
   const { events, servedAfter503 } = await watchShutdown(gw)
   t.equal(events[0], 'ready 503', `readiness turned 503 first (${events})`)
-  t.match(events[1], /^proxy (refused|failed)/, 'then the proxy stopped taking connections')
+  // Once the proxy stops listening, the status listener follows a few milliseconds later: which of
+  // the two pollers notices first is a race, so only the order against readiness is asserted.
+  t.ok(
+    events.slice(1).some((e) => /^proxy (refused|failed)/.test(e)),
+    `then the proxy stopped taking connections (${events})`,
+  )
   t.ok(servedAfter503 > 0, 'the workers kept serving during the drain delay')
   t.equal(gw.child.exitCode, 0)
 })
