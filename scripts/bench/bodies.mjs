@@ -2,7 +2,7 @@
 //
 // One origin (nginx serving files when installed, else scripts/bench/origin.mjs; --origin picks),
 // bodies of 100 B, 4 KiB, 64 KiB, 1 MiB and 10 MiB, and every proxy installed on this machine in
-// front of it: Gatehouse, Fastify + @fastify/http-proxy, a bare node:http proxy (the Node floor),
+// front of it: Gatehouse, Fastify + @fastify/http-proxy, fast-gateway, a bare node:http proxy (the Node floor),
 // nginx, HAProxy and Caddy. The load generator is wrk in its own process (autocannon's CLI when wrk
 // is missing), pinned to CPU 0 while the proxy under test is pinned to CPU 1 (taskset), so the client
 // never sets the pace by competing with the proxy. For each size and round every target is measured
@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util'
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const SIZES = { 100: 100, '4k': 4096, '64k': 65536, '1m': 1048576, '10m': 10485760 }
 const ORIGINS = ['nginx', 'file', 'segments', 'chunked', 'gzip']
-const ALL_TARGETS = ['gatehouse', 'fastify-proxy', 'node-proxy', 'nginx', 'haproxy', 'caddy']
+const ALL_TARGETS = ['gatehouse', 'fastify-proxy', 'fast-gateway', 'node-proxy', 'nginx', 'haproxy', 'caddy']
 
 const USAGE = `usage: npm run bench:bodies -- [options]
   --origin <kind>     nginx (default when installed) | file | segments | chunked | gzip
@@ -102,7 +102,18 @@ const rtPrefix = chrt ? [chrt, '-r', '10'] : []
 
 async function load(url, seconds) {
   if (wrk) {
-    const cmd = [...rtPrefix, ...pinClient, wrk, '-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url]
+    const cmd = [
+      ...rtPrefix,
+      ...pinClient,
+      wrk,
+      '-t1',
+      `-c${connections}`,
+      `-d${seconds}s`,
+      '--timeout',
+      '60s',
+      '--latency',
+      url,
+    ]
     const out = await capture(cmd, (seconds + 30) * 1000)
     const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0)
     const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0)
@@ -111,7 +122,7 @@ async function load(url, seconds) {
     return { requests, p50: latencyMs(/50%\s+([\d.]+)(us|ms|s)/.exec(out)), non2xx, errors }
   }
   const cli = join(root, 'node_modules/autocannon/autocannon.js')
-  const cmd = [...rtPrefix, ...pinClient, process.execPath, cli, '-j', '-c', String(connections)]
+  const cmd = [...rtPrefix, ...pinClient, process.execPath, cli, '-j', '-t', '60', '-c', String(connections)]
   const j = JSON.parse(await capture([...cmd, '-d', String(seconds), url], (seconds + 30) * 1000))
   return { requests: j['2xx'], p50: j.latency.p50, non2xx: j.non2xx, errors: j.errors + j.timeouts }
 }
@@ -284,6 +295,8 @@ async function startTarget(name, originUrl) {
     return run(name, process.execPath, ['scripts/bench/fastify-proxy.mjs'], { env, port })
   if (name === 'node-proxy')
     return run(name, process.execPath, ['scripts/bench/node-proxy.mjs'], { env, port })
+  if (name === 'fast-gateway')
+    return run(name, process.execPath, ['scripts/bench/fast-gateway.mjs'], { env, port })
   const dir = join(work, name)
   mkdirSync(dir, { recursive: true })
   if (name === 'nginx') {
@@ -391,7 +404,7 @@ for (const size of sizes) {
         round,
         requests: r.requests,
         rps: r.requests / duration,
-        cpuUsPerResponse: (cpu * 1e6) / r.requests,
+        cpuUsPerResponse: r.requests > 0 ? (cpu * 1e6) / r.requests : Number.NaN,
         p50: r.p50,
         non2xx: r.non2xx,
         errors: r.errors,
@@ -412,14 +425,15 @@ await stopAll()
 
 // ── the report ──────────────────────────────────────────────────────────────────────────────────
 function median(xs) {
-  const s = [...xs].sort((a, b) => a - b)
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b)
+  if (s.length === 0) return Number.NaN
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
 }
 const summary = []
 for (const size of sizes) {
   for (const t of targets) {
     const rows = results.filter((r) => r.size === size && r.target === t.name)
-    const cpu = rows.map((r) => r.cpuUsPerResponse)
+    const cpu = rows.map((r) => r.cpuUsPerResponse).filter(Number.isFinite) // no figure when nothing was served
     const rps = rows.map((r) => r.rps)
     summary.push({
       size,
@@ -435,7 +449,10 @@ for (const size of sizes) {
     })
   }
 }
-const floor = (size) => summary.find((s) => s.size === size && s.target === 'node-proxy')?.cpu
+const floor = (size) => {
+  const cpu = summary.find((s) => s.size === size && s.target === 'node-proxy')?.cpu
+  return Number.isFinite(cpu) ? cpu : undefined
+}
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d }) : '—')
 const lines = [
   `origin ${originKind}, ${connections} connections, ${rounds} rounds × ${duration} s, ` +
