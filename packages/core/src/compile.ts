@@ -7,6 +7,7 @@ import {
   type EscapedSlashesPolicy,
   type GatewayConfig,
   GatewayConfigSchema,
+  type InterimResponsesPolicy,
   type NestedPluginConfig,
   PLUGIN_API_VERSION,
   type PluginDefinition,
@@ -79,6 +80,8 @@ export interface Generation {
   limits: { requestBody: number; responseBody: number }
   /** The global `escapedSlashes` policy: for paths that match no route (routes carry their own). */
   escapedSlashes: EscapedSlashesPolicy
+  /** Which clients get the upstream's 1xx responses (interim.ts; docs/security.md). */
+  interimResponses: InterimResponsesPolicy
   /** Measure each plugin handler (`needs.pluginTimings` or `serverTiming`); nothing is timed otherwise. */
   timePlugins: boolean
   /** Send the measurements to the client in `Server-Timing`. */
@@ -553,6 +556,7 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
       responseBody: (config.limits?.responseBody as number | undefined) ?? 1024 * 1024,
     },
     escapedSlashes: config.escapedSlashes ?? 'reject',
+    interimResponses: config.interimResponses ?? 'forward',
     timePlugins: config.serverTiming === true || instances.some((i) => i.handlers.needs?.pluginTimings),
     serverTiming: config.serverTiming === true,
     inflight: 0,

@@ -27,6 +27,7 @@ import {
   RouteNotFound,
 } from './errors.js'
 import { downstreamHeaders, upstreamHeaders } from './forwarding.js'
+import { interimSink } from './interim.js'
 import { mirrorRequest } from './mirror.js'
 import { ESCAPED_SLASH, joinPaths, normalisePath, unsafeUpstreamPath } from './path.js'
 import { type Pools, sendUpstream, upstreamError } from './proxy.js'
@@ -244,6 +245,7 @@ async function proxy(rt: Runtime, ctx: Context, ex: Exchange): Promise<void> {
   let res: Awaited<ReturnType<typeof sendUpstream>>
   const service = ctx.upstreamService!
   const path = up.querystring === '' ? up.path : `${up.path}?${up.querystring}`
+  const interim = interimSink(ctx.gen.interimResponses, raw, ex.res)
   try {
     res =
       service.group === undefined
@@ -254,6 +256,7 @@ async function proxy(rt: Runtime, ctx: Context, ex: Exchange): Promise<void> {
             body: outgoing,
             readTimeout: up.timeouts.read,
             signal,
+            interim,
           })
         : await sendBalanced(
             rt.pools,
@@ -263,6 +266,7 @@ async function proxy(rt: Runtime, ctx: Context, ex: Exchange): Promise<void> {
             outgoing,
             signal,
             ctx.compiledRoute!.timeouts.total,
+            interim,
           )
   } catch (err) {
     if (ctx.aborted) return

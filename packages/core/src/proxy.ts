@@ -3,6 +3,7 @@ import { Readable } from 'node:stream'
 import type { GatehouseError, Headers } from '@gatehousejs/sdk'
 import { Pool, util } from 'undici'
 import { RequestBodyInvalid, UpstreamBadResponse, UpstreamTimeout, UpstreamUnreachable } from './errors.js'
+import { forwardInterim, type InterimSink } from './interim.js'
 
 /**
  * Upstream connections: one undici Pool per origin and connect timeout, kept alive and shared by every
@@ -60,6 +61,8 @@ export interface SendOptions {
   readTimeout: number
   /** Anything undici accepts as a signal: `addEventListener`, `removeEventListener`, `aborted`. */
   signal: { aborted: boolean }
+  /** The client's response, when the upstream's 1xx responses are passed on to it (interim.ts). */
+  interim?: InterimSink | undefined
 }
 
 /** The code of the (internal) error `sendUpstream` throws for a status outside 100–599. */
@@ -67,7 +70,7 @@ const BAD_STATUS = 'ERR_UPSTREAM_STATUS_INVALID'
 
 export function sendUpstream(pool: Pool, opts: SendOptions): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
-    const body = new UpstreamBody(resolve, reject, opts.signal as AbortHookLike)
+    const body = new UpstreamBody(resolve, reject, opts.signal as AbortHookLike, opts.interim)
     pool.dispatch(
       {
         method: opts.method as 'GET',
@@ -123,16 +126,19 @@ export class UpstreamBody extends Readable {
   private pending: Buffer[] | undefined = undefined
   private complete = false
   sink: Sink | undefined = undefined
+  private readonly interim: InterimSink | undefined
 
   constructor(
     resolve: (res: UpstreamResponse) => void,
     reject: (err: unknown) => void,
     signal: AbortHookLike | undefined,
+    interim?: InterimSink | undefined,
   ) {
     super()
     this.resolve = resolve
     this.reject = reject
     this.signal = signal
+    this.interim = interim
   }
 
   // ── undici's dispatch handler ────────────────────────────────────────────────────────────────
@@ -154,8 +160,13 @@ export class UpstreamBody extends Readable {
       this.abortUpstream?.(err)
       return false
     }
-    // 1xx (other than 101) are not forwarded; the final answer follows on the same request.
-    if (statusCode < 200) return true
+    // 1xx (101 comes only to upgrades, upgrade.ts): passed on to the client when the policy says so
+    // (interim.ts); the final answer follows on the same request.
+    if (statusCode < 200) {
+      if (this.interim !== undefined)
+        forwardInterim(this.interim, statusCode, util.parseHeaders(raw) as Record<string, string | string[]>)
+      return true
+    }
     this.statusCode = statusCode
     this.resumeUpstream = resume
     // The object `request()` makes: lower-case names, repeats as arrays (undici's own parser).

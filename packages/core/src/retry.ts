@@ -2,6 +2,7 @@ import { Readable } from 'node:stream'
 import type { Context } from './context.js'
 import { UpstreamTimeout, UpstreamUnavailable } from './errors.js'
 import type { Target } from './health.js'
+import type { InterimSink } from './interim.js'
 import { type Pools, sendUpstream, type UpstreamResponse } from './proxy.js'
 import type { ResilientService } from './upstreams.js'
 
@@ -113,6 +114,7 @@ export async function sendBalanced(
   body: Readable | Buffer | undefined,
   signal: Abortable,
   total: number,
+  interim: InterimSink | undefined,
 ): Promise<UpstreamResponse> {
   const { group, retry } = service
   const up = ctx.upstream!
@@ -150,6 +152,7 @@ export async function sendBalanced(
           body: attemptBody,
           readTimeout: up.timeouts.read,
           signal,
+          interim,
         })
       } catch (err) {
         target.active--

@@ -44,6 +44,14 @@ export const EscapedSlashesSchema = Type.Union(
   },
 )
 
+export const InterimResponsesSchema = Type.Union(
+  [Type.Literal('forward'), Type.Literal('http2'), Type.Literal('drop')],
+  {
+    description:
+      'Informational (1xx) responses from upstreams, such as 103 Early Hints (RFC 9110 §15.2, RFC 8297): `forward` (default) passes them to HTTP/1.1 and HTTP/2 clients, hop-by-hop fields removed; `http2` only to HTTP/2 clients (for HTTP/1.1 clients that mistake a 1xx for the final response); `drop` never. Never sent to HTTP/1.0 clients',
+  },
+)
+
 export const WhenSchema = Type.Object(
   {
     methods: Type.Optional(
@@ -570,6 +578,7 @@ export const GatewayConfigSchema = Type.Object(
     ),
     timeouts: Type.Optional(TimeoutsSchema),
     escapedSlashes: Type.Optional(EscapedSlashesSchema),
+    interimResponses: Type.Optional(InterimResponsesSchema),
     tls: Type.Optional(TlsSchema),
     http2: Type.Optional(
       Type.Boolean({
@@ -592,6 +601,7 @@ export type NestedPluginConfig = Static<typeof NestedPluginSchema>
 export type PluginInstanceConfig = Static<typeof PluginInstanceSchema>
 export type TimeoutsConfig = Static<typeof TimeoutsSchema>
 export type EscapedSlashesPolicy = Static<typeof EscapedSlashesSchema>
+export type InterimResponsesPolicy = Static<typeof InterimResponsesSchema>
 export type RouteConfig = Static<typeof RouteSchema>
 export type ServiceConfig = Static<typeof ServiceSchema>
 export type TargetConfig = Static<typeof TargetSchema>
