@@ -14,10 +14,31 @@ export interface CompiledParam extends ParamShape {
   validate?: ValidateFunction
 }
 
+/** A `multipart/form-data` part the schema describes as a file (`format: binary`, `contentMediaType`). */
+export interface FilePart {
+  name: string
+  /** An array of files (several parts of this name). */
+  many: boolean
+  /** Media ranges the part's `Content-Type` must match (`encoding.<name>.contentType`, `contentMediaType`). */
+  types: string[] | undefined
+  /** Bytes per file: the property's (or its items') `minLength` / `maxLength`. */
+  minBytes: number | undefined
+  maxBytes: number | undefined
+}
+
+export interface CompiledMedia {
+  kind: 'json' | 'form' | 'multipart' | 'other'
+  validate?: ValidateFunction
+  /** multipart: the file parts, checked by presence, size and type; fields go to `validate`. */
+  files?: FilePart[]
+  /** multipart: fields whose schema is an object or array of objects: JSON text, parsed before checking. */
+  jsonFields?: Set<string>
+}
+
 export interface CompiledBody {
   required: boolean
   /** Media type (lower case, no parameters) → validator (none for media types not checked). */
-  media: Map<string, { kind: 'json' | 'form' | 'other'; validate?: ValidateFunction }>
+  media: Map<string, CompiledMedia>
 }
 
 export interface Operation {
@@ -27,6 +48,11 @@ export interface Operation {
   body?: CompiledBody
   /** Status (`200`, `2XX`, `default`) → JSON response validator. */
   responses?: Map<string, ValidateFunction>
+  /**
+   * The scopes of the operation's security requirements (alternatives, any of which suffices), from
+   * its `oauth2` and `openIdConnect` schemes; undefined when some alternative needs no scope.
+   */
+  scopes?: string[][]
 }
 
 const SPEC_ID = 'openapi-document'
@@ -92,6 +118,8 @@ export function compileOperations(spec: LoadedSpec, withResponses: boolean): Ope
       const body = compileBody(spec, `${opPointer}/requestBody`, strict, coercing, ref)
       if (body) operation.body = body
       if (withResponses) operation.responses = compileResponses(spec, `${opPointer}/responses`, strict, ref)
+      const scopes = requiredScopes(spec, op.security ?? spec.doc.security)
+      if (scopes !== undefined) operation.scopes = scopes
       ops.push(operation)
     }
   }
@@ -151,7 +179,7 @@ function compileBody(
 ): CompiledBody | undefined {
   const { value: b, pointer: at } = spec.at(pointer)
   if (!isObject(b) || !isObject(b.content)) return undefined
-  const media = new Map<string, { kind: 'json' | 'form' | 'other'; validate?: ValidateFunction }>()
+  const media = new Map<string, CompiledMedia>()
   for (const [type, m] of Object.entries(b.content)) {
     const key = (type.split(';')[0] as string).trim().toLowerCase()
     const schema = spec.at(`${at}/content/${escapeSegment(type)}/schema`)
@@ -160,6 +188,13 @@ function compileBody(
       media.set(key, { kind: 'json', validate: has ? strict.compile(ref(schema.pointer)) : undefined })
     else if (key === 'application/x-www-form-urlencoded')
       media.set(key, { kind: 'form', validate: has ? coercing.compile(ref(schema.pointer)) : undefined })
+    else if (key === 'multipart/form-data')
+      media.set(
+        key,
+        has
+          ? compileMultipart(spec, schema.pointer, (m as Obj).encoding, coercing, ref)
+          : { kind: 'multipart' },
+      )
     else media.set(key, { kind: 'other' })
   }
   return { required: b.required === true, media }
@@ -185,4 +220,89 @@ function compileResponses(
     if (isObject(schema.value)) out.set(status.toUpperCase(), ajv.compile(ref(schema.pointer)))
   }
   return out
+}
+
+/**
+ * A multipart/form-data schema: its file properties (OpenAPI 3.0 `format: binary`, 3.1
+ * `contentMediaType`/`contentEncoding`, or arrays of them) are checked by presence, size and type;
+ * everything else is checked as fields (text, coerced like a form) by a schema made of the object's
+ * `properties`, `required` and `additionalProperties`, where file properties accept any value.
+ */
+function compileMultipart(
+  spec: LoadedSpec,
+  pointer: string,
+  encoding: unknown,
+  ajv: Ajv | Ajv2020,
+  ref: (p: string) => Obj,
+): CompiledMedia {
+  const s = spec.at(pointer).value as Obj
+  const props = isObject(s.properties) ? s.properties : {}
+  const files: FilePart[] = []
+  const jsonFields = new Set<string>()
+  const properties: Obj = {}
+  for (const name of Object.keys(props)) {
+    const at = spec.at(`${pointer}/properties/${escapeSegment(name)}`)
+    const prop = isObject(at.value) ? at.value : {}
+    const items = prop.type === 'array' ? spec.at(`${at.pointer}/items`).value : undefined
+    const file = isFile(prop) ? prop : isObject(items) && isFile(items) ? items : undefined
+    if (file === undefined) {
+      properties[name] = ref(at.pointer)
+      const inner = isObject(items) ? items : prop
+      if (inner.type === 'object' || isObject(inner.properties)) jsonFields.add(name)
+      continue
+    }
+    properties[name] = {}
+    const enc = isObject(encoding) && isObject(encoding[name]) ? encoding[name] : undefined
+    const declared =
+      typeof enc?.contentType === 'string'
+        ? enc.contentType
+        : typeof file.contentMediaType === 'string'
+          ? file.contentMediaType
+          : undefined
+    files.push({
+      name,
+      many: file !== prop,
+      types: declared?.split(',').map((t) => (t.split(';')[0] as string).trim().toLowerCase()),
+      minBytes: typeof file.minLength === 'number' ? file.minLength : undefined,
+      maxBytes: typeof file.maxLength === 'number' ? file.maxLength : undefined,
+    })
+  }
+  const fields: Obj = { type: 'object', properties }
+  if (Array.isArray(s.required)) fields.required = s.required
+  if (typeof s.additionalProperties === 'boolean') fields.additionalProperties = s.additionalProperties
+  return { kind: 'multipart', validate: ajv.compile(fields), files, jsonFields }
+}
+
+function isFile(schema: Obj): boolean {
+  return (
+    (schema.type === 'string' && schema.format === 'binary') ||
+    typeof schema.contentMediaType === 'string' ||
+    typeof schema.contentEncoding === 'string'
+  )
+}
+
+/**
+ * The scopes each security requirement asks of an `oauth2` or `openIdConnect` scheme (schemes of other
+ * types are the auth plugins' business; OpenAPI 3.1 "roles" on them are not checked). Alternatives are
+ * any-of; the schemes inside one requirement all-of, so their scopes add up. Undefined when there is
+ * nothing to check: no requirement, or one alternative (`{}`, an API key…) that needs no scope.
+ */
+function requiredScopes(spec: LoadedSpec, security: unknown): string[][] | undefined {
+  if (!Array.isArray(security) || security.length === 0) return undefined
+  const schemes = isObject(spec.doc.components) ? (spec.doc.components as Obj).securitySchemes : undefined
+  const alternatives: string[][] = []
+  for (const requirement of security) {
+    if (!isObject(requirement)) continue
+    const scopes = new Set<string>()
+    for (const [scheme, list] of Object.entries(requirement)) {
+      const def = isObject(schemes)
+        ? spec.at(`/components/securitySchemes/${escapeSegment(scheme)}`).value
+        : undefined
+      if (!isObject(def) || (def.type !== 'oauth2' && def.type !== 'openIdConnect')) continue
+      if (Array.isArray(list)) for (const scope of list) if (typeof scope === 'string') scopes.add(scope)
+    }
+    if (scopes.size === 0) return undefined
+    alternatives.push([...scopes])
+  }
+  return alternatives.length === 0 ? undefined : alternatives
 }

@@ -58,3 +58,14 @@ export const ResponseInvalid = defineError(
   502,
   'The upstream response does not match the API description',
 )
+
+/**
+ * 403: the token lacks a scope the operation's `oauth2`/`openIdConnect` security requirement lists
+ * (RFC 6750 §3.1 `insufficient_scope`; the `WWW-Authenticate` header names the scopes of the first
+ * alternative).
+ */
+export const InsufficientScope = defineError(
+  'GH_OPENAPI_INSUFFICIENT_SCOPE',
+  403,
+  (needed: string) => `The token lacks a scope this operation requires (${needed})`,
+)

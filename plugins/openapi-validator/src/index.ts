@@ -1,7 +1,8 @@
 import { definePlugin, PRIORITY } from '@gatehousejs/sdk'
 import manifest from '../package.json' with { type: 'json' }
-import { compileOperations, type Operation } from './compile.js'
+import { type CompiledMedia, compileOperations, type Operation } from './compile.js'
 import {
+  InsufficientScope,
   MethodNotAllowed,
   OperationNotFound,
   type Problem,
@@ -10,11 +11,14 @@ import {
   UnsupportedMediaType,
 } from './errors.js'
 import { OperationMatcher } from './match.js'
+import { checkMultipart } from './multipart.js'
 import { parseCookies, readParam, toProblems } from './params.js'
 import { OpenApiValidatorSchema } from './schema.js'
+import { satisfied, tokenScopes } from './scopes.js'
 import { isObject, loadSpec } from './spec.js'
 
 export {
+  InsufficientScope,
   MethodNotAllowed,
   OperationNotFound,
   type Problem,
@@ -60,6 +64,12 @@ export const openapiValidator = definePlugin<typeof OpenApiValidatorSchema, Stat
     const pass = config.unknownOperation === 'pass'
     const needsBody = config.validateBody && operations.some((o) => o.body !== undefined)
     const counts = { rejected: 0, responsesInvalid: 0 }
+    const checkScopes = config.scopes === 'enforce'
+    function reject(problems: Problem[]): void {
+      if (problems.length === 0) return
+      counts.rejected++
+      throw new RequestInvalid(problems.slice(0, max), problems.length)
+    }
     env.log.debug({ operations: operations.length, basePath }, 'openapi-validator compiled')
 
     return {
@@ -76,6 +86,13 @@ export const openapiValidator = definePlugin<typeof OpenApiValidatorSchema, Stat
         }
         const { op, params } = found
         ctx.plugin.op = op
+        // Before any other check: a caller without the scopes learns nothing of the request's shape.
+        if (op.scopes !== undefined && checkScopes && !satisfied(op.scopes, tokenScopes(ctx.shared))) {
+          const needed = (op.scopes[0] as string[]).join(' ')
+          throw InsufficientScope(needed).withHeaders({
+            'www-authenticate': `Bearer error="insufficient_scope", scope="${needed.replace(/["\\]/g, '')}"`,
+          })
+        }
         const problems: Problem[] = []
         let cookies: Record<string, string> | undefined
         const source = {
@@ -94,12 +111,17 @@ export const openapiValidator = definePlugin<typeof OpenApiValidatorSchema, Stat
         }
         if (op.body && config.validateBody) {
           const media = checkBody(op, ctx.request.headers, ctx.request.body, ctx.request.rawBody, problems)
-          if (media !== undefined) throw UnsupportedMediaType(media)
+          if (typeof media === 'string') throw UnsupportedMediaType(media)
+          // Only a multipart body makes the check asynchronous (busboy parses it as a stream).
+          if (media !== undefined)
+            return checkMultipart(
+              media,
+              ctx.request.rawBody as Buffer,
+              String(ctx.request.headers['content-type']),
+              problems,
+            ).then(() => reject(problems))
         }
-        if (problems.length > 0) {
-          counts.rejected++
-          throw new RequestInvalid(problems.slice(0, max), problems.length)
-        }
+        reject(problems)
       },
       response:
         config.responses === 'off'
@@ -152,14 +174,17 @@ function serverPath(url: string): string {
   }
 }
 
-/** Checks the body; returns the accepted media types when the content type is not one of them. */
+/**
+ * Checks the body; returns the accepted media types when the content type is not one of them, and a
+ * multipart media type whose check is still to do.
+ */
 function checkBody(
   op: Operation,
   headers: Readonly<Record<string, unknown>>,
   parsed: unknown,
   raw: Buffer | undefined,
   problems: Problem[],
-): string | undefined {
+): string | CompiledMedia | undefined {
   const body = op.body as NonNullable<Operation['body']>
   const hasBody = (raw !== undefined && raw.length > 0) || headers['transfer-encoding'] !== undefined
   if (!hasBody) {
@@ -169,6 +194,7 @@ function checkBody(
   const type = (String(headers['content-type'] ?? '').split(';')[0] as string).trim().toLowerCase()
   const media = body.media.get(type) ?? body.media.get(`${type.split('/')[0]}/*`) ?? body.media.get('*/*')
   if (!media) return [...body.media.keys()].join(', ')
+  if (media.kind === 'multipart') return media.validate === undefined ? undefined : media
   if (!media.validate) return undefined
   if (media.kind === 'json') {
     if (!media.validate(parsed)) problems.push(...toProblems('body', undefined, media.validate.errors))

@@ -28,7 +28,12 @@ export const OpenApiValidatorSchema = Type.Object(
     validateBody: Type.Boolean({
       default: true,
       description:
-        'Check request bodies (JSON and url-encoded forms; other media types only by content type). Makes the gateway buffer request bodies on these routes',
+        'Check request bodies (JSON, url-encoded and multipart forms; other media types only by content type). Makes the gateway buffer request bodies on these routes',
+    }),
+    scopes: Type.Union([Type.Literal('enforce'), Type.Literal('off')], {
+      default: 'enforce',
+      description:
+        "Check the scopes an operation's `oauth2`/`openIdConnect` security requirements list against the token's (`scope`/`scp` claims left by the jwt or openid-connect plugin): `enforce` answers 403 GH_OPENAPI_INSUFFICIENT_SCOPE when no alternative is met, `off` leaves scopes unchecked",
     }),
     responses: Type.Union([Type.Literal('off'), Type.Literal('report'), Type.Literal('enforce')], {
       default: 'off',

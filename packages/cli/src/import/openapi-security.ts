@@ -31,6 +31,8 @@ export async function securityMethods(
   spec: Spec,
   out: ImportResult,
   discover: boolean,
+  /** An openapi-validator instance is added: it checks the scopes operations list. */
+  validator = false,
 ): Promise<Map<string, AuthMethod | undefined>> {
   const methods = new Map<string, AuthMethod | undefined>()
   const doc = spec.doc
@@ -99,8 +101,11 @@ export async function securityMethods(
             : `${type}: ${discover ? 'could not fetch' : 'did not fetch (--no-discover)'} ${discovery.join(' or ')}; add the authorization server's jwks to the jwt plugin`,
         )
       }
-      if (type === 'oauth2')
-        out.warn(at, 'oauth2: access tokens are verified as JWTs (scopes are not checked)')
+      if (type === 'oauth2' && !validator)
+        out.warn(
+          at,
+          'oauth2: access tokens are verified as JWTs; the scopes operations list are checked only with --validator (openapi-validator)',
+        )
       methods.set(name, method)
     } else {
       out.warn(

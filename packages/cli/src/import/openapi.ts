@@ -41,7 +41,7 @@ export async function importOpenApi(file: string, options: OpenApiOptions): Prom
   const out = new ImportResult()
   const doc = spec.doc
   checkExtensions(doc, '', 'document', out)
-  const methods = await securityMethods(spec, out, options.discover !== false)
+  const methods = await securityMethods(spec, out, options.discover !== false, options.validator === true)
   const used = new Set<string>()
   const servers = serverPaths(spec, out)
   const basePath = trimSlash(options.basePath ?? servers[0]?.path ?? '')
