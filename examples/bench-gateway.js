@@ -13,6 +13,7 @@ import cache from '@gatehousejs/plugin-cache'
 import cors from '@gatehousejs/plugin-cors'
 import jwt from '@gatehousejs/plugin-jwt'
 import keyAuth from '@gatehousejs/plugin-key-auth'
+import openapiValidator from '@gatehousejs/plugin-openapi-validator'
 import prometheus from '@gatehousejs/plugin-prometheus'
 import rateLimit from '@gatehousejs/plugin-rate-limit'
 import requestTransformer from '@gatehousejs/plugin-request-transformer'
@@ -109,6 +110,51 @@ if (transformBody || process.argv.includes('--transform-headers')) {
       },
     },
   )
+}
+// ── openapi-validator (--openapi) ────────────────────────────────────────────────────────────────
+// The validator on the route, with a description whose POST /small takes the bench's small JSON
+// object (six typed properties, an enum, an array): each request's body is buffered, parsed and
+// checked (scripts/bench/cases.mjs sends it). Other paths pass unchecked (`unknownOperation: pass`).
+if (process.argv.includes('--openapi')) {
+  plugins.push(openapiValidator)
+  routePlugins.push({
+    name: 'openapi-validator',
+    config: {
+      unknownOperation: 'pass',
+      spec: {
+        openapi: '3.1.0',
+        info: { title: 'bench', version: '1' },
+        paths: {
+          '/small': {
+            post: {
+              parameters: [{ name: 'json-body', in: 'query', schema: { type: 'string' } }],
+              requestBody: {
+                required: true,
+                content: {
+                  'application/json': {
+                    schema: {
+                      type: 'object',
+                      required: ['id', 'name', 'kind', 'ok'],
+                      additionalProperties: false,
+                      properties: {
+                        id: { type: 'integer', minimum: 1 },
+                        name: { type: 'string', minLength: 1, maxLength: 64 },
+                        kind: { type: 'string', enum: ['bench', 'test'] },
+                        ok: { type: 'boolean' },
+                        tags: { type: 'array', items: { type: 'string' }, maxItems: 8 },
+                        n: { type: 'integer' },
+                      },
+                    },
+                  },
+                },
+              },
+              responses: { 200: { description: 'ok' } },
+            },
+          },
+        },
+      },
+    },
+  })
 }
 // ── observability (--observability) ──────────────────────────────────────────────────────────────
 // Global prometheus (every request counted, three latency histograms, bandwidth) and an access log

@@ -59,6 +59,12 @@ export const targets = {
     args: ['--targets', '3'],
     upstreams: 3,
   },
+  // openapi-validator checking a small JSON request body (POST /small?json-body, see cases below).
+  'gatehouse-openapi': {
+    name: 'gatehouse-openapi',
+    script: 'examples/bench-gateway.js',
+    args: ['--openapi'],
+  },
   // Aggregation: GET /aggregate makes three parallel calls to /small and merges them (--aggregate).
   'gatehouse-aggregate': {
     name: 'gatehouse-aggregate',
@@ -149,3 +155,22 @@ cases.push({
   path: '/aggregate',
   expectBytes: 283,
 })
+// openapi-validator: a POST with the small JSON body, validated against the operation's schema, against
+// the same POST through the same gateway without the plugin and through the bare proxy (the path has
+// its own query so the ratio's baseline is the bare proxy's POST, not its GET of /small).
+const JSON_BODY = JSON.stringify({
+  id: 42,
+  name: 'gatehouse',
+  kind: 'bench',
+  ok: true,
+  tags: ['small', 'json'],
+  n: 1,
+})
+for (const target of [targets['fastify-proxy'], targets.gatehouse, targets['gatehouse-openapi']]) {
+  cases.push({
+    name: `${target.name} POST /small`,
+    target,
+    path: '/small?json-body',
+    request: { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON_BODY },
+  })
+}
