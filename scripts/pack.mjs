@@ -31,7 +31,7 @@ export function publicPackages() {
   return found
 }
 
-if (!values['no-build']) prepare({ quiet: true })
+if (!values['no-build']) await prepare({ quiet: true })
 mkdirSync(out, { recursive: true })
 for (const old of readdirSync(out)) if (old.endsWith('.tgz')) rmSync(join(out, old))
 
