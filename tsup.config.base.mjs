@@ -26,7 +26,10 @@ export function packageConfig(entry) {
     target: 'node20',
     platform: 'node',
     dts: { compilerOptions: { ignoreDeprecations: '6.0' } },
-    sourcemap: true,
+    // No source maps in the packages: esbuild's maps name `../src/*.ts` and tsup's CJS shim under
+    // node_modules/.pnpm, none of which a package ships, so a user's bundler or debugger would look
+    // for files that are not there. The bundles are plain, unminified JavaScript and read as they are.
+    sourcemap: false,
     clean: true,
     splitting: false,
     treeshake: false,

@@ -19,7 +19,8 @@ export default defineConfig({
   target: 'node20',
   platform: 'node',
   dts: { compilerOptions: { ignoreDeprecations: '6.0' } },
-  sourcemap: true,
+  // No source maps: they would name src/*.ts, which the package does not ship (`files: ["dist"]`).
+  sourcemap: false,
   clean: true,
   esbuildPlugins: [manifestFields],
 })
