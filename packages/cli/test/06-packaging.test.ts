@@ -1,16 +1,19 @@
-import { execFile } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { createServer } from 'node:net'
+import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { request, startUpstream } from '@gatehousejs/sdk/testing'
-import t from 'tap'
+import semver from 'semver'
+import t, { type Test } from 'tap'
 import { start, tempDir } from './helpers/cli.js'
 
-// As users install it: every public package packed, checked by publint and arethetypeswrong, then
-// installed with plain npm into an empty project outside the workspace; a gateway composed in code
-// (ESM and CJS); and `gatehouse start` on a YAML file that uses a third-party plugin made with
-// `gatehouse new-plugin`, built, tested and packed on its own, and installed from its tarball.
+// The path a user takes, as the README and docs/releasing.md tell it: `npm run pack` writes the
+// tarballs and prints an `npm install` line; an empty project outside the workspace (`npm init -y`)
+// runs that line with plain npm; the README's gateway example, pasted into index.mjs, serves; a
+// plugin made with `npx gatehouse new-plugin` is built, tested and packed on its own, installed
+// into the same project, and loaded by name from a gateway file by `gatehouse start`.
 
 const exec = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -20,61 +23,167 @@ const NPM_ENV = {
   npm_config_fund: 'false',
   npm_config_audit: 'false',
   npm_config_update_notifier: 'false',
+  // Use what npm has cached before asking the registry (registry access is still allowed).
+  npm_config_prefer_offline: 'true',
 }
+const ENGINES = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).engines.node as string
+const LICENSE = readFileSync(join(ROOT, 'LICENSE'), 'utf8')
 
-interface Packed {
+interface Manifest {
   name: string
-  tarball: string
+  version: string
+  private?: boolean
+  engines?: { node?: string }
 }
 
-function publicPackages(): { name: string; dir: string }[] {
-  const out: { name: string; dir: string }[] = []
+function publicPackages(): Manifest[] {
+  const out: Manifest[] = []
   for (const group of ['packages', 'plugins']) {
     for (const entry of readdirSync(join(ROOT, group)).sort()) {
-      const pj = join(ROOT, group, entry, 'package.json')
-      if (!existsSync(pj)) continue
-      const manifest = JSON.parse(readFileSync(pj, 'utf8')) as { name: string; private?: boolean }
-      if (!manifest.private) out.push({ name: manifest.name, dir: join(ROOT, group, entry) })
+      const file = join(ROOT, group, entry, 'package.json')
+      if (!existsSync(file)) continue
+      const manifest = JSON.parse(readFileSync(file, 'utf8')) as Manifest
+      if (!manifest.private) out.push(manifest)
     }
   }
   return out
 }
 
-async function npm(args: string[], cwd: string, timeout = 600_000) {
+/** The file name pnpm and npm give a package's tarball: `@scope/name` → `scope-name-<version>.tgz`. */
+function tarballName(m: Manifest): string {
+  return `${m.name.replace(/^@/, '').replace('/', '-')}-${m.version}.tgz`
+}
+
+/** The arguments of a printed shell line (pack.mjs quotes a path with JSON when it must). */
+function shellWords(line: string): string[] {
+  return (line.match(/"(?:[^"\\]|\\.)*"|\S+/g) ?? []).map((w) => (w.startsWith('"') ? JSON.parse(w) : w))
+}
+
+/** The README's gateway example: the first ```js block of its "Quick start from npm" section. */
+function readmeGatewayExample(): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+  const section = readme.split(/^## /m).find((s) => s.startsWith('Quick start from npm'))
+  const block = section && /```js\n([\s\S]*?)```/.exec(section)
+  if (!block?.[1]) throw new Error('README.md: no ```js block under "## Quick start from npm"')
+  return block[1]
+}
+
+/** Every package installed under `dir/node_modules`, nested ones included. */
+function installedPackages(dir: string): { path: string; manifest: Manifest }[] {
+  const found: { path: string; manifest: Manifest }[] = []
+  const modules = join(dir, 'node_modules')
+  if (!existsSync(modules)) return found
+  for (const entry of readdirSync(modules)) {
+    if (entry.startsWith('.')) continue
+    const dirs = entry.startsWith('@')
+      ? readdirSync(join(modules, entry)).map((e) => join(modules, entry, e))
+      : [join(modules, entry)]
+    for (const pkg of dirs) {
+      const file = join(pkg, 'package.json')
+      if (!existsSync(file)) continue
+      found.push({ path: pkg, manifest: JSON.parse(readFileSync(file, 'utf8')) as Manifest })
+      found.push(...installedPackages(pkg))
+    }
+  }
+  return found
+}
+
+interface NpmResult {
+  stdout: string
+  stderr: string
+}
+
+async function npm(args: string[], cwd: string, timeout = 600_000): Promise<NpmResult> {
   return exec('npm', args, { cwd, env: NPM_ENV, timeout, maxBuffer: 64 * 1024 * 1024 })
 }
 
+/** `npm install` output must not warn that a package does not support this Node. */
+function noEngineWarning(t: Test, what: string, r: NpmResult) {
+  t.notMatch(`${r.stdout}\n${r.stderr}`, /EBADENGINE|Unsupported engine/, `${what}: no EBADENGINE warning`)
+}
+
+/** A port nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address() as { port: number }
+  await new Promise((r) => server.close(r))
+  return port
+}
+
+/** Starts `node file` and waits for `pattern` in its output; killed by PID at teardown. */
+function startScript(
+  t: Test,
+  file: string,
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+  pattern: RegExp,
+): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [file], {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+    })
+    t.teardown(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    })
+    let out = ''
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`node ${file} printed nothing matching ${pattern} in time:\n${out}`))
+    }, 30_000)
+    const onData = (d: Buffer) => {
+      out += d
+      const match = pattern.exec(out)
+      if (match) {
+        clearTimeout(timer)
+        resolve({ child, match })
+      }
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`node ${file} exited with ${code}:\n${out}`))
+    })
+  })
+}
+
 t.test(
-  'every public package packs, lints and installs as users get it',
+  'npm run pack → npm install of the printed tarballs → the README example serves → a scaffolded plugin loads by name',
   { timeout: 1_500_000 },
   async (t) => {
     const work = tempDir(t, 'gatehouse-pack-')
     const tarballs = join(work, 'tarballs')
-    mkdirSync(tarballs)
 
-    // 1. Pack with pnpm, which turns `workspace:^` into real version ranges, as a publish would.
-    const packed: Packed[] = []
-    for (const pkg of publicPackages()) {
-      const { stdout } = await exec(
-        process.execPath,
-        [join(ROOT, 'scripts/pnpm.mjs'), '-C', pkg.dir, 'pack', '--pack-destination', tarballs],
-        { timeout: 300_000, maxBuffer: 16 * 1024 * 1024 },
-      )
-      const tarball = stdout
-        .trim()
-        .split('\n')
-        .map((l) => l.trim())
-        .find((l) => l.endsWith('.tgz'))
-      t.ok(tarball && existsSync(tarball), `${pkg.name} packs`)
-      packed.push({ name: pkg.name, tarball: tarball as string })
+    // 1. `npm run pack`, the documented command (`--no-build`: `npm test` has built everything).
+    const pack = await exec('npm', ['run', 'pack', '--', '--no-build', '--out', tarballs], {
+      cwd: ROOT,
+      env: NPM_ENV,
+      timeout: 600_000,
+      maxBuffer: 16 * 1024 * 1024,
+    })
+    const installLine = pack.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.startsWith('npm install '))
+    if (!installLine) throw new Error(`npm run pack printed no npm install line:\n${pack.stdout}`)
+    const printed = shellWords(installLine).slice(2)
+    const expected = publicPackages()
+    t.same(
+      printed.map((p) => basename(p)).sort(),
+      expected.map(tarballName).sort(),
+      'the printed line installs one tarball per public package',
+    )
+    for (const p of printed) t.ok(existsSync(p), `${basename(p)} exists`)
+    const tarballOf = (name: string) => {
+      const m = expected.find((e) => e.name === name)
+      return join(tarballs, tarballName(m as Manifest))
     }
-    const byName = new Map(packed.map((p) => [p.name, p.tarball]))
-    t.ok(byName.has('@gatehousejs/core') && byName.has('@gatehousejs/sdk') && byName.has('@gatehousejs/cli'))
 
     // 2. publint (warnings are errors) and arethetypeswrong for ESM and CJS consumers (the node16 profile:
     //    Node's own resolution and bundlers; TypeScript's legacy node10 mode cannot see subpath exports).
-    for (const p of packed) {
-      const lint = await exec(join(BIN_DIR, 'publint'), ['run', p.tarball, '--strict'], {
+    for (const tarball of printed) {
+      const lint = await exec(join(BIN_DIR, 'publint'), ['run', tarball, '--strict'], {
         timeout: 120_000,
       }).then(
         (r) => ({ ok: true, out: r.stdout + r.stderr }),
@@ -83,13 +192,11 @@ t.test(
           out: `${e.stdout ?? ''}${e.stderr ?? ''}`,
         }),
       )
-      t.ok(lint.ok, `publint: ${p.name}`, { diagnostic: !lint.ok, output: lint.out })
+      t.ok(lint.ok, `publint: ${basename(tarball)}`, { diagnostic: !lint.ok, output: lint.out })
       const types = await exec(
         join(BIN_DIR, 'attw'),
-        [p.tarball, '--profile', 'node16', '--format', 'ascii', '--no-color'],
-        {
-          timeout: 120_000,
-        },
+        [tarball, '--profile', 'node16', '--format', 'ascii', '--no-color'],
+        { timeout: 120_000 },
       ).then(
         (r) => ({ ok: true, out: r.stdout }),
         (e: { stdout?: string; stderr?: string }) => ({
@@ -97,38 +204,75 @@ t.test(
           out: `${e.stdout ?? ''}${e.stderr ?? ''}`,
         }),
       )
-      t.ok(types.ok, `arethetypeswrong: ${p.name}`, { diagnostic: !types.ok, output: types.out })
+      t.ok(types.ok, `arethetypeswrong: ${basename(tarball)}`, { diagnostic: !types.ok, output: types.out })
     }
 
-    // 3. An empty project outside the workspace installs every tarball with npm.
+    // 3. An empty project outside the workspace: `npm init -y`, then exactly the printed line.
     const app = join(work, 'app')
     mkdirSync(app)
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, version: '1.0.0' }))
-    await npm(['install', '--no-package-lock', ...packed.map((p) => p.tarball)], app)
-    t.ok(existsSync(join(app, 'node_modules/@gatehousejs/core/package.json')), 'installed')
+    await npm(['init', '-y'], app)
+    const installed = await exec('/bin/sh', ['-c', installLine], {
+      cwd: app,
+      env: NPM_ENV,
+      timeout: 600_000,
+      maxBuffer: 64 * 1024 * 1024,
+    })
+    noEngineWarning(t, 'installing the tarballs', installed)
+    const tree = installedPackages(app)
+    t.ok(tree.length > 50, 'the dependency tree is installed')
+    // What npm checks for the running Node, checked for the oldest Node the packages declare.
+    const oldest = semver.minVersion(ENGINES)?.version as string
+    // (npm ignores an `engines.node` that is not a valid range; so does this.)
+    const refusing = tree.filter(({ manifest: { engines } }) => {
+      const range = typeof engines?.node === 'string' ? semver.validRange(engines.node) : null
+      return range !== null && !semver.satisfies(oldest, range)
+    })
+    t.same(
+      refusing.map((p) => `${p.manifest.name}@${p.manifest.version} wants node ${p.manifest.engines?.node}`),
+      [],
+      `every installed package supports Node ${oldest} (engines ${ENGINES})`,
+    )
+    for (const m of expected) {
+      const dir = join(app, 'node_modules', m.name)
+      t.equal(readFileSync(join(dir, 'LICENSE'), 'utf8'), LICENSE, `${m.name} ships the repository's LICENSE`)
+    }
 
     const upstream = await startUpstream({ t })
+    const orders = await startUpstream({ t })
 
-    // 3a. A gateway composed in code, from ESM and from CJS.
-    const esm = `import { createGateway } from '@gatehousejs/core'
-import { definePlugin } from '@gatehousejs/sdk'
-const hello = definePlugin({ name: 'hello', version: '1.0.0', priority: 1, init: () => ({
-  access(ctx) { ctx.upstream.headers['x-hello'] = 'esm' } }) })
-const gw = await createGateway({ services: [{ name: 'u', url: process.env.UPSTREAM, routes: [{ paths: ['/'] }] }],
-  plugins: [{ name: 'hello' }] }, { plugins: [hello], logger: false })
-const url = await gw.listen({ port: 0, host: '127.0.0.1' })
-const res = await fetch(url + '/from-esm')
-console.log(res.status)
-await gw.close()
-`
-    writeFileSync(join(app, 'esm.mjs'), esm)
-    const a = await exec(process.execPath, ['esm.mjs'], {
-      cwd: app,
-      env: { ...process.env, UPSTREAM: upstream.url },
-    })
-    t.equal(a.stdout.trim(), '200', 'ESM: a gateway composed in code serves')
-    t.equal(upstream.last()?.headers['x-hello'], 'esm')
+    // 3a. The README's quick-start example, pasted as it is into index.mjs.
+    writeFileSync(join(app, 'index.mjs'), readmeGatewayExample())
+    const readmeGateway = await startScript(
+      t,
+      'index.mjs',
+      { cwd: app, env: { USERS_URL: upstream.url, ORDERS_URL: orders.url, PORT: '0' } },
+      /gateway on (http:\/\/127\.0\.0\.1:\d+)/,
+    )
+    const gatewayUrl = readmeGateway.match[1] as string
+    const users = await request(gatewayUrl, { path: '/users/1' })
+    t.equal(users.status, 200, 'README example: GET /users/1 is proxied')
+    t.equal(upstream.last()?.url, '/1', 'the users service received it (the route prefix stripped)')
+    const order = await request(gatewayUrl, { path: '/orders/7' })
+    t.equal(order.status, 200, 'README example: GET /orders/7 is proxied')
+    t.equal(orders.last()?.url, '/7', 'the orders service received it (the route prefix stripped)')
+    readmeGateway.child.kill('SIGTERM')
 
+    // "a service that is not running answers 502 GH_UPSTREAM_UNREACHABLE", as the README says.
+    const down = await startScript(
+      t,
+      'index.mjs',
+      {
+        cwd: app,
+        env: { USERS_URL: `http://127.0.0.1:${await closedPort()}`, ORDERS_URL: orders.url, PORT: '0' },
+      },
+      /gateway on (http:\/\/127\.0\.0\.1:\d+)/,
+    )
+    const unreachable = await request(down.match[1] as string, { path: '/users/1' })
+    t.equal(unreachable.status, 502)
+    t.equal(unreachable.json<{ code: string }>().code, 'GH_UPSTREAM_UNREACHABLE')
+    down.child.kill('SIGTERM')
+
+    // 3b. CommonJS: the same packages with require().
     const cjs = `const { createGateway } = require('@gatehousejs/core')
 const { definePlugin } = require('@gatehousejs/sdk')
 const hello = definePlugin({ name: 'hello', version: '1.0.0', priority: 1, init: () => ({
@@ -146,66 +290,100 @@ const hello = definePlugin({ name: 'hello', version: '1.0.0', priority: 1, init:
     const b = await exec(process.execPath, ['cjs.cjs'], {
       cwd: app,
       env: { ...process.env, UPSTREAM: upstream.url },
+      timeout: 60_000,
     })
-    t.equal(b.stdout.trim(), '200', 'CJS: the same with require()')
+    t.equal(b.stdout.trim(), '200', 'CJS: a gateway composed with require() serves')
     t.equal(upstream.last()?.headers['x-hello'], 'cjs')
 
-    // 3b. A third-party plugin: scaffolded, installed, tested and packed on its own.
-    const gatehouse = join(app, 'node_modules/.bin/gatehouse')
+    // 4. A third-party plugin: `npx gatehouse new-plugin x` (the project's own CLI) into a directory
+    //    of its own, installed, built, tested and packed there with plain npm.
+    const pluginDir = join(tempDir(t, 'gatehouse-new-plugin-'), 'gatehouse-plugin-x')
     const scaffold = await exec(
-      gatehouse,
+      'npx',
       [
+        'gatehouse',
         'new-plugin',
-        'tenant-stamp',
+        'x',
         '--dir',
-        join(work, 'gatehouse-plugin-tenant-stamp'),
+        pluginDir,
         '--sdk',
-        `file:${byName.get('@gatehousejs/sdk')}`,
+        `file:${tarballOf('@gatehousejs/sdk')}`,
         '--core',
-        `file:${byName.get('@gatehousejs/core')}`,
+        `file:${tarballOf('@gatehousejs/core')}`,
       ],
-      { cwd: work },
+      { cwd: app, env: NPM_ENV, timeout: 120_000 },
     )
-    t.match(scaffold.stdout, /created gatehouse-plugin-tenant-stamp/)
-    const pluginDir = join(work, 'gatehouse-plugin-tenant-stamp')
-    await npm(['install', '--no-package-lock'], pluginDir)
-    const tested = await npm(['test'], pluginDir)
+    t.match(scaffold.stdout, /created gatehouse-plugin-x/)
+    noEngineWarning(t, "the plugin's own install", await npm(['install'], pluginDir))
+    const tested = await npm(['test'], pluginDir) // its test script builds first (tsup)
+    t.ok(existsSync(join(pluginDir, 'dist/index.js')), 'the plugin builds')
     t.match(tested.stdout, /# pass 3/, "the scaffold's own tests pass")
     t.match(tested.stdout, /# fail 0/)
     const packOut = await npm(['pack', '--pack-destination', tarballs], pluginDir)
     const pluginTarball = join(tarballs, packOut.stdout.trim().split('\n').pop() as string)
     t.ok(existsSync(pluginTarball), 'the plugin packs')
-    await npm(['install', '--no-package-lock', ...packed.map((p) => p.tarball), pluginTarball], app)
+    noEngineWarning(t, 'installing the plugin', await npm(['install', pluginTarball], app))
+    t.ok(
+      existsSync(join(app, 'node_modules/gatehouse-plugin-x/dist/index.js')),
+      'installed beside the gateway',
+    )
 
-    // `gatehouse start` on a YAML file naming the third-party plugin by its short name.
+    // 5. Loaded by its short name from a gateway file: validated, then served by `gatehouse start`.
     writeFileSync(
       join(app, 'gateway.yaml'),
       `services:
   - name: echo
     url: \${UPSTREAM}
     routes:
-      - paths: [/]
+      - name: open
+        paths: [/open]
+      - name: tenants
+        paths: [/tenants]
 plugins:
-  - name: tenant-stamp
+  - name: x
+    route: open
     config: { value: from-a-package }
+  - name: x
+    route: tenants
+    config: { value: tenant-checked, require: x-tenant }
 `,
     )
+    const cliEnv = { ...NPM_ENV, UPSTREAM: upstream.url }
+    const validated = await exec('npx', ['gatehouse', 'validate', 'gateway.yaml'], {
+      cwd: app,
+      env: cliEnv,
+      timeout: 60_000,
+    })
+    t.match(
+      validated.stdout,
+      /gateway\.yaml: valid \(2 routes, 2 plugin instances\)/,
+      'validate loads the plugin',
+    )
+    const routes = await exec('npx', ['gatehouse', 'routes', 'gateway.yaml'], {
+      cwd: app,
+      env: cliEnv,
+      timeout: 60_000,
+    })
+    t.match(routes.stdout, /access: {2}x\b/, 'the route table shows it in the chain')
+
     const gw = await start(t, ['gateway.yaml', '--port', '0', '--host', '127.0.0.1', '--no-watch'], {
       cwd: app,
       env: { UPSTREAM: upstream.url },
       bin: join(app, 'node_modules/@gatehousejs/cli/bin/gatehouse.js'),
     })
-    const res = await request(gw.url, { path: '/yaml' })
+    const res = await request(gw.url, { path: '/open/1' })
     t.equal(res.status, 200)
-    t.equal(
-      upstream.last()?.headers['x-tenant-stamp'],
-      'from-a-package',
-      'the packed third-party plugin runs',
-    )
-    const routes = await exec(gatehouse, ['routes', 'gateway.yaml'], {
-      cwd: app,
-      env: { ...process.env, UPSTREAM: upstream.url },
-    })
-    t.match(routes.stdout, /access: {2}tenant-stamp/)
+    t.equal(upstream.last()?.headers['x-x'], 'from-a-package', 'the packed third-party plugin ran')
+
+    const before = upstream.requests.length
+    const refused = await request(gw.url, { path: '/tenants/1' })
+    t.equal(refused.status, 400, 'its own bad-input answer: a 400')
+    t.equal(refused.json<{ code: string }>().code, 'GH_X_HEADER_MISSING')
+    t.equal(upstream.requests.length, before, 'nothing was proxied')
+    const allowed = await request(gw.url, { path: '/tenants/1', headers: { 'x-tenant': 'acme' } })
+    t.equal(allowed.status, 200)
+    t.equal(upstream.last()?.headers['x-x'], 'tenant-checked')
+    await gw.stop('SIGTERM')
+    t.equal(gw.child.signalCode, 'SIGTERM', 'gatehouse start stops on SIGTERM')
   },
 )
