@@ -2,6 +2,9 @@ import cluster from 'node:cluster'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { createGateway } from '@gatehousejs/core'
+import { cmdApply, cmdDiff, cmdHistory, cmdRollback, cmdStatus } from './fleet/commands.js'
+import { startFromStore } from './fleet/node.js'
+import { FleetError, SnapshotRejectedError } from './fleet/snapshot.js'
 import { InvalidFileError, prepareFile, withLocations } from './gateway-file.js'
 import { IMPORT_HELP, importMain } from './import/index.js'
 import { cliLogger, LOG_FORMATS, type LogFormat, logFormatOf } from './logs.js'
@@ -31,6 +34,15 @@ Usage:
   gatehouse start <file> [--port 8080] [--host localhost] [--workers N] [--no-watch]
                          [--admin [host:]port] [--admin-allow-remote] [--status [host:]port]
                          [--require-store URL] [--drain-delay T]
+  gatehouse start --store <redis-url> [--cache-dir DIR] [--node-id ID] [--poll T] [same options]
+                                run a fleet node: no file, the configuration comes from the store
+  gatehouse apply <file> --store <redis-url> [--message M] [--dry-run] [--json]
+                                validate, then publish a signed snapshot to the fleet
+  gatehouse diff <file> --store <redis-url> [--json]
+                                what apply would change (services, routes, plugins, consumers)
+  gatehouse status --store <redis-url> [--json]     every node: version, state, last error
+  gatehouse history --store <redis-url> [--json]    every published snapshot
+  gatehouse rollback <version> --store <redis-url>  republish an old snapshot as a new version
   gatehouse validate <file>     check the file; prints every problem as file:line:column
   gatehouse routes <file>       print the route table with each route's plugin chain
   gatehouse new-plugin <name> [--dir DIR] [--sdk SPEC] [--core SPEC]
@@ -44,9 +56,11 @@ Environment:
   GATEHOUSE_ADMIN_TOKEN   the admin API's bearer token (required with --admin, 16+ characters)
   GATEHOUSE_LOG_LEVEL     fatal, error, warn, info (default), debug, trace or silent
   GATEHOUSE_LOG_FORMAT    json or pretty, as --log-format (default: pretty in a terminal, else json)
+  GATEHOUSE_CONFIG_KEY    the fleet's snapshot signing key (32+ characters): apply, rollback, start --store
   \${NAME} in the file    replaced by the environment variable NAME (\${NAME:-default} for a default)
 
-Exit codes: 0 ok, 1 invalid file, 2 bad command line, 3 could not listen or failed at run time.
+Exit codes: 0 ok, 1 invalid file, 2 bad command line (or no GATEHOUSE_CONFIG_KEY), 3 could not listen,
+failed at run time, or the store is unreachable.
 Docs: https://github.com/gatehousejs/gatehouse/blob/main/docs/cli.md`
 
 const COMMAND_HELP: Record<string, string> = {
@@ -67,7 +81,15 @@ Options:
   --require-store URL    a Redis URL that must answer PING for /status/ready to be 200 (repeatable)
   --drain-delay T        on SIGTERM, keep serving for T (ms, or 5s) after readiness turned 503 (default 0)
   --log-format F         json (one object a line) or pretty (coloured, one line per request); default
-                         pretty when stdout is a terminal, json otherwise. Level: $GATEHOUSE_LOG_LEVEL`,
+                         pretty when stdout is a terminal, json otherwise. Level: $GATEHOUSE_LOG_LEVEL
+
+Fleet node (gatehouse start --store <redis-url>, no file):
+  --store URL            follow the configuration published by \`gatehouse apply\` (needs $GATEHOUSE_CONFIG_KEY)
+  --cache-dir DIR        where the last applied snapshot is kept, to boot from while Redis is down
+                         (default .gatehouse-fleet in the working directory)
+  --node-id ID           this node's id in \`gatehouse status\` (default <host>-<pid>)
+  --poll T               how often to check the current version and heartbeat (default 2s)
+Plugins of a snapshot resolve from the working directory's node_modules, next to the CLI and NODE_PATH.`,
   validate: `gatehouse validate <file>
 
 Reads <file>, resolves its plugins and checks everything a start would check (the schema, every
@@ -84,7 +106,33 @@ working plugin, a test against a real gateway, a README and a build. Then:
   cd gatehouse-plugin-<name> && npm install && npm test && npm pack
 --sdk and --core set the dependency specs for @gatehousejs/sdk and @gatehousejs/core (default ^${VERSION}).`,
   import: IMPORT_HELP,
+  apply: `gatehouse apply <file> --store <redis-url> [--message M] [--dry-run] [--json]
+
+Runs every check \`validate\` runs, then publishes the file to the fleet as an immutable snapshot:
+a new version (monotonic), the sha256 of its canonical JSON, the time and --message, signed with
+HMAC-SHA256 under $GATEHOUSE_CONFIG_KEY, recorded in the history and announced on the stream. Nodes
+started with \`start --store\` apply it. \${ENV} references are published as references: each node
+resolves them from its own environment. An invalid file writes nothing; --dry-run writes nothing and
+prints what would change. Publishing the configuration already current is a no-op.`,
+  diff: `gatehouse diff <file> --store <redis-url> [--json]
+
+Prints what \`apply <file>\` would change against the current snapshot: services, routes, plugins,
+consumers and top-level settings added (+), removed (-) or changed (~).`,
+  status: `gatehouse status --store <redis-url> [--json]
+
+Prints the current version and every node with a live heartbeat: id, host, pid, Gatehouse version,
+applied version and hash, state (in-sync, applying, failed, stale) and its last error.`,
+  history: `gatehouse history --store <redis-url> [--json]
+
+Prints every published snapshot (version, hash, time, message); * marks the current one.`,
+  rollback: `gatehouse rollback <version> --store <redis-url> [--message M]
+
+Publishes the configuration of an earlier snapshot as a new version (history only grows), signed
+again with $GATEHOUSE_CONFIG_KEY once the old one's signature checks out. Nodes converge on it.`,
 }
+
+/** Commands that talk to the configuration store and need --store. */
+const STORE_COMMANDS = new Set(['apply', 'diff', 'status', 'history', 'rollback'])
 
 class UsageError extends Error {}
 
@@ -237,6 +285,12 @@ export async function main(argv: string[], out: Console = console): Promise<numb
         dir: { type: 'string' },
         sdk: { type: 'string' },
         core: { type: 'string' },
+        store: { type: 'string' },
+        'cache-dir': { type: 'string' },
+        'node-id': { type: 'string' },
+        poll: { type: 'string' },
+        message: { type: 'string', short: 'm' },
+        'dry-run': { type: 'boolean' },
       },
     })
   } catch (err) {
@@ -257,6 +311,15 @@ export async function main(argv: string[], out: Console = console): Promise<numb
   try {
     if (!(command in COMMAND_HELP)) throw new UsageError(`unknown command "${command}"`)
     const target = rest[0]
+    const store = values.store as string | undefined
+    if (store !== undefined && !/^rediss?:\/\/\S+$/.test(store)) {
+      throw new UsageError(
+        `--store takes a Redis URL (redis://[user:password@]host:port or rediss://…), not "${store}"`,
+      )
+    }
+    if (STORE_COMMANDS.has(command) || (command === 'start' && store !== undefined)) {
+      return await storeCommand(command, target, rest, values, store, out)
+    }
     if (target === undefined) {
       throw new UsageError(command === 'new-plugin' ? 'new-plugin needs a name' : `${command} needs a file`)
     }
@@ -307,21 +370,96 @@ export async function main(argv: string[], out: Console = console): Promise<numb
       }
     }
   } catch (err) {
-    if (err instanceof UsageError) {
-      out.error(`gatehouse: ${err.message}\nRun \`gatehouse --help\` for usage.`)
-      return EXIT.usage
-    }
-    if (err instanceof InvalidFileError) {
-      out.error(err.format())
-      out.error(`gatehouse: ${err.issues.length} problem${err.issues.length === 1 ? '' : 's'} in ${err.file}`)
-      return EXIT.invalid
-    }
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      out.error(`gatehouse: cannot listen: ${(err as Error).message}`)
-      return EXIT.runtime
-    }
-    out.error(`gatehouse: ${(err as Error).message}`)
+    return reportError(err, out)
+  }
+}
+
+function reportError(err: unknown, out: Console): number {
+  if (err instanceof UsageError) {
+    out.error(`gatehouse: ${err.message}\nRun \`gatehouse --help\` for usage.`)
+    return EXIT.usage
+  }
+  if (err instanceof FleetError || err instanceof SnapshotRejectedError) {
+    out.error(`gatehouse: ${err.code}: ${err.message}`)
+    return err.code === 'GH_FLEET_KEY_MISSING' ? EXIT.usage : EXIT.runtime
+  }
+  if (err instanceof InvalidFileError) {
+    out.error(err.format())
+    out.error(`gatehouse: ${err.issues.length} problem${err.issues.length === 1 ? '' : 's'} in ${err.file}`)
+    return EXIT.invalid
+  }
+  const code = (err as NodeJS.ErrnoException).code
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    out.error(`gatehouse: cannot listen: ${(err as Error).message}`)
     return EXIT.runtime
   }
+  out.error(`gatehouse: ${(err as Error).message}`)
+  return EXIT.runtime
+}
+
+type Values = ReturnType<typeof parseArgs>['values']
+
+/** apply, diff, status, history, rollback and `start --store`. */
+async function storeCommand(
+  command: string,
+  target: string | undefined,
+  rest: string[],
+  values: Values,
+  store: string | undefined,
+  out: Console,
+): Promise<number> {
+  if (store === undefined) throw new UsageError(`${command} needs --store <redis-url>`)
+  const json = values.json === true
+  const message = values.message as string | undefined
+  const takes =
+    command === 'apply' || command === 'diff' ? 'a file' : command === 'rollback' ? 'a version' : ''
+  if (takes && target === undefined) throw new UsageError(`${command} needs ${takes}`)
+  if (!takes && target !== undefined) {
+    throw new UsageError(
+      command === 'start'
+        ? 'start --store takes no file: the configuration comes from the store (publish it with gatehouse apply)'
+        : `unexpected argument "${target}"`,
+    )
+  }
+  if (rest.length > 1) throw new UsageError(`unexpected argument "${rest[1]}"`)
+  switch (command) {
+    case 'apply':
+      return cmdApply(target as string, { store, json, message, dryRun: values['dry-run'] === true }, out)
+    case 'diff':
+      return cmdDiff(target as string, { store, json }, out)
+    case 'rollback':
+      return cmdRollback(target as string, { store, json, message }, out)
+    case 'history':
+      return cmdHistory({ store, json }, out)
+    case 'status':
+      return cmdStatus({ store, json }, out)
+  }
+  if (values.workers !== undefined && values.workers !== '1') {
+    throw new UsageError('--workers cannot be combined with --store yet: run one node per process')
+  }
+  if (values.admin !== undefined) {
+    throw new UsageError(
+      '--admin cannot be combined with --store: the fleet configuration changes through gatehouse apply',
+    )
+  }
+  const flag = values['log-format'] as string | undefined
+  if (flag !== undefined && !LOG_FORMATS.includes(flag as LogFormat)) {
+    throw new UsageError(`--log-format takes ${LOG_FORMATS.join(' or ')}, not "${flag}"`)
+  }
+  const logFormat = logFormatOf(flag)
+  const node = await startFromStore({
+    store,
+    cacheDir: (values['cache-dir'] as string | undefined) ?? '.gatehouse-fleet',
+    nodeId: values['node-id'] as string | undefined,
+    interval: parseDuration(values.poll as string | undefined, '--poll'),
+    gatehouseVersion: VERSION,
+    port: parsePort((values.port as string | undefined) ?? process.env.PORT, '--port', 8080),
+    host: (values.host as string | undefined) ?? 'localhost',
+    status: values.status === undefined ? undefined : parseListen(values.status as string, '--status'),
+    drainDelay: parseDuration(values['drain-delay'] as string | undefined, '--drain-delay'),
+    logFormat,
+    logger: cliLogger(logFormat),
+  })
+  out.error(listeningLine('', node.url, undefined, node.gateway.statusUrl))
+  return -1
 }
