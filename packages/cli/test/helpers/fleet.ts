@@ -1,0 +1,164 @@
+import net from 'node:net'
+import { Redis } from 'ioredis'
+
+/** The fleet signing key the tests share (any 32+ characters). */
+export const KEY = 'test-fleet-key-0123456789abcdef-0123456789'
+
+/** A gateway file whose `stamp` plugin writes `value` into the upstream request (`x-stamp`). */
+export function fleetConfig(upstream: string, value: string, options: { extra?: boolean } = {}): string {
+  return `services:
+  - name: echo
+    url: ${upstream}
+    routes:
+      - name: all
+        paths: [/]
+plugins:
+  - name: stamp
+    config:
+      value: ${JSON.stringify(value)}
+${options.extra ? '  - name: extra\n' : ''}`
+}
+
+/** Polls `check` until it returns a value other than undefined/false; throws after `timeout` ms. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeout = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeout
+  let last: unknown
+  for (;;) {
+    try {
+      const v = await check()
+      if (v !== undefined && v !== false) return v as T
+    } catch (err) {
+      last = err
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+/** What value of `x-stamp` a node put on the upstream request for `GET /` (the upstream echoes headers). */
+export async function stampOf(url: string): Promise<string | undefined> {
+  const res = await fetch(`${url}/probe`)
+  const body = (await res.json()) as { headers?: Record<string, string> }
+  return res.status === 200 ? body.headers?.['x-stamp'] : undefined
+}
+
+/**
+ * Requests through every node in turn until stopped, bounded by `maxRequests` and `maxMs`; records
+ * every answer that is not a 200 (or a network error).
+ */
+export function loadLoop(urls: string[], options: { maxRequests?: number; maxMs?: number } = {}) {
+  const failures: string[] = []
+  let count = 0
+  let stopped = false
+  const deadline = Date.now() + (options.maxMs ?? 60_000)
+  const max = options.maxRequests ?? 20_000
+  const loops = urls.map(async (url) => {
+    while (!stopped && count < max && Date.now() < deadline) {
+      count++
+      try {
+        const res = await fetch(`${url}/load`)
+        await res.arrayBuffer()
+        if (res.status !== 200) failures.push(`${url}: ${res.status}`)
+      } catch (err) {
+        failures.push(`${url}: ${String((err as Error).cause ?? err)}`)
+      }
+    }
+  })
+  return {
+    failures,
+    get count() {
+      return count
+    },
+    async stop() {
+      stopped = true
+      await Promise.all(loops)
+    },
+  }
+}
+
+/** Every key in Redis and its whole value as text, whatever its type. */
+export async function dumpRedis(url: string): Promise<Map<string, string>> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 })
+  await client.connect()
+  const out = new Map<string, string>()
+  try {
+    let cursor = '0'
+    do {
+      const [next, keys] = await client.scan(cursor, 'COUNT', 500)
+      cursor = next
+      for (const key of keys) {
+        const type = await client.type(key)
+        let value: unknown
+        if (type === 'string') value = await client.get(key)
+        else if (type === 'list') value = await client.lrange(key, 0, -1)
+        else if (type === 'hash') value = await client.hgetall(key)
+        else if (type === 'set') value = await client.smembers(key)
+        else if (type === 'zset') value = await client.zrange(key, '0', '-1', 'WITHSCORES')
+        else if (type === 'stream') value = await client.xrange(key, '-', '+')
+        else value = `<${type}>`
+        out.set(key, JSON.stringify(value))
+      }
+    } while (cursor !== '0')
+  } finally {
+    client.disconnect()
+  }
+  return out
+}
+
+/** A Redis client for a test to read or tamper with the store directly. */
+export async function redisClient(url: string): Promise<Redis> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  await client.connect()
+  return client
+}
+
+/**
+ * A TCP relay on 127.0.0.1 in front of `port`: `cut()` drops every connection and refuses new ones
+ * (as a network partition would look to the node), `restore()` lets connections through again.
+ */
+export async function startRelay(port: number) {
+  let open = true
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((client) => {
+    if (!open) {
+      client.destroy()
+      return
+    }
+    const upstream = net.connect(port, '127.0.0.1')
+    sockets.add(client)
+    sockets.add(upstream)
+    const drop = () => {
+      client.destroy()
+      upstream.destroy()
+      sockets.delete(client)
+      sockets.delete(upstream)
+    }
+    client.on('error', drop).on('close', drop)
+    upstream.on('error', drop).on('close', drop)
+    client.pipe(upstream)
+    upstream.pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const relayPort = (server.address() as net.AddressInfo).port
+  return {
+    url: `redis://127.0.0.1:${relayPort}`,
+    cut() {
+      open = false
+      for (const s of sockets) s.destroy()
+      sockets.clear()
+    },
+    restore() {
+      open = true
+    },
+    close() {
+      open = false
+      for (const s of sockets) s.destroy()
+      return new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
