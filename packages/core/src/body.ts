@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http'
+import type { Http2ServerRequest } from 'node:http2'
 import { parse as parseQuery, stringify as stringifyQuery } from 'node:querystring'
 import type { Readable, TransformCallback } from 'node:stream'
 import { PassThrough, Transform } from 'node:stream'
@@ -299,4 +301,15 @@ function accepts(header: string | string[] | undefined, coding: Coding): boolean
     return q === undefined || Number(q.slice(2)) > 0
   }
   return false
+}
+
+/** Whether the client sends a body (a declared length above 0, chunked, or an open HTTP/2 stream). */
+export function hasBody(raw: IncomingMessage): boolean {
+  const cl = raw.headers['content-length']
+  if (cl !== undefined) return cl !== '0'
+  if (raw.headers['transfer-encoding'] !== undefined) return true
+  // RFC 9113 §8.1: an HTTP/2 request need not declare a length; END_STREAM on its headers says none.
+  return (
+    raw.httpVersionMajor === 2 && (raw as unknown as Http2ServerRequest).stream?.endAfterHeaders === false
+  )
 }

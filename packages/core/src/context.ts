@@ -21,6 +21,7 @@ import type {
   UpstreamRequest,
 } from '@gatehousejs/sdk'
 import { GatehouseError as GatehouseErrorClass } from '@gatehousejs/sdk'
+import { hasBody, readRequestBody } from './body.js'
 import type { Chain, Instance } from './chain.js'
 import type { CompiledRoute, CompiledService, Generation } from './compile.js'
 import { PhaseMisuse } from './errors.js'
@@ -247,6 +248,26 @@ export class Context {
       this.response.stream = body as import('node:stream').Readable
     }
     this.responded = true
+  }
+
+  /**
+   * `access` only: reads the client's body now (once; later calls return the same value), as
+   * `needs.requestBody` does for every request, but only for the requests a plugin picks. The body is
+   * then sent upstream from the buffer. `undefined` when the request has no body.
+   */
+  async readBody(): Promise<unknown> {
+    if (this.phase !== 'access') throw misuse(this, `readBody() works in access only, not in ${this.phase}`)
+    return this.bufferBody()
+  }
+
+  /** Core's side of `readBody()` (and of `needs.requestBody`, before `access` starts): no phase check. */
+  async bufferBody(): Promise<unknown> {
+    if (this.request.rawBody === undefined && hasBody(this.raw)) {
+      const body = await readRequestBody(this.raw, this.gen.limits.requestBody)
+      this.request.rawBody = body.raw
+      this.request.body = body.parsed
+    }
+    return this.request.body
   }
 
   /** `response` only: the upstream's own stored representation replaces the response (see the SDK). */

@@ -1,15 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Http2ServerRequest } from 'node:http2'
 import type { Readable } from 'node:stream'
 import { type BodyLimit, GatehouseError, type Headers, type Phase, type PluginTiming } from '@gatehousejs/sdk'
 import {
   bufferResponseBody,
   finalResponseBody,
+  hasBody,
   LimitedBody,
   limitBody,
-  readRequestBody,
   serialiseRequestBody,
 } from './body.js'
+
+export { hasBody }
+
 import type { Instance, Step } from './chain.js'
 import type { Generation } from './compile.js'
 import { Context, Request, Response, Upstream } from './context.js'
@@ -215,9 +217,7 @@ function escapedSlashPolicy(
 }
 
 async function readBodyFor(ctx: Context): Promise<void> {
-  const body = await readRequestBody(ctx.raw, ctx.gen.limits.requestBody)
-  ctx.request.rawBody = body.raw
-  ctx.request.body = body.parsed
+  await ctx.bufferBody()
 }
 
 async function proxy(rt: Runtime, ctx: Context, ex: Exchange): Promise<void> {
@@ -600,16 +600,6 @@ async function runLog(ctx: Context, steps: Context['chain']['log']): Promise<voi
 function release(gen: Generation): void {
   gen.inflight--
   if (gen.retired && gen.inflight === 0) gen.onDrained?.()
-}
-
-export function hasBody(raw: IncomingMessage): boolean {
-  const cl = raw.headers['content-length']
-  if (cl !== undefined) return cl !== '0'
-  if (raw.headers['transfer-encoding'] !== undefined) return true
-  // RFC 9113 §8.1: an HTTP/2 request need not declare a length; END_STREAM on its headers says none.
-  return (
-    raw.httpVersionMajor === 2 && (raw as unknown as Http2ServerRequest).stream?.endAfterHeaders === false
-  )
 }
 
 const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::\d*)?$/

@@ -111,8 +111,8 @@ export interface RequestView {
   /** Captures of the route's `:name` segments. */
   readonly params: Readonly<Record<string, string>>
   /**
-   * The parsed body (JSON or form) when a plugin on this route declared `needs.requestBody`,
-   * otherwise `undefined`; the raw bytes are in `rawBody`.
+   * The parsed body (JSON or form) when a plugin on this route declared `needs.requestBody` or called
+   * `ctx.readBody()`, otherwise `undefined`; the raw bytes are in `rawBody`.
    */
   readonly body: unknown
   readonly rawBody: Buffer | undefined
@@ -281,6 +281,20 @@ export interface AccessContext<TState = Record<string, unknown>> extends BaseCon
    * Auth plugins call it through `createAuthGuard` rather than directly.
    */
   setConsumer(consumer: Consumer, credential?: Credential, options?: SetConsumerOptions): void
+  /**
+   * Reads and parses the client's body now (JSON or form, up to `limits.requestBody`), for the
+   * requests a plugin picks: a plugin that needs the body of one endpoint only (a logout callback, a
+   * webhook) calls it there, and every other request of the route still streams. The result is also in
+   * `request.body` / `request.rawBody`, and the buffered bytes are what the upstream receives. Resolves
+   * `undefined` when the request has no body; rejects with 413 GH_REQUEST_BODY_TOO_LARGE, 415 or 400
+   * like `needs.requestBody` does.
+   *
+   * @example
+   * if (ctx.request.method === 'POST' && ctx.request.path === '/hooks/logout') {
+   *   const form = (await ctx.readBody()) as Record<string, string> | undefined
+   * }
+   */
+  readBody(): Promise<unknown>
 }
 
 export interface SetConsumerOptions {
