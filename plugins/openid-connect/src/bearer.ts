@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto'
 import type { Logger } from '@gatehousejs/sdk'
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose'
+import { createRemoteJWKSet, type JWTVerifyGetKey, errors as joseErrors, jwtVerify } from 'jose'
 import * as oidc from 'openid-client'
 import type { Claims } from './claims.js'
 import { OidcTokenExpired, OidcTokenInvalid } from './errors.js'
 import { isUnreachable, type Provider, unavailable } from './provider.js'
+import { SharedJwks } from './shared-jwks.js'
+import type { OidcStore } from './store.js'
 
 export interface BearerOptions {
   audience: readonly string[]
@@ -14,6 +16,9 @@ export interface BearerOptions {
   jwksCooldown: number
   timeout: number
   clockSkew: number
+  /** With `redis`: introspection answers and JWKS shared by the fleet. */
+  shared: OidcStore | undefined
+  jwksTtl: number
   log: Logger
 }
 
@@ -28,7 +33,7 @@ const JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
  * `introspectionCacheTtl`, at most `introspectionCacheSize` of them (the oldest go first).
  */
 export class BearerVerifier {
-  private jwks: ReturnType<typeof createRemoteJWKSet> | undefined
+  private jwks: JWTVerifyGetKey | undefined
   private readonly cache = new Map<string, { claims: Claims | undefined; until: number }>()
 
   constructor(
@@ -44,15 +49,33 @@ export class BearerVerifier {
     return this.introspect(token, config)
   }
 
-  private async verifyJwt(token: string, config: oidc.Configuration): Promise<Claims> {
+  /** The provider's keys: jose's remote key set, or with `redis` the fleet's shared copy. */
+  keys(config: oidc.Configuration): JWTVerifyGetKey {
     const meta = config.serverMetadata()
     if (meta.jwks_uri === undefined) throw OidcTokenInvalid('The provider publishes no keys')
-    this.jwks ??= createRemoteJWKSet(new URL(meta.jwks_uri), {
-      cooldownDuration: this.options.jwksCooldown,
-      timeoutDuration: this.options.timeout,
-    })
+    const { shared, jwksCooldown, timeout, jwksTtl, log } = this.options
+    this.jwks ??=
+      shared === undefined
+        ? createRemoteJWKSet(new URL(meta.jwks_uri), {
+            cooldownDuration: jwksCooldown,
+            timeoutDuration: timeout,
+          })
+        : new SharedJwks({
+            url: new URL(meta.jwks_uri),
+            store: shared,
+            ttl: jwksTtl,
+            cooldown: jwksCooldown,
+            timeout,
+            log,
+          }).getKey
+    return this.jwks
+  }
+
+  private async verifyJwt(token: string, config: oidc.Configuration): Promise<Claims> {
+    const meta = config.serverMetadata()
+    const keys = this.keys(config)
     try {
-      const { payload } = await jwtVerify(token, this.jwks, {
+      const { payload } = await jwtVerify(token, keys, {
         issuer: meta.issuer,
         audience: [...this.options.audience],
         clockTolerance: Math.round(this.options.clockSkew / 1000),
@@ -66,7 +89,7 @@ export class BearerVerifier {
   private async introspect(token: string, config: oidc.Configuration): Promise<Claims> {
     const key = createHash('sha256').update(token).digest('base64url')
     const now = Date.now()
-    const hit = this.cache.get(key)
+    const hit = this.cache.get(key) ?? (await this.sharedHit(key))
     if (hit !== undefined) {
       if (hit.until > now) {
         if (hit.claims === undefined) throw OidcTokenInvalid('The token is not active')
@@ -87,7 +110,7 @@ export class BearerVerifier {
     const exp = typeof answer.exp === 'number' ? answer.exp * 1000 : Number.POSITIVE_INFINITY
     const active = answer.active === true && exp > now
     // RFC 7662 §4: a token that is not active stays so; caching that answer spares the provider floods.
-    this.remember(
+    await this.remember(
       key,
       active ? (answer as Claims) : undefined,
       Math.min(now + this.options.cacheTtl, active ? exp : Number.POSITIVE_INFINITY),
@@ -102,7 +125,30 @@ export class BearerVerifier {
     return answer as Claims
   }
 
-  private remember(key: string, claims: Claims | undefined, until: number): void {
+  /** An answer another node cached in Redis; a Redis failure reads as none (the provider is asked). */
+  private async sharedHit(key: string): Promise<{ claims: Claims | undefined; until: number } | undefined> {
+    const shared = this.options.shared
+    if (shared === undefined) return undefined
+    try {
+      const raw = await shared.get(`intro:${key}`)
+      if (raw === undefined) return undefined
+      const hit = JSON.parse(raw) as { claims: Claims | null; until: number }
+      if (typeof hit.until !== 'number') return undefined
+      return { claims: hit.claims ?? undefined, until: hit.until }
+    } catch (err) {
+      this.options.log.debug({ err }, 'openid-connect: shared introspection cache unavailable')
+      return undefined
+    }
+  }
+
+  private async remember(key: string, claims: Claims | undefined, until: number): Promise<void> {
+    const shared = this.options.shared
+    if (shared !== undefined && this.options.cacheSize > 0) {
+      // Bounded by redis.timeout; a failure only means the other nodes ask the provider themselves.
+      await shared
+        .set(`intro:${key}`, JSON.stringify({ claims: claims ?? null, until }), until - Date.now())
+        .catch((err: unknown) => this.options.log.debug({ err }, 'openid-connect: introspection not shared'))
+    }
     if (this.options.cacheSize === 0) return
     if (this.cache.size >= this.options.cacheSize) {
       const oldest = this.cache.keys().next()

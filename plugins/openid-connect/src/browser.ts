@@ -3,6 +3,7 @@ import * as oidc from 'openid-client'
 import {
   OidcCallbackInvalid,
   OidcLoginFailed,
+  OidcLogoutRequestInvalid,
   OidcSessionExpired,
   OidcSessionInvalid,
   OidcStateInvalid,
@@ -19,6 +20,8 @@ import {
   setCookie,
   type Transaction,
 } from './session.js'
+import { Sessions } from './sessions.js'
+import type { OidcStore } from './store.js'
 
 /** A login has this long between the redirect to the provider and the callback. */
 const TX_TTL = 600
@@ -32,6 +35,8 @@ const REFRESH_MARGIN = 10_000
 export interface BrowserOptions {
   config: BrowserConfig
   provider: Provider
+  /** Revocations, used states, and (`session.store: redis`) the sessions themselves. */
+  store: OidcStore
   log: Logger
 }
 
@@ -47,13 +52,16 @@ export type SessionResult =
  */
 export class BrowserFlow {
   readonly seal: CookieSeal
+  readonly sessions: Sessions
   readonly callbackPath: string
   readonly logoutPath: string
+  readonly backchannelPath: string | undefined
+  readonly frontchannelPath: string | undefined
   readonly cookie: string
   readonly txCookie: string
   private readonly cookieOptions: CookieOptions
   private readonly idle: number
-  private readonly absolute: number
+  readonly absolute: number
   private readonly usedStates = new Map<string, number>()
 
   constructor(private readonly o: BrowserOptions) {
@@ -62,11 +70,20 @@ export class BrowserFlow {
     const redirect = new URL(c.redirectUri)
     this.callbackPath = redirect.pathname
     this.logoutPath = c.logoutPath ?? '/logout'
+    this.backchannelPath = c.backchannelLogoutPath
+    this.frontchannelPath = c.frontchannelLogoutPath
     this.cookie = c.cookieName ?? 'gh_oidc'
     this.txCookie = `${this.cookie}_tx`
     this.cookieOptions = { secure: c.cookieSecure ?? redirect.protocol === 'https:', path: '/' }
     this.idle = (c.idleTimeout as number | undefined) ?? 30 * 60_000
     this.absolute = (c.absoluteTimeout as number | undefined) ?? 8 * 3600_000
+    this.sessions = new Sessions({
+      mode: c.session?.store ?? 'cookie',
+      store: o.store,
+      seal: this.seal,
+      absolute: this.absolute,
+      log: o.log,
+    })
   }
 
   /** Whether an unauthenticated request is sent to login (else it gets 401). */
@@ -144,8 +161,11 @@ export class BrowserFlow {
 
   /** RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): drop the cookie, then the provider's session. */
   async logout(ctx: AccessContext): Promise<void> {
-    const sealed = cookieValue(ctx.request.headers.cookie, this.cookie)
-    const session = sealed === undefined ? undefined : await this.seal.open<Session>('session', sealed)
+    const value = cookieValue(ctx.request.headers.cookie, this.cookie)
+    const found = value === undefined || value === '' ? undefined : await this.sessions.load(value)
+    const session = found === 'ended' ? undefined : found
+    // The session ends on the server too: a copied cookie does not outlive the logout.
+    if (session !== undefined) await this.sessions.destroy(session)
     let location = this.o.config.postLogoutRedirectUri ?? '/'
     try {
       const config = await this.o.provider.get()
@@ -166,12 +186,43 @@ export class BrowserFlow {
     })
   }
 
+  /**
+   * Front-channel logout (OpenID Connect Front-Channel Logout 1.0 §3): the provider loads this URL in
+   * an iframe with `iss` and `sid`. The issuer must be ours; the sessions of that `sid` end on the
+   * server (the iframe is third-party, so the browser may well not send our SameSite=Lax cookie), and
+   * the cookie, when sent, is cleared. Without `sid`, the session of the cookie ends. §4: no caching.
+   */
+  async frontchannel(ctx: AccessContext): Promise<void> {
+    const q = new URLSearchParams(ctx.request.querystring)
+    const iss = q.get('iss')
+    const sid = q.get('sid')
+    const config = await this.o.provider.get()
+    if (iss !== null && iss !== config.serverMetadata().issuer)
+      throw OidcLogoutRequestInvalid('The "iss" parameter names another provider')
+    if (sid !== null && iss === null) throw OidcLogoutRequestInvalid('"sid" comes with "iss"')
+    const value = cookieValue(ctx.request.headers.cookie, this.cookie)
+    const found = value === undefined || value === '' ? undefined : await this.sessions.load(value)
+    const session = found === 'ended' ? undefined : found
+    if (sid !== null) await this.sessions.endBy(sid, undefined)
+    else if (session !== undefined) await this.sessions.destroy(session)
+    else throw OidcLogoutRequestInvalid('No session to end: neither "sid" nor a session cookie')
+    const headers: Record<string, string> = {
+      'cache-control': 'no-cache, no-store',
+      pragma: 'no-cache',
+      'content-type': 'text/html; charset=utf-8',
+    }
+    if (session !== undefined && (sid === null || session.claims.sid === sid))
+      headers['set-cookie'] = clearCookie(this.cookie, this.cookieOptions)
+    ctx.respond(200, '<!DOCTYPE html><title>Logged out</title>', headers)
+  }
+
   /** The request's session: none, valid (refreshed or rolled when due), or an error to answer. */
   async session(ctx: AccessContext): Promise<SessionResult> {
-    const sealed = cookieValue(ctx.request.headers.cookie, this.cookie)
-    if (sealed === undefined || sealed === '') return { kind: 'none' }
+    const value = cookieValue(ctx.request.headers.cookie, this.cookie)
+    if (value === undefined || value === '') return { kind: 'none' }
     const clear = clearCookie(this.cookie, this.cookieOptions)
-    const session = sealed.length > MAX_COOKIE ? undefined : await this.seal.open<Session>('session', sealed)
+    const session = await this.sessions.load(value)
+    if (session === 'ended') return { kind: 'error', error: OidcSessionExpired(), clear }
     if (session === undefined || typeof session.created !== 'number' || typeof session.used !== 'number')
       return { kind: 'error', error: OidcSessionInvalid(), clear }
     const now = Date.now()
@@ -199,16 +250,19 @@ export class BrowserFlow {
   }
 
   private async sessionCookie(session: Session): Promise<string> {
-    const ttl = (session.created + this.absolute - Date.now()) / 1000
-    let sealed = await this.seal.seal('session', session, ttl)
-    if (sealed.length > MAX_COOKIE && session.idt !== undefined) {
+    const ttlMs = session.created + this.absolute - Date.now()
+    let value = await this.sessions.save(session, ttlMs)
+    if (value.length > MAX_COOKIE && session.idt !== undefined) {
       // The ID token is only a logout hint: drop it before anything the session needs.
       session.idt = undefined
-      sealed = await this.seal.seal('session', session, ttl)
+      value = await this.sessions.save(session, ttlMs)
     }
-    if (sealed.length > MAX_COOKIE)
-      this.o.log.warn({ bytes: sealed.length }, 'openid-connect: session cookie over 4 KB')
-    return setCookie(this.cookie, sealed, ttl, this.cookieOptions)
+    if (value.length > MAX_COOKIE)
+      this.o.log.warn(
+        { bytes: value.length },
+        'openid-connect: session cookie over 4 KB (use session.store: redis)',
+      )
+    return setCookie(this.cookie, value, ttlMs / 1000, this.cookieOptions)
   }
 
   private markUsed(state: string): void {

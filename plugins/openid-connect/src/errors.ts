@@ -67,6 +67,25 @@ export const OidcProviderUnavailable = defineError(
   'The identity provider is unavailable; try again later',
 )
 
+/** 400: a back-channel logout request without a valid `logout_token` (Back-Channel Logout 1.0 §2.8). */
+export const OidcLogoutTokenInvalid = defineError(
+  'GH_OIDC_LOGOUT_TOKEN_INVALID',
+  400,
+  (why: string = 'The logout token is invalid') => why,
+)
+/** 400: a front-channel logout request whose `iss` or `sid` does not match (Front-Channel Logout 1.0 §3). */
+export const OidcLogoutRequestInvalid = defineError(
+  'GH_OIDC_LOGOUT_REQUEST_INVALID',
+  400,
+  (why: string = 'The logout request does not match this provider or session') => why,
+)
+/** 503: the session store (Redis) cannot be reached; sessions fail closed. */
+export const OidcSessionStoreDown = defineError(
+  'GH_OIDC_SESSION_STORE_DOWN',
+  503,
+  'The session store is unavailable; try again later',
+)
+
 /** RFC 6750 §3: a quoted-string may not hold `"` or `\`, nor control characters. */
 function quoted(value: string): string {
   return value.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, ' ')

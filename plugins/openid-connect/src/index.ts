@@ -21,12 +21,14 @@ import {
   OidcUnknownConsumer,
   withChallenge,
 } from './errors.js'
+import { backchannelLogout } from './logout.js'
 import { Provider } from './provider.js'
 import { OidcSchema } from './schema.js'
 import { withoutCookies } from './session.js'
+import { MemoryStore, type OidcStore, RedisStore } from './store.js'
 
 export * from './errors.js'
-export { type BrowserConfig, type OidcConfig, OidcSchema } from './schema.js'
+export { type BrowserConfig, type OidcConfig, OidcSchema, type RedisConfig } from './schema.js'
 
 /** What later plugins can read: `ctx.shared.oidc`. */
 export interface OidcShared {
@@ -80,6 +82,11 @@ export const openidConnect = definePlugin({
       timeout,
       log: env.log,
     })
+    if (config.browser?.session?.store === 'redis' && config.redis === undefined)
+      throw new Error('config/browser/session/store: "redis" needs the "redis" connection (config/redis)')
+    const redis = config.redis === undefined ? undefined : new RedisStore(config.redis, env.log)
+    const store: OidcStore = redis ?? new MemoryStore()
+    if (redis !== undefined) await redis.connect()
     const bearerOn = config.bearer ?? true
     const bearer = new BearerVerifier(provider, {
       audience: config.audience ?? [config.clientId],
@@ -89,12 +96,14 @@ export const openidConnect = definePlugin({
       jwksCooldown: (config.jwksCooldown as number | undefined) ?? 30_000,
       timeout,
       clockSkew: (config.clockSkew as number | undefined) ?? 30_000,
+      shared: redis,
+      jwksTtl: (config.jwksCacheTtl as number | undefined) ?? 600_000,
       log: env.log,
     })
     const browser =
       config.browser === undefined
         ? undefined
-        : new BrowserFlow({ config: config.browser, provider, log: env.log })
+        : new BrowserFlow({ config: config.browser, provider, store, log: env.log })
     // Discover now so the first requests do not wait; a provider that is down does not stop the gateway.
     await Promise.resolve(provider.get()).catch(() => {})
 
@@ -181,6 +190,16 @@ export const openidConnect = definePlugin({
       const path = ctx.request.path
       if (path === b.callbackPath) return b.callback(ctx)
       if (path === b.logoutPath) return b.logout(ctx)
+      if (path === b.backchannelPath)
+        return backchannelLogout(ctx, await provider.get(), {
+          clientId: config.clientId,
+          clockSkew: (config.clockSkew as number | undefined) ?? 30_000,
+          replayWindow: b.absolute,
+          keys: (c) => bearer.keys(c),
+          store,
+          sessions: b.sessions,
+        })
+      if (path === b.frontchannelPath) return b.frontchannel(ctx)
       const found = await b.session(ctx)
       if (found.kind === 'error') return fail(ctx, found.error, false, { 'set-cookie': found.clear })
       if (found.kind === 'none') {
@@ -223,6 +242,7 @@ export const openidConnect = definePlugin({
         h['set-cookie'] = prior === undefined ? cookie : [...(Array.isArray(prior) ? prior : [prior]), cookie]
       },
     }
+    handlers.close = () => store.close()
     return handlers
   },
 })

@@ -64,6 +64,32 @@ const Browser = Type.Object(
           'Requests without a session: `redirect` to login, `deny` with 401, or `auto` (redirect when `Accept` asks for HTML)',
       }),
     ),
+    session: Type.Optional(
+      Type.Object(
+        {
+          store: Type.Union([Type.Literal('cookie'), Type.Literal('redis')], {
+            default: 'cookie',
+            description:
+              '`cookie`: the session lives encrypted in the cookie (revocations kept in the plugin store). `redis`: the cookie holds a random id only and the session lives in `redis` (required)',
+          }),
+        },
+        { additionalProperties: false, default: {}, description: 'Where sessions live' },
+      ),
+    ),
+    backchannelLogoutPath: Type.Optional(
+      Type.String({
+        pattern: '^/',
+        description:
+          'Path that receives the provider’s back-channel `logout_token` POST (register `<origin><path>` as `backchannel_logout_uri`); off when unset',
+      }),
+    ),
+    frontchannelLogoutPath: Type.Optional(
+      Type.String({
+        pattern: '^/',
+        description:
+          'Path the provider loads in an iframe with `iss` and `sid` (register it as `frontchannel_logout_uri`); off when unset',
+      }),
+    ),
     forwardAccessToken: Type.Optional(
       Type.Boolean({
         default: true,
@@ -74,6 +100,29 @@ const Browser = Type.Object(
   {
     additionalProperties: false,
     description: 'Relying party mode: log users in with the authorization code flow',
+  },
+)
+
+export const RedisSchema = Type.Object(
+  {
+    url: Type.String({
+      pattern: '^rediss?://',
+      description: 'The Redis server, e.g. `redis://10.0.0.5:6379/0`',
+    }),
+    keyPrefix: Type.String({
+      default: 'gatehouse:oidc:',
+      description: 'Prefix of every key this plugin writes',
+    }),
+    timeout: Duration({
+      default: '500ms',
+      description:
+        'Connect and command timeout; past it a session lookup fails closed (503) and the caches ask the provider',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Redis shared by every gateway node: sessions (`browser.session.store: redis`), revocations and used logout tokens, introspection answers and JWKS',
   },
 )
 
@@ -123,6 +172,13 @@ export const OidcSchema = Type.Object(
         description: 'Least time between two JWKS fetches caused by an unknown `kid`',
       }),
     ),
+    jwksCacheTtl: Type.Optional(
+      Duration({
+        default: '10m',
+        description: 'With `redis`: how long a JWKS document fetched by one node is shared with the others',
+      }),
+    ),
+    redis: Type.Optional(RedisSchema),
     timeout: Type.Optional(Duration({ default: '5s', description: 'Longest wait for the provider' })),
     clockSkew: Type.Optional(Duration({ default: '30s', description: 'Tolerance on `exp` / `nbf` / `iat`' })),
     maxTokenLength: Type.Optional(
@@ -171,4 +227,5 @@ export const OidcSchema = Type.Object(
 
 export type OidcConfig = Static<typeof OidcSchema>
 export type BrowserConfig = Static<typeof Browser>
+export type RedisConfig = Static<typeof RedisSchema>
 export type ClaimRuleConfig = Static<typeof ClaimRule>

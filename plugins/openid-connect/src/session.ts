@@ -3,6 +3,8 @@ import { EncryptJWT, jwtDecrypt } from 'jose'
 
 /** What the session cookie holds (encrypted: the client can neither read nor change it). */
 export interface Session {
+  /** Redis mode: the session's random id (the cookie value); never stored in the session itself. */
+  id?: string
   /** ID token claims. */
   claims: Record<string, unknown>
   /** Access token, its expiry (epoch ms), scopes and refresh token, when the provider gave them. */

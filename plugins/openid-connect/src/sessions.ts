@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto'
+import type { Logger } from '@gatehousejs/sdk'
+import { OidcSessionStoreDown } from './errors.js'
+import { type CookieSeal, MAX_COOKIE, type Session } from './session.js'
+import type { OidcStore } from './store.js'
+
+/** A session id in Redis mode: 256 random bits, base64url (the cookie holds nothing else). */
+const SESSION_ID = /^[A-Za-z0-9_-]{43}$/
+
+export interface SessionsOptions {
+  mode: 'cookie' | 'redis'
+  store: OidcStore
+  seal: CookieSeal
+  /** The absolute timeout, ms: the longest a session, a revocation or an index lives. */
+  absolute: number
+  log: Logger
+}
+
+/**
+ * Where sessions live, and how they end on the server. `cookie`: the session is sealed in the cookie,
+ * and a logout that cannot reach the browser (back- and front-channel) is a revocation by `sid` or
+ * `sub` kept in the store until the longest session would have ended anyway. `redis`: the cookie holds
+ * a random id, the session is a Redis key with the session's TTL, indexed by `sid` and `sub` so that a
+ * logout deletes it. A store that cannot answer a session lookup fails closed: 503
+ * GH_OIDC_SESSION_STORE_DOWN, never a request let through unchecked.
+ */
+export class Sessions {
+  readonly mode: 'cookie' | 'redis'
+
+  constructor(private readonly o: SessionsOptions) {
+    this.mode = o.mode
+  }
+
+  /**
+   * The session a cookie value names; `ended` when it was logged out (revoked, or gone from Redis),
+   * undefined when the value cannot be read at all.
+   */
+  async load(value: string): Promise<Session | 'ended' | undefined> {
+    if (this.o.mode === 'redis') {
+      if (!SESSION_ID.test(value)) return undefined
+      const raw = await this.guard(this.o.store.get(`s:${value}`))
+      if (raw === undefined) return 'ended'
+      try {
+        const session = JSON.parse(raw) as Session
+        session.id = value
+        return session
+      } catch {
+        return undefined
+      }
+    }
+    if (value.length > MAX_COOKIE) return undefined
+    const session = await this.o.seal.open<Session>('session', value)
+    if (session === undefined || typeof session.created !== 'number') return session
+    const keys = revocationKeys(session)
+    if (keys.length === 0) return session
+    const revoked = await this.guard(this.o.store.getMany(keys))
+    for (const at of revoked) if (at !== undefined && Number(at) >= session.created) return 'ended'
+    return session
+  }
+
+  /** Stores the session; the value to put in the cookie. */
+  async save(session: Session, ttlMs: number): Promise<string> {
+    if (this.o.mode === 'cookie') return this.o.seal.seal('session', session, ttlMs / 1000)
+    const { store } = this.o
+    const { id, ...data } = session
+    if (id !== undefined) {
+      await this.guard(store.replace(`s:${id}`, JSON.stringify(data), ttlMs))
+      return id
+    }
+    const fresh = randomBytes(32).toString('base64url')
+    await this.guard(store.set(`s:${fresh}`, JSON.stringify(data), ttlMs))
+    for (const key of indexKeys(session)) await this.guard(store.addMember(key, fresh, this.o.absolute))
+    session.id = fresh
+    return fresh
+  }
+
+  /** Ends one session (RP-initiated or front-channel logout from the browser holding it). */
+  async destroy(session: Session): Promise<void> {
+    if (this.o.mode === 'redis') {
+      if (session.id !== undefined) await this.guard(this.o.store.del([`s:${session.id}`]))
+      return
+    }
+    const sid = session.claims.sid
+    if (typeof sid === 'string') await this.endBy(sid, undefined)
+  }
+
+  /**
+   * Ends every session of a provider session (`sid`) or, without one, of a user (`sub`): what a
+   * back-channel logout token or a front-channel request names (Back-Channel Logout 1.0 §2.7).
+   */
+  async endBy(sid: string | undefined, sub: string | undefined): Promise<void> {
+    const key = sid !== undefined ? `sid:${sid}` : sub !== undefined ? `sub:${sub}` : undefined
+    if (key === undefined) return
+    const { store } = this.o
+    if (this.o.mode === 'redis') {
+      const ids = await this.guard(store.takeMembers(key))
+      await this.guard(store.del(ids.map((id) => `s:${id}`)))
+      return
+    }
+    await this.guard(store.set(`rev:${key}`, String(Date.now()), this.o.absolute))
+  }
+
+  private async guard<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p
+    } catch (err) {
+      this.o.log.warn({ err }, 'openid-connect: session store failed; failing closed')
+      const e = OidcSessionStoreDown()
+      Object.defineProperty(e, 'cause', { value: err, enumerable: false })
+      throw e
+    }
+  }
+}
+
+function indexKeys(session: Session): string[] {
+  const keys: string[] = []
+  if (typeof session.claims.sid === 'string') keys.push(`sid:${session.claims.sid}`)
+  if (typeof session.claims.sub === 'string') keys.push(`sub:${session.claims.sub}`)
+  return keys
+}
+
+function revocationKeys(session: Session): string[] {
+  return indexKeys(session).map((k) => `rev:${k}`)
+}

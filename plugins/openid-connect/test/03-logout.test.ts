@@ -1,0 +1,160 @@
+/**
+ * Logout the browser does not carry: back-channel (the provider POSTs a logout token) and
+ * front-channel (the provider loads an iframe), against the real OpenID Provider. Cookie sessions
+ * (revoked by `sid`/`sub` in the plugin store).
+ */
+import { randomUUID } from 'node:crypto'
+import { request } from '@gatehousejs/sdk/testing'
+import { SignJWT } from 'jose'
+import t from 'tap'
+import { CookieSeal, type Session } from '../src/session.js'
+import { CLIENT_ID, hop, Jar, loginAtProvider, logoutAtProvider, signingKey } from './fixtures/provider.js'
+import { browserConfig, type Rig, rig } from './fixtures/setup.js'
+
+const BACK = '/app/oidc/backchannel'
+const FRONT = '/app/oidc/frontchannel'
+const EVENT = 'http://schemas.openid.net/event/backchannel-logout'
+
+const config = (url: string) => ({
+  browser: { ...browserConfig(url), backchannelLogoutPath: BACK, frontchannelLogoutPath: FRONT },
+})
+
+/** Logs alice in through the gateway; `opJar` keeps her session at the provider. */
+async function login(r: Rig, jar: Jar, opJar = new Jar()) {
+  const start = await hop(`${r.url}/app/home`, jar)
+  const back = await loginAtProvider(start.location!, 'alice', opJar)
+  await hop(back, jar)
+  const cookie = jar.get('gh_oidc')!
+  const session = await new CookieSeal(browserConfig(r.url).sessionSecret).open<Session>('session', cookie)
+  return { sid: session?.claims.sid as string, sub: session?.claims.sub as string }
+}
+
+const api = (r: Rig, jar: Jar) =>
+  request(r.url, { path: '/app/data', headers: { cookie: jar.header(), accept: 'application/json' } })
+
+function post(r: Rig, body: string, method = 'POST') {
+  return request(r.url, {
+    method,
+    path: BACK,
+    body: method === 'GET' ? undefined : body,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  })
+}
+
+const code = (res: { body: Buffer }) => JSON.parse(res.body.toString()).code as string
+
+/** A logout token as the provider signs one (Back-Channel Logout 1.0 §2.4), then `change`d. */
+async function logoutToken(r: Rig, claims: Record<string, unknown>, key = r.op.keys[0]!) {
+  return new SignJWT({ events: { [EVENT]: {} }, jti: randomUUID(), ...claims })
+    .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'logout+jwt' })
+    .setIssuer((claims.iss as string | undefined) ?? r.op.issuer)
+    .setAudience((claims.aud as string | undefined) ?? CLIENT_ID)
+    .setIssuedAt()
+    .setExpirationTime('2m')
+    .sign(key.privateKey)
+}
+
+t.test('back-channel: logging out at the provider ends the gateway session', async (t) => {
+  const r = await rig(t, config, { backchannelLogoutPath: BACK })
+  const jar = new Jar()
+  const opJar = new Jar()
+  const { sid } = await login(r, jar, opJar)
+  t.ok(sid, 'the ID token carries sid (backchannel_logout_session_required)')
+  t.equal((await api(r, jar)).status, 200)
+  await logoutAtProvider(`${r.op.issuer}/session/end`, opJar)
+  t.same(r.op.backchannel, ['ok'], 'the provider delivered the logout token and got 200')
+  const after = await api(r, jar)
+  t.equal(after.status, 401)
+  t.equal(code(after), 'GH_OIDC_SESSION_EXPIRED')
+  t.match(after.headers['set-cookie'], /gh_oidc=;/, 'the dead cookie is cleared')
+
+  // A new login of the same user starts a new session that works.
+  const again = new Jar()
+  await login(r, again)
+  t.equal((await api(r, again)).status, 200)
+})
+
+t.test('back-channel: a sub-only token ends all of the user’s sessions; 200 no-store', async (t) => {
+  const r = await rig(t, config)
+  const a = new Jar()
+  const b = new Jar()
+  await login(r, a)
+  await login(r, b)
+  const res = await post(r, `logout_token=${await logoutToken(r, { sub: 'alice' })}`)
+  t.equal(res.status, 200)
+  t.equal(res.headers['cache-control'], 'no-store')
+  t.equal((await api(r, a)).status, 401)
+  t.equal((await api(r, b)).status, 401)
+  t.equal(r.upstream.requests.length, 0, 'the logout endpoint never reaches the upstream')
+})
+
+t.test('back-channel: invalid logout tokens get 400 GH_OIDC_LOGOUT_TOKEN_INVALID', async (t) => {
+  const r = await rig(t, config, { backchannelLogoutPath: BACK })
+  const jar = new Jar()
+  const { sid } = await login(r, jar)
+  t.ok(sid)
+  const other = await signingKey('k1')
+  const cases: [string, string, RegExp][] = [
+    ['no token', 'x=1', /logout_token/],
+    ['not a JWT', 'logout_token=abc', /well-formed/],
+    ['wrong audience', `logout_token=${await logoutToken(r, { sid, aud: 'another' })}`, /"aud"/],
+    ['wrong issuer', `logout_token=${await logoutToken(r, { sid, iss: 'http://evil' })}`, /"iss"/],
+    ['forged signature', `logout_token=${await logoutToken(r, { sid }, other)}`, /signature/],
+    ['no event', `logout_token=${await logoutToken(r, { sid, events: { other: {} } })}`, /event/],
+    ['a nonce', `logout_token=${await logoutToken(r, { sid, nonce: 'n' })}`, /nonce/],
+    ['neither sid nor sub', `logout_token=${await logoutToken(r, {})}`, /neither/],
+  ]
+  for (const [name, body, message] of cases) {
+    const res = await post(r, body)
+    t.equal(res.status, 400, name)
+    t.equal(code(res), 'GH_OIDC_LOGOUT_TOKEN_INVALID', name)
+    t.match(JSON.parse(res.body.toString()).message, message, name)
+  }
+  const get = await post(r, '', 'GET')
+  t.equal(get.status, 400)
+  t.equal(get.headers.allow, 'POST')
+  t.equal((await api(r, jar)).status, 200, 'no invalid token ended the session')
+
+  const token = await logoutToken(r, { sid })
+  const first = await post(r, `logout_token=${token}`)
+  t.equal(first.status, 200, first.body.toString())
+  const replay = await post(r, `logout_token=${token}`)
+  t.equal(replay.status, 400, 'a jti is used once')
+  t.match(JSON.parse(replay.body.toString()).message, /already used/)
+  t.equal((await api(r, jar)).status, 401)
+})
+
+t.test(
+  'front-channel: iss and sid end that session, even without the cookie (a third-party iframe)',
+  async (t) => {
+    const r = await rig(t, config, { backchannelLogoutPath: BACK })
+    const jar = new Jar()
+    const { sid } = await login(r, jar)
+    const wrong = await request(r.url, {
+      path: `${FRONT}?iss=${encodeURIComponent('http://evil')}&sid=${sid}`,
+    })
+    t.equal(wrong.status, 400)
+    t.equal(code(wrong), 'GH_OIDC_LOGOUT_REQUEST_INVALID')
+    const noIss = await request(r.url, { path: `${FRONT}?sid=${sid}` })
+    t.equal(code(noIss), 'GH_OIDC_LOGOUT_REQUEST_INVALID')
+    t.equal((await api(r, jar)).status, 200, 'still logged in')
+
+    const ok = await request(r.url, { path: `${FRONT}?iss=${encodeURIComponent(r.op.issuer)}&sid=${sid}` })
+    t.equal(ok.status, 200)
+    t.match(ok.headers['cache-control'], /no-store/)
+    t.match(ok.headers['content-type'], /text\/html/)
+    t.equal((await api(r, jar)).status, 401)
+  },
+)
+
+t.test('front-channel: without sid, the session of the cookie ends and the cookie is cleared', async (t) => {
+  const r = await rig(t, config)
+  const jar = new Jar()
+  await login(r, jar)
+  const res = await hop(`${r.url}${FRONT}?iss=${encodeURIComponent(r.op.issuer)}`, jar)
+  t.equal(res.status, 200)
+  t.match(res.headers['set-cookie'], [/^gh_oidc=;.*Max-Age=0/])
+  const none = await request(r.url, { path: FRONT })
+  t.equal(none.status, 400, 'no sid and no cookie: nothing to end')
+  t.equal(code(none), 'GH_OIDC_LOGOUT_REQUEST_INVALID')
+})
