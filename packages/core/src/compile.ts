@@ -12,6 +12,7 @@ import {
   PLUGIN_API_VERSION,
   type PluginDefinition,
   type PluginScope,
+  type PoolConfig,
   pluginKeyProblems,
   type RouteInfo,
   type ServiceInfo,
@@ -29,6 +30,7 @@ import {
 } from './chain.js'
 import type { UpstreamGroup } from './health.js'
 import { compileMirrors, type MirrorRule } from './mirror.js'
+import type { PoolLimits } from './proxy.js'
 import type { RetryPolicy } from './retry.js'
 import { Router } from './router.js'
 import { compileTrust, type TrustFn } from './trust.js'
@@ -46,6 +48,8 @@ export interface CompiledService {
   retry: RetryPolicy | undefined
   hashKey: CompiledUpstream['hashKey']
   split: SplitPolicy | undefined
+  /** Connection pool limits per origin (`pool`); undefined: undici's default, no limit. */
+  pool: PoolLimits | undefined
 }
 
 export interface CompiledRoute {
@@ -62,6 +66,10 @@ export interface CompiledRoute {
   chain: Chain
   /** Chains for consumers that have consumer-scoped instances on this route. */
   consumerChains: Map<string, Chain>
+  /** Requests of this route in flight at once; 0 means no limit (protect.ts). */
+  maxInflight: number
+  /** Requests of this generation's route now in flight, counted only when `maxInflight` is set. */
+  inflight: number
 }
 
 /** One compiled configuration. Requests hold the generation they started on until they finish. */
@@ -106,6 +114,35 @@ export interface CompileOptions {
 }
 
 const DEFAULT_TIMEOUTS = { connect: 10_000, read: 60_000 }
+/** Envoy's default `max_pending_requests` per cluster. */
+const DEFAULT_POOL_QUEUE = 1024
+
+/** A service's `pool`: the queue bounds only mean something once `connections` caps the pool. */
+function compilePool(
+  pool: PoolConfig | undefined,
+  connectTimeout: number,
+  pointer: string,
+  issues: ConfigIssue[],
+): PoolLimits | undefined {
+  if (pool === undefined) return undefined
+  if (pool.connections === undefined) {
+    if (pool.queue !== undefined || pool.queueTimeout !== undefined)
+      issues.push({
+        pointer,
+        message: '`queue` and `queueTimeout` need `connections` (the pool is unlimited without it)',
+      })
+    return undefined
+  }
+  const queue = pool.queue ?? DEFAULT_POOL_QUEUE
+  // As HAProxy's `timeout queue` falls back to `timeout connect`: waiting for a connection is connecting.
+  const queueTimeout = (pool.queueTimeout as number | undefined) ?? connectTimeout
+  return {
+    connections: pool.connections,
+    queue,
+    queueTimeout,
+    key: `${pool.connections}|${queue}|${queueTimeout}`,
+  }
+}
 const EMPTY_CONFIG_SCHEMA = { type: 'object', additionalProperties: false, properties: {} }
 
 export async function compileGeneration(input: GatewayConfig, opts: CompileOptions): Promise<Generation> {
@@ -159,6 +196,7 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
       retry: upstream.retry,
       hashKey: upstream.hashKey,
       split: undefined,
+      pool: compilePool(svc.pool, timeouts.connect, `${pointer}/pool`, issues),
     }
     services.set(svc.name, compiled)
     ;(svc.routes ?? []).forEach((route, ri) => {
@@ -215,6 +253,8 @@ export async function compileGeneration(input: GatewayConfig, opts: CompileOptio
           preserveHost: route.preserveHost ?? false,
           escapedSlashes: route.escapedSlashes ?? svc.escapedSlashes ?? config.escapedSlashes ?? 'reject',
           timeouts: routeTimeouts,
+          maxInflight: route.maxInflight ?? 0,
+          inflight: 0,
           input: route,
         },
       })

@@ -26,6 +26,7 @@ import type { Chain, Instance } from './chain.js'
 import type { CompiledRoute, CompiledService, Generation } from './compile.js'
 import { PhaseMisuse } from './errors.js'
 import { clientAddress, setIdentityHeaders } from './forwarding.js'
+import type { Guard } from './protect.js'
 
 export class Request implements RequestView {
   method: string
@@ -117,6 +118,10 @@ export class Context {
   route: RouteInfo | undefined = undefined
   service: ServiceInfo | undefined = undefined
   compiledRoute: CompiledRoute | undefined = undefined
+  /** Set while the request counts against the gateway's in-flight cap (protect.ts). */
+  guard: Guard | undefined = undefined
+  /** Whether the request counts against its route's `maxInflight`. */
+  routeCounted = false
   private upstreamRequest: Upstream | undefined = undefined
   private upstreamView: Upstream | undefined = undefined
   /** The service sent to: the route's, or another one chosen by the route's service `split`. */

@@ -138,6 +138,8 @@ function serviceRoute(gen: Generation, name: string): CompiledRoute | undefined 
     timeouts: service.timeouts,
     chain: buildChain(base),
     consumerChains,
+    maxInflight: 0,
+    inflight: 0,
   }
   t.services.set(name, route)
   return route

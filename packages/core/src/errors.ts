@@ -99,3 +99,33 @@ export const DispatchTimeout = defineError(
   504,
   'A call the gateway made for this request did not answer in time',
 )
+export const UpstreamQueueFull = defineError(
+  'GH_UPSTREAM_QUEUE_FULL',
+  503,
+  'Too many requests are waiting for the upstream service; retry later',
+)
+export const UpstreamQueueTimeout = defineError(
+  'GH_UPSTREAM_QUEUE_TIMEOUT',
+  503,
+  'No connection to the upstream service was free in time; retry later',
+)
+export const GatewayConnectionLimit = defineError(
+  'GH_GATEWAY_CONNECTION_LIMIT',
+  503,
+  'The gateway has too many open connections; retry later',
+)
+export const GatewayConcurrencyLimit = defineError(
+  'GH_GATEWAY_CONCURRENCY_LIMIT',
+  503,
+  'The gateway is serving too many requests at once; retry later',
+)
+export const RouteConcurrencyLimit = defineError(
+  'GH_ROUTE_CONCURRENCY_LIMIT',
+  503,
+  'This route is serving too many requests at once; retry later',
+)
+export const GatewayOverloaded = defineError(
+  'GH_GATEWAY_OVERLOADED',
+  503,
+  'The gateway is overloaded; retry later',
+)

@@ -33,7 +33,8 @@ import type { HealthEvent, HealthHub, UpstreamGroup, UpstreamSnapshot } from './
 import { handleRequest, type Runtime, type Sender } from './lifecycle.js'
 import { createLogger, type LoggerOption } from './logger.js'
 import { type MirrorStats, mirrorStats } from './mirror.js'
-import { Pools, poolKey, UpstreamBody } from './proxy.js'
+import { checkingInterval, Guard, serverLimits } from './protect.js'
+import { Pools, UpstreamBody } from './proxy.js'
 import {
   checkStores,
   configHash,
@@ -53,7 +54,7 @@ import {
   watchCertificates,
 } from './tls.js'
 import { handleUpgrade, type Tunnels } from './upgrade.js'
-import { originsOf } from './upstreams.js'
+import { poolKeysOf } from './upstreams.js'
 
 export interface GatewayOptions {
   /** Plugin definitions the configuration may name. */
@@ -64,10 +65,24 @@ export interface GatewayOptions {
   file?: string
   /** Largest request head in bytes; beyond it the client gets 431. Default 16 KiB. */
   maxHeaderSize?: number
+  /*
+   * The server limits below are defaults for the configuration's `server` section, which wins
+   * (docs/reliability.md). Times in ms, 0 turns a limit off.
+   */
   /** How long an idle client connection is kept open (ms). Default 72 s (above common LB idle timeouts). */
   keepAliveTimeout?: number
-  /** Longest time to receive a whole request (ms); 408 beyond it. Default 300 s. */
+  /** Longest time to receive a whole request, body included (ms); 408 beyond it. Default 300 s. */
   requestTimeout?: number
+  /** Longest time to receive the request head (ms); 408 beyond it (slowloris). Default 60 s. */
+  headersTimeout?: number
+  /** Requests per client connection; the last is answered with `Connection: close`. Default 0 (no limit). */
+  maxRequestsPerConnection?: number
+  /** Open client connections; requests on one beyond get 503 GH_GATEWAY_CONNECTION_LIMIT. Default 10000. */
+  maxConnections?: number
+  /** Requests in flight at once; beyond, 503 GH_GATEWAY_CONCURRENCY_LIMIT. Default 0 (no limit). */
+  maxInflight?: number
+  /** Event-loop lag (ms) beyond which new requests get 503 GH_GATEWAY_OVERLOADED. Default 0 (off). */
+  maxEventLoopDelay?: number
   /** On close and reload, how long in-flight requests may take to finish (ms). Default 30 s. */
   drainTimeout?: number
   /** Close gracefully on SIGTERM/SIGINT once listening. Default true. */
@@ -226,8 +241,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     upstreams: upstreamHealth,
     dispatch,
   })
-  const pools = new Pools()
-  const rt: Runtime = { current: first, pools, closing: false, logger }
+  const pools = new Pools(logger)
+  const guard = new Guard(serverLimits(first.config.server, options), logger)
+  const rt: Runtime = { current: first, pools, closing: false, logger, guard }
   const healthListeners = new Set<(event: HealthEvent) => void>()
   const hub: HealthHub = {
     logger,
@@ -271,10 +287,19 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     serverFactory: (handler) => {
       const maxHeaderSize = options.maxHeaderSize ?? 16 * 1024
       // An HTTP/2 server serves its HTTP/1.1 connections with http's connection handling, timeouts included.
-      const server = createServer(handler, tlsState, http2Enabled, maxHeaderSize) as http.Server
-      server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000
-      server.requestTimeout = options.requestTimeout ?? 300_000
-      server.headersTimeout = Math.min(60_000, server.requestTimeout || 60_000)
+      const server = createServer(
+        handler,
+        tlsState,
+        http2Enabled,
+        maxHeaderSize,
+        checkingInterval(guard.limits),
+      ) as http.Server
+      // Slow clients (headers, body, idle keep-alive, requests per connection): Node's own checks.
+      guard.applyTo(server)
+      // Connections are counted once they can carry a request: after the TLS handshake with TLS.
+      server.on(tlsState === undefined ? 'connection' : 'secureConnection', (socket: Socket) =>
+        guard.onConnection(socket),
+      )
       // A reverse proxy does not tunnel: CONNECT gets a JSON 405 rather than a silently closed socket.
       server.on('connect', (_req: http.IncomingMessage, socket: Socket) =>
         writeError(ConnectUnsupported(), socket, rt.current),
@@ -289,7 +314,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       )
       return server
     },
-    clientErrorHandler: (err, socket) => writeClientError(err, socket, rt.current),
+    clientErrorHandler: (err, socket) => writeClientError(err, socket, rt.current, logger),
     frameworkErrors: (err, req, reply) => {
       const e =
         err.code === 'FST_ERR_BAD_URL' ? RequestPathInvalid('bad percent-encoding') : RequestMalformed()
@@ -312,7 +337,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     // each upstream read one write (proxy.ts), without a stream pipe in between.
     if (body instanceof UpstreamBody && body.direct && r.request.raw.httpVersionMajor === 1) {
       r.hijack()
-      if (rt.closing) headers.connection = 'close'
+      if (rt.closing || lastOnConnection(r.raw)) headers.connection = 'close'
       r.raw.writeHead(status, rawHeaderList(headers))
       body.sendTo(r.raw)
       return
@@ -322,7 +347,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       const v = headers[k]
       if (v !== undefined) r.header(k, v)
     }
-    if (rt.closing) r.header('connection', 'close')
+    // Node only announces the close when maxRequestsPerConnection is reached; naming it makes Node close.
+    if (rt.closing || lastOnConnection(r.raw)) r.header('connection', 'close')
     // RFC 9113 §8.2.2: connection-specific headers are malformed in HTTP/2 (Node throws on them).
     if (r.request.raw.httpVersionMajor === 2) for (const h of H2_FORBIDDEN) r.removeHeader(h)
     r.send(body)
@@ -412,8 +438,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     await closeOnce(old.instances.filter((i) => !live.has(i.handlers)))
     const keep = new Set<string>()
     for (const gen of [rt.current, ...retired]) {
-      for (const r of gen.routes)
-        for (const origin of originsOf(r.service)) keep.add(poolKey(origin, r.timeouts.connect))
+      for (const r of gen.routes) for (const key of poolKeysOf(r.service, r.timeouts.connect)) keep.add(key)
     }
     if (!rt.closing) await pools.retain(keep)
   }
@@ -442,6 +467,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         }
       }
       url = address
+      guard.start()
       if (options.handleSignals !== false) {
         process.on('SIGTERM', onSignal)
         process.on('SIGINT', onSignal)
@@ -519,6 +545,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         for (const [name, def] of nextRegistry) registry.set(name, def)
         const old = rt.current
         rt.current = gen
+        guard.update(serverLimits(gen.config.server, options), app.server as http.Server)
         configFile = nextFile
         if (nextTls !== undefined) useCertificates(nextTls)
         // Health checks follow the configuration: new groups start, replaced ones stop probing.
@@ -537,6 +564,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       closing = (async () => {
         removeSignals()
         stopWatching?.()
+        guard.stop()
         // A tunnel has no request boundary to drain at: it is closed now (clients reconnect elsewhere).
         for (const socket of tunnels) socket.destroy()
         const server = app.server as http.Server & Partial<http2.Http2SecureServer>
@@ -621,11 +649,11 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   }
   const sessions = new Set<http2.ServerHttp2Session>()
   if (http2Enabled) {
-    const idle = options.keepAliveTimeout ?? 72_000
     app.server.on('session', (session: http2.ServerHttp2Session) => {
       sessions.add(session)
       // An idle session is closed like an idle HTTP/1.1 connection (GOAWAY, then close).
-      session.setTimeout(idle, () => session.close())
+      const idle = guard.limits.keepAliveTimeout
+      if (idle > 0) session.setTimeout(idle, () => session.close())
       session.once('close', () => sessions.delete(session))
     })
   }
@@ -659,6 +687,14 @@ function rawHeaderList(headers: GatehouseHeaders): (string | string[])[] {
   return list
 }
 
+/** Node's flag (not in its types) for the response that reaches `maxRequestsPerSocket`. */
+function lastOnConnection(res: http.ServerResponse): boolean {
+  return (
+    (res as http.ServerResponse & { maxRequestsOnConnectionReached?: boolean })
+      .maxRequestsOnConnectionReached === true
+  )
+}
+
 const H2_FORBIDDEN = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']
 
 /**
@@ -670,8 +706,9 @@ function createServer(
   tlsState: TlsState | undefined,
   useHttp2: boolean,
   maxHeaderSize: number,
+  connectionsCheckingInterval: number,
 ): http.Server | https.Server | http2.Http2SecureServer {
-  const http1 = { maxHeaderSize, requireHostHeader: false }
+  const http1 = { maxHeaderSize, requireHostHeader: false, connectionsCheckingInterval }
   if (tlsState === undefined) return http.createServer(http1, handler)
   if (!useHttp2) return https.createServer({ ...http1, ...serverTlsOptions(tlsState) }, handler)
   return http2.createSecureServer(
@@ -743,8 +780,22 @@ const CLIENT_ERRORS: Record<string, () => import('@gatehousejs/sdk').GatehouseEr
 }
 
 /** Errors Node raises before a request exists (bad HTTP, huge headers): a JSON answer, then close. */
-function writeClientError(err: Error & { code?: string }, socket: Socket, gen: Generation): void {
-  if (!socket.writable || err.code === 'ECONNRESET') {
+function writeClientError(
+  err: Error & { code?: string },
+  socket: Socket,
+  gen: Generation,
+  logger: Logger,
+): void {
+  const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+  // One line per connection cut for slowness (headersTimeout or requestTimeout), never one per byte.
+  if (timedOut)
+    logger.info(
+      { client: socket.remoteAddress, code: 'GH_REQUEST_TIMEOUT' },
+      'client too slow to send its request: 408, connection closed',
+    )
+  // RFC 9112 §9.6: a response already begun cannot be followed by another: only closing is left.
+  const started = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent
+  if (!socket.writable || err.code === 'ECONNRESET' || started === true) {
     socket.destroy()
     return
   }

@@ -32,6 +32,7 @@ import { downstreamHeaders, upstreamHeaders } from './forwarding.js'
 import { interimSink } from './interim.js'
 import { mirrorRequest } from './mirror.js'
 import { ESCAPED_SLASH, joinPaths, normalisePath, unsafeUpstreamPath } from './path.js'
+import { type Guard, REFUSAL_CODES } from './protect.js'
 import { type Pools, sendUpstream, upstreamError } from './proxy.js'
 import { sendBalanced } from './retry.js'
 import { type ResilientService, splitService } from './upstreams.js'
@@ -49,6 +50,8 @@ export interface Runtime {
   pools: Pools
   closing: boolean
   logger: import('@gatehousejs/sdk').Logger
+  /** Connection and in-flight caps, overload shedding (protect.ts). */
+  guard: Guard
 }
 
 /** Sends a response through the HTTP layer; one function per gateway, not a closure per request. */
@@ -118,6 +121,7 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
   ;(ex.res as ResWithContext)[kContext] = ctx
   ex.res.on('close', onResponseClose)
   let escaped = norm.ok ? norm.escaped : 0
+  const guard = rt.guard
   try {
     if (!norm.ok) throw RequestPathInvalid(norm.reason)
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
@@ -126,6 +130,14 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
     // RFC 9112 §3.2: so is more than one Host, or one that is not a valid authority.
     if (raw.headers.host !== undefined && !validHost(raw)) throw RequestMalformed()
     if (rt.closing) throw GatewayClosing().withHeaders({ connection: 'close' })
+    // Refused at once (503 + Retry-After) rather than queued: connection cap, shedding, in-flight cap.
+    // A call a plugin makes through the gateway (env.dispatch) belongs to a request already admitted.
+    if (pin === undefined) {
+      const refusal = guard.admit(raw.socket)
+      if (refusal !== undefined) throw refusal
+      guard.inflight++
+      ctx.guard = guard
+    }
     if (gen.globalChain.rewrite.length > 0) {
       await runSteps(ctx, 'rewrite', gen.globalChain.rewrite)
       if (ctx.responded) return await respondEarly(ctx, ex)
@@ -140,6 +152,11 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
     if (match === undefined) throw RouteNotFound()
     const route = match.route
     ctx.compiledRoute = route
+    if (route.maxInflight > 0) {
+      if (route.inflight >= route.maxInflight) throw guard.refuseRoute()
+      route.inflight++
+      ctx.routeCounted = true
+    }
     ctx.route = route.info
     const service = route.service.split === undefined ? route.service : splitService(route.service, request)
     ctx.upstreamService = service
@@ -249,7 +266,7 @@ async function proxy(rt: Runtime, ctx: Context, ex: Exchange): Promise<void> {
   try {
     res =
       service.group === undefined
-        ? await sendUpstream(rt.pools.get(up.target, up.timeouts.connect), {
+        ? await sendUpstream(rt.pools.get(up.target, up.timeouts.connect, service.pool), {
             method: up.method,
             path,
             headers: up.headers,
@@ -501,7 +518,10 @@ const PLUGIN_BUGS = new Set([PluginFailed.code, PhaseMisuse.code])
 
 function logOutcome(ctx: Context, gerr: GatehouseError, info: PluginFailure | undefined): void {
   const fields = { code: gerr.code, statusCode: gerr.statusCode, ...info }
-  if (gerr.statusCode < 500) {
+  // A refusal by a limit is summed up in one throttled line by the guard (protect.ts).
+  if (REFUSAL_CODES.has(gerr.code)) {
+    ctx.requestLog.debug(fields, gerr.message)
+  } else if (gerr.statusCode < 500) {
     ctx.requestLog.info(fields, gerr.message)
   } else if (info !== undefined && !PLUGIN_BUGS.has(gerr.code)) {
     ctx.requestLog.warn(fields, `plugin "${info.plugin}" answered ${gerr.statusCode} in ${info.phase}`)
@@ -570,6 +590,14 @@ function noop(): void {}
 
 function onClose(ctx: Context, res: ServerResponse): void {
   ctx.finishedAt = performance.now()
+  if (ctx.guard !== undefined) {
+    ctx.guard.inflight--
+    ctx.guard = undefined
+  }
+  if (ctx.routeCounted) {
+    ctx.routeCounted = false
+    ctx.compiledRoute!.inflight--
+  }
   if (!res.writableFinished) {
     ctx.aborted = true
     ctx.upstreamAbort?.abort()

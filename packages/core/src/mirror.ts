@@ -206,7 +206,7 @@ function send(pools: Pools, rule: MirrorRule, copy: Copy, body: Buffer | undefin
   const path = joinPaths(service.basePath, copy.rest)
   rule.stats.inflight++
   pools
-    .get(origin, service.timeouts.connect)
+    .get(origin, service.timeouts.connect, service.pool)
     .request({
       method: copy.method as 'GET',
       path: copy.querystring === '' ? path : `${path}?${copy.querystring}`,

@@ -1,8 +1,62 @@
 import type { ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
-import type { GatehouseError, Headers } from '@gatehousejs/sdk'
+import type { GatehouseError, Headers, Logger } from '@gatehousejs/sdk'
 import { Pool, util } from 'undici'
-import { RequestBodyInvalid, UpstreamBadResponse, UpstreamTimeout, UpstreamUnreachable } from './errors.js'
+import {
+  RequestBodyInvalid,
+  UpstreamBadResponse,
+  UpstreamQueueFull,
+  UpstreamQueueTimeout,
+  UpstreamTimeout,
+  UpstreamUnreachable,
+} from './errors.js'
+import { RETRY_AFTER } from './protect.js'
+
+/** A service's pool limits per origin (`pool` in the configuration; docs/reliability.md). */
+export interface PoolLimits {
+  connections: number
+  queue: number
+  /** ms; 0 means no queue timeout. */
+  queueTimeout: number
+  /** Part of the pool's key: services with the same limits share their pools. */
+  key: string
+}
+
+/**
+ * Requests of one limited pool between dispatch and their end. undici's Pool caps the connections but
+ * queues without bound; this refuses at once beyond `connections + queue`, and a request that waits
+ * longer than `queueTimeout` for a connection is answered 503 (it is dropped unsent when its turn comes).
+ */
+class PoolLimiter {
+  inflight = 0
+  private refused = 0
+  private loggedAt = Number.NEGATIVE_INFINITY
+  constructor(
+    readonly limits: PoolLimits,
+    private readonly origin: string,
+    private readonly logger: Logger | undefined,
+  ) {}
+
+  /** One warn line on the first refusal, then one at most every 10 s with the count since. */
+  refuse(err: GatehouseError): GatehouseError {
+    this.refused++
+    const now = performance.now()
+    if (this.logger !== undefined && now - this.loggedAt >= 10_000) {
+      this.logger.warn(
+        { origin: this.origin, code: err.code, refused: this.refused, ...this.limits, key: undefined },
+        'upstream pool full: refusing requests (count since the last line)',
+      )
+      this.refused = 0
+      this.loggedAt = now
+    }
+    return err
+  }
+}
+const kLimiter = Symbol('gatehouse.poolLimiter')
+/** Refusals by a limited pool: the gateway's own capacity, never held against a target. */
+export const POOL_REFUSALS = new Set(['GH_UPSTREAM_QUEUE_FULL', 'GH_UPSTREAM_QUEUE_TIMEOUT'])
+type LimitedPool = Pool & { [kLimiter]?: PoolLimiter }
+
 import { forwardInterim, type InterimSink } from './interim.js'
 
 /**
@@ -11,16 +65,28 @@ import { forwardInterim, type InterimSink } from './interim.js'
  * reload does not drop warm connections.
  */
 export class Pools {
-  /** origin → connect timeout → pool: the per-request lookup builds no key string. */
-  private readonly byOrigin = new Map<string, Map<number, Pool>>()
+  /**
+   * origin → connect timeout (and limits, for a limited pool) → pool: the lookup for an unlimited pool
+   * builds no key string.
+   */
+  private readonly byOrigin = new Map<string, Map<number | string, Pool>>()
 
-  get(origin: string, connectTimeout: number): Pool {
+  /** `logger` hears about refusals by limited pools. */
+  constructor(private readonly logger?: Logger) {}
+
+  get(origin: string, connectTimeout: number, limits?: PoolLimits): Pool {
+    const key = limits === undefined ? connectTimeout : `${connectTimeout}|${limits.key}`
     let byTimeout = this.byOrigin.get(origin)
-    let pool = byTimeout?.get(connectTimeout)
+    let pool = byTimeout?.get(key)
     if (pool !== undefined) return pool
-    pool = new Pool(origin, { connect: { timeout: connectTimeout }, keepAliveTimeout: 4_000 })
+    pool = new Pool(origin, {
+      connect: { timeout: connectTimeout },
+      keepAliveTimeout: 4_000,
+      ...(limits === undefined ? {} : { connections: limits.connections }),
+    })
+    if (limits !== undefined) (pool as LimitedPool)[kLimiter] = new PoolLimiter(limits, origin, this.logger)
     if (byTimeout === undefined) this.byOrigin.set(origin, (byTimeout = new Map()))
-    byTimeout.set(connectTimeout, pool)
+    byTimeout.set(key, pool)
     return pool
   }
 
@@ -29,7 +95,7 @@ export class Pools {
     const closing: Promise<void>[] = []
     for (const [origin, byTimeout] of this.byOrigin) {
       for (const [timeout, pool] of byTimeout) {
-        if (keep.has(poolKey(origin, timeout))) continue
+        if (keep.has(`${origin}|${timeout}`)) continue
         byTimeout.delete(timeout)
         closing.push(pool.close().catch(() => {}))
       }
@@ -43,8 +109,8 @@ export class Pools {
   }
 }
 
-export function poolKey(origin: string, connectTimeout: number): string {
-  return `${origin}|${connectTimeout}`
+export function poolKey(origin: string, connectTimeout: number, limits?: PoolLimits): string {
+  return limits === undefined ? `${origin}|${connectTimeout}` : `${origin}|${connectTimeout}|${limits.key}`
 }
 
 export interface UpstreamResponse {
@@ -69,8 +135,15 @@ export interface SendOptions {
 const BAD_STATUS = 'ERR_UPSTREAM_STATUS_INVALID'
 
 export function sendUpstream(pool: Pool, opts: SendOptions): Promise<UpstreamResponse> {
+  const limiter = (pool as LimitedPool)[kLimiter]
+  if (limiter !== undefined) {
+    const { connections, queue } = limiter.limits
+    if (limiter.inflight >= connections + queue)
+      return Promise.reject(limiter.refuse(UpstreamQueueFull().withHeaders({ 'retry-after': RETRY_AFTER })))
+    limiter.inflight++
+  }
   return new Promise((resolve, reject) => {
-    const body = new UpstreamBody(resolve, reject, opts.signal as AbortHookLike, opts.interim)
+    const body = new UpstreamBody(resolve, reject, opts.signal as AbortHookLike, opts.interim, limiter)
     pool.dispatch(
       {
         method: opts.method as 'GET',
@@ -127,22 +200,65 @@ export class UpstreamBody extends Readable {
   private complete = false
   sink: Sink | undefined = undefined
   private readonly interim: InterimSink | undefined
+  /** The limited pool this request counts in, until its end (undefined for an unlimited pool). */
+  private limiter: PoolLimiter | undefined
+  /** Set while it waits for a connection of a limited pool, for `queueTimeout`. */
+  private queueTimer: NodeJS.Timeout | undefined = undefined
+  /** It waited too long: answered 503 already; dropped unsent when its connection comes. */
+  private queueTimedOut = false
 
   constructor(
     resolve: (res: UpstreamResponse) => void,
     reject: (err: unknown) => void,
     signal: AbortHookLike | undefined,
     interim?: InterimSink | undefined,
+    limiter?: PoolLimiter,
   ) {
     super()
     this.resolve = resolve
     this.reject = reject
     this.signal = signal
     this.interim = interim
+    this.limiter = limiter
+    // Beyond `connections`, it waits in undici's queue: bounded in time too.
+    if (
+      limiter !== undefined &&
+      limiter.inflight > limiter.limits.connections &&
+      limiter.limits.queueTimeout > 0
+    )
+      this.queueTimer = setTimeout(onQueueTimeout, limiter.limits.queueTimeout, this)
+  }
+
+  /** The wait for a connection ran out: the client gets 503 now. */
+  queueExpired(): void {
+    this.queueTimer = undefined
+    const reject = this.reject
+    if (reject === undefined) return
+    this.queueTimedOut = true
+    this.resolve = undefined
+    this.reject = undefined
+    const err = UpstreamQueueTimeout().withHeaders({ 'retry-after': RETRY_AFTER })
+    reject(this.limiter?.refuse(err) ?? err)
+  }
+
+  private release(): void {
+    if (this.queueTimer !== undefined) clearTimeout(this.queueTimer)
+    this.queueTimer = undefined
+    if (this.limiter !== undefined) this.limiter.inflight--
+    this.limiter = undefined
   }
 
   // ── undici's dispatch handler ────────────────────────────────────────────────────────────────
   onConnect(abort: (err?: Error) => void): void {
+    if (this.queueTimer !== undefined) {
+      clearTimeout(this.queueTimer)
+      this.queueTimer = undefined
+    }
+    // Its client was answered 503 while it waited: it is dropped before a byte is sent.
+    if (this.queueTimedOut) {
+      abort()
+      return
+    }
     this.abortUpstream = abort
     const signal = this.signal
     if (signal === undefined) return
@@ -191,6 +307,7 @@ export class UpstreamBody extends Readable {
 
   onComplete(): void {
     this.complete = true
+    this.release()
     this.unlisten()
     if (this.mode === DIRECT) this.finishDirect()
     else if (this.mode === STREAM) this.push(null)
@@ -198,7 +315,9 @@ export class UpstreamBody extends Readable {
 
   onError(err: Error): void {
     this.complete = true
+    this.release()
     this.unlisten()
+    if (this.queueTimedOut) return
     if (this.reject !== undefined) {
       const reject = this.reject
       this.resolve = undefined
@@ -274,6 +393,10 @@ export class UpstreamBody extends Readable {
     if (!this.complete) this.abortUpstream?.(err ?? undefined)
     callback(err)
   }
+}
+
+function onQueueTimeout(body: UpstreamBody): void {
+  body.queueExpired()
 }
 
 function onSinkDrain(this: Sink): void {

@@ -3,7 +3,7 @@ import type { Context } from './context.js'
 import { UpstreamTimeout, UpstreamUnavailable } from './errors.js'
 import type { Target } from './health.js'
 import type { InterimSink } from './interim.js'
-import { type Pools, sendUpstream, type UpstreamResponse } from './proxy.js'
+import { POOL_REFUSALS, type Pools, sendUpstream, type UpstreamResponse } from './proxy.js'
 import type { ResilientService } from './upstreams.js'
 
 /**
@@ -145,7 +145,7 @@ export async function sendBalanced(
       target.active++
       let res: UpstreamResponse
       try {
-        res = await sendUpstream(pools.get(target.origin, up.timeouts.connect), {
+        res = await sendUpstream(pools.get(target.origin, up.timeouts.connect, service.pool), {
           method: up.method,
           path,
           headers: up.headers,
@@ -156,6 +156,11 @@ export async function sendBalanced(
         })
       } catch (err) {
         target.active--
+        // The gateway's own pool was full (GH_UPSTREAM_QUEUE_*): not the target's fault, no retry.
+        if (POOL_REFUSALS.has((err as { code?: string })?.code ?? '')) {
+          group.reportAbandoned(target)
+          throw err
+        }
         const code = errorCode(err)
         const clientSide =
           CLIENT_SIDE.has(code) || (attemptBody instanceof DeferredBody && attemptBody.failed)

@@ -2,6 +2,7 @@ import type { ConfigIssue, ServiceConfig } from '@gatehousejs/sdk'
 import type { CompiledService } from './compile.js'
 import type { Context, Request } from './context.js'
 import { type ActiveCheckConfig, type Algorithm, type PassiveCheckConfig, UpstreamGroup } from './health.js'
+import { poolKey } from './proxy.js'
 import { IDEMPOTENT_METHODS, RetryBudget, type RetryPolicy } from './retry.js'
 
 /**
@@ -283,11 +284,15 @@ export function splitService(service: CompiledService, req: Request): CompiledSe
 }
 
 /** Every origin a service may send to (for keeping their connection pools over a reload). */
-export function originsOf(service: CompiledService): string[] {
+/** The {@link poolKey} of every pool a route to `service` may use (its targets, its split services'). */
+export function poolKeysOf(service: CompiledService, connectTimeout: number): string[] {
   const origins = service.group ? service.group.targets.map((t) => t.origin) : [service.origin]
+  const keys = origins.map((origin) => poolKey(origin, connectTimeout, service.pool))
   if (service.split !== undefined) {
-    for (const m of service.split.match) origins.push(...originsOf({ ...m.service, split: undefined }))
-    for (const s of service.split.shares) origins.push(...originsOf({ ...s.service, split: undefined }))
+    for (const m of service.split.match)
+      keys.push(...poolKeysOf({ ...m.service, split: undefined }, connectTimeout))
+    for (const s of service.split.shares)
+      keys.push(...poolKeysOf({ ...s.service, split: undefined }, connectTimeout))
   }
-  return origins
+  return keys
 }

@@ -235,6 +235,13 @@ export const RouteSchema = Type.Object(
     escapedSlashes: Type.Optional(EscapedSlashesSchema),
     timeouts: Type.Optional(TimeoutsSchema),
     mirror: mirrorList("; replaces the service's `mirror` for this route"),
+    maxInflight: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'Requests of this route in flight at once; beyond, new ones get 503 `GH_ROUTE_CONCURRENCY_LIMIT` with Retry-After at once. Default 0 (no limit)',
+      }),
+    ),
     plugins: Type.Optional(Type.Array(NestedPluginSchema)),
   },
   { additionalProperties: false },
@@ -419,6 +426,32 @@ export const SplitRuleSchema = Type.Object(
   { additionalProperties: false },
 )
 
+/** Upstream connection pool limits, per origin (docs/reliability.md). */
+export const PoolSchema = Type.Object(
+  {
+    connections: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          'Connections to each target (origin) at most; a request beyond waits for one in a bounded queue. Default: no limit (a connection per concurrent request)',
+      }),
+    ),
+    queue: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'Requests that may wait for a connection, per origin, when all `connections` are busy; beyond, 503 `GH_UPSTREAM_QUEUE_FULL` at once. Default 1024',
+      }),
+    ),
+    queueTimeout: Type.Optional({
+      ...durationInput,
+      description:
+        'Longest wait in the queue for a connection; beyond, 503 `GH_UPSTREAM_QUEUE_TIMEOUT`. Default: the connect timeout',
+    }),
+  },
+  { additionalProperties: false },
+)
+
 export const ServiceSchema = Type.Object(
   {
     name: Type.String({ pattern: NAME, description: 'Unique service name' }),
@@ -445,6 +478,7 @@ export const ServiceSchema = Type.Object(
     timeouts: Type.Optional(TimeoutsSchema),
     mirror: mirrorList(', for every route of this service that sets none'),
     escapedSlashes: Type.Optional(EscapedSlashesSchema),
+    pool: Type.Optional(PoolSchema),
     routes: Type.Optional(Type.Array(RouteSchema)),
     plugins: Type.Optional(Type.Array(NestedPluginSchema)),
   },
@@ -538,6 +572,54 @@ export const TlsSchema = Type.Object(
   { additionalProperties: false, description: 'Serve HTTPS (TLS termination)' },
 )
 
+/** Client-side protections of the listening server (docs/reliability.md). */
+export const ServerSchema = Type.Object(
+  {
+    headersTimeout: Type.Optional({
+      ...durationInput,
+      description:
+        'Longest time to receive the request line and headers (slowloris); beyond, 408 `GH_REQUEST_TIMEOUT` and the connection is closed. Default 60s (no more than `requestTimeout`); 0 disables',
+    }),
+    requestTimeout: Type.Optional({
+      ...durationInput,
+      description:
+        'Longest time to receive a whole request, body included (slow POST); beyond, 408 `GH_REQUEST_TIMEOUT` (or the connection is closed when the answer has begun). Default 300s; 0 disables',
+    }),
+    keepAliveTimeout: Type.Optional({
+      ...durationInput,
+      description:
+        'How long an idle client connection is kept open between requests. Default 72s (above common load-balancer idle timeouts)',
+    }),
+    maxRequestsPerConnection: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'Requests served on one client connection; the last one is answered with `Connection: close`. Default 0 (no limit)',
+      }),
+    ),
+    maxConnections: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'Open client connections; a request on a connection beyond it gets 503 `GH_GATEWAY_CONNECTION_LIMIT` with Retry-After and the connection is closed. Default 10000; 0 means no limit',
+      }),
+    ),
+    maxInflight: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'Requests in flight at once on this gateway; beyond, new ones get 503 `GH_GATEWAY_CONCURRENCY_LIMIT` with Retry-After at once. Default 0 (no limit beyond `maxConnections`)',
+      }),
+    ),
+    maxEventLoopDelay: Type.Optional({
+      ...durationInput,
+      description:
+        'Overload shedding: while the event loop lags more than this (two samples in a row), new requests get 503 `GH_GATEWAY_OVERLOADED` with Retry-After; it stops once the lag stays under half of it for 1s. Default 0 (off); 1s is a good start',
+    }),
+  },
+  { additionalProperties: false },
+)
+
 export const GatewayConfigSchema = Type.Object(
   {
     services: Type.Optional(Type.Array(ServiceSchema)),
@@ -579,6 +661,7 @@ export const GatewayConfigSchema = Type.Object(
     timeouts: Type.Optional(TimeoutsSchema),
     escapedSlashes: Type.Optional(EscapedSlashesSchema),
     interimResponses: Type.Optional(InterimResponsesSchema),
+    server: Type.Optional(ServerSchema),
     tls: Type.Optional(TlsSchema),
     http2: Type.Optional(
       Type.Boolean({
@@ -613,6 +696,8 @@ export type MirrorConfig = Static<typeof MirrorSchema>
 export type ConsumerConfig = Static<typeof ConsumerSchema>
 export type TrustProxyConfig = Static<typeof TrustProxySchema>
 export type TlsConfig = Static<typeof TlsSchema>
+export type ServerConfig = Static<typeof ServerSchema>
+export type PoolConfig = Static<typeof PoolSchema>
 export type TlsCertificateConfig = Static<typeof TlsCertificateSchema>
 /** The whole gateway configuration, as written in code or in a YAML/JSON file. */
 export type GatewayConfig = Static<typeof GatewayConfigSchema>
