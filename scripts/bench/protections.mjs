@@ -46,6 +46,7 @@ function runWrk(wrk, url, seconds) {
     p99: ms(/\s99%\s+(\S+)/.exec(text)?.[1]),
     failed:
       bad > 0 || (socketErrors !== undefined && /(connect|read|write|timeout) [1-9]/.test(socketErrors)),
+    why: `${bad} non-2xx, socket errors: ${socketErrors ?? 'none'}`,
   }
 }
 
@@ -76,7 +77,7 @@ async function main() {
       const r = runWrk(wrk, `${g.url}/small`, options.duration)
       const cpu = cpuSeconds(g.pid) - cpuBefore
       if (r.failed) {
-        console.error(`${name}: failed or non-2xx answers`)
+        console.error(`${name}: failed answers (${r.why})`)
         process.exitCode = 1
       }
       results[name].push({ ...r, cpuUs: r.requests > 0 ? (cpu * 1e6) / r.requests : Number.NaN })
