@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import http from 'node:http'
 import http2 from 'node:http2'
 import https from 'node:https'
-import type { Socket } from 'node:net'
+import net, { type Socket } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import type tls from 'node:tls'
 import {
@@ -92,6 +92,13 @@ export interface GatewayOptions {
    * load balancer stops sending new connections before the gateway stops accepting them (ms). Default 0.
    */
   drainDelay?: number
+  /**
+   * Once `close()` has stopped accepting, how long a request may still arrive on a keep-alive
+   * connection opened before and be served (with `connection: close`). After it, idle connections are
+   * closed and a request still arriving on an old connection gets 503 `GH_GATEWAY_CLOSING` (ms).
+   * Bounded by `drainTimeout`. Default 2 s.
+   */
+  closeGrace?: number
   /**
    * Starts a status listener with the proxy (`/status`, `/status/ready`, `/status/live`): no
    * authentication, read-only, nothing secret. Off by default. See docs/operating.md.
@@ -243,7 +250,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   })
   const pools = new Pools(logger)
   const guard = new Guard(serverLimits(first.config.server, options), logger)
-  const rt: Runtime = { current: first, pools, closing: false, logger, guard }
+  const rt: Runtime = { current: first, pools, closing: false, refusing: false, logger, guard }
   const healthListeners = new Set<(event: HealthEvent) => void>()
   const hub: HealthHub = {
     logger,
@@ -560,6 +567,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     },
     close() {
       if (closing) return closing
+      // From now on every HTTP/1.x response carries `connection: close`.
       rt.closing = true
       closing = (async () => {
         removeSignals()
@@ -573,8 +581,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           for (const session of sessions) session.destroy()
         }, drainTimeout)
         force.unref()
-        // HTTP/2 sessions get a GOAWAY: in-flight streams finish, new ones go elsewhere.
-        for (const session of sessions) session.close()
+        await stopAccepting(server)
+        // Every connection has ended: Fastify's own close finds nothing left to refuse or cut.
         await app.close()
         clearTimeout(force)
         // `log` handlers run after the last byte, so a request outlives its connection: let every
@@ -646,6 +654,34 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     get url() {
       return url
     },
+  }
+  const closeGrace = Math.min(options.closeGrace ?? 2_000, drainTimeout)
+  /**
+   * The close order that loses no request (Envoy's drain does the same): stop accepting first, so a
+   * new connection goes elsewhere (another worker of the cluster: Node's primary hands a connection
+   * that reaches a closed worker to another one; another node behind the load balancer). Requests on
+   * connections already open are served, each HTTP/1.x response with `connection: close` and each
+   * HTTP/2 session with a GOAWAY, so clients move their next request to a new connection. Only after
+   * `closeGrace` are idle keep-alive connections closed and late requests refused (503
+   * GH_GATEWAY_CLOSING). Resolves once every connection has ended (the `force` timer bounds it).
+   */
+  async function stopAccepting(server: http.Server & Partial<http2.Http2SecureServer>): Promise<void> {
+    const ended = new Promise<boolean>((resolve) => server.once('close', () => resolve(true)))
+    // net's close, not http's: Node's http close also closes idle keep-alive connections at once,
+    // which races a client already sending its next request on one (RFC 9112 §9.5, §9.3.1: the
+    // client cannot tell that close from a failure, and may retry only idempotent requests).
+    net.Server.prototype.close.call(server)
+    for (const session of sessions) session.close()
+    let timer: NodeJS.Timeout | undefined
+    const grace = new Promise<boolean>((resolve) => {
+      timer = setTimeout(resolve, closeGrace, false)
+    })
+    const done = await Promise.race([ended, grace])
+    clearTimeout(timer)
+    if (done) return
+    rt.refusing = true
+    server.closeIdleConnections?.()
+    await ended
   }
   const sessions = new Set<http2.ServerHttp2Session>()
   if (http2Enabled) {

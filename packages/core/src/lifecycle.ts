@@ -48,7 +48,10 @@ import { type ResilientService, splitService } from './upstreams.js'
 export interface Runtime {
   current: Generation
   pools: Pools
+  /** `close()` began: HTTP/1.x responses carry `connection: close`. */
   closing: boolean
+  /** `close()`'s grace is over: a request still arriving on an old connection is refused (503). */
+  refusing: boolean
   logger: import('@gatehousejs/sdk').Logger
   /** Connection and in-flight caps, overload shedding (protect.ts). */
   guard: Guard
@@ -129,7 +132,7 @@ export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
       throw MissingHost()
     // RFC 9112 §3.2: so is more than one Host, or one that is not a valid authority.
     if (raw.headers.host !== undefined && !validHost(raw)) throw RequestMalformed()
-    if (rt.closing) throw GatewayClosing().withHeaders({ connection: 'close' })
+    if (rt.refusing) throw GatewayClosing().withHeaders({ connection: 'close' })
     // Refused at once (503 + Retry-After) rather than queued: connection cap, shedding, in-flight cap.
     // A call a plugin makes through the gateway (env.dispatch) belongs to a request already admitted.
     if (pin === undefined) {
