@@ -435,11 +435,9 @@ async function storeCommand(
       return cmdStatus({ store, json }, out)
   }
   if (values.workers !== undefined && values.workers !== '1') {
-    throw new UsageError('--workers cannot be combined with --store yet: run one node per process')
-  }
-  if (values.admin !== undefined) {
+    // A fleet node is one process: one heartbeat, one snapshot cache, one follower of the store.
     throw new UsageError(
-      '--admin cannot be combined with --store: the fleet configuration changes through gatehouse apply',
+      '--workers cannot be combined with --store: a fleet node is one process; to use every core, start one node per core (each with its own --node-id, --port and --cache-dir) behind your load balancer',
     )
   }
   const flag = values['log-format'] as string | undefined
@@ -457,9 +455,10 @@ async function storeCommand(
     host: (values.host as string | undefined) ?? 'localhost',
     status: values.status === undefined ? undefined : parseListen(values.status as string, '--status'),
     drainDelay: parseDuration(values['drain-delay'] as string | undefined, '--drain-delay'),
+    admin: parseAdmin(values.admin as string | undefined, values['admin-allow-remote'] === true),
     logFormat,
     logger: cliLogger(logFormat),
   })
-  out.error(listeningLine('', node.url, undefined, node.gateway.statusUrl))
+  out.error(listeningLine('', node.url, node.admin?.url, node.gateway.statusUrl))
   return -1
 }

@@ -39,7 +39,20 @@ export interface AdminOptions {
   redact?: () => Iterable<string>
   /** Called after a successful `PUT /config` (e.g. to tell sibling worker processes). */
   onApplied?: (config: GatewayConfig) => void
+  /**
+   * Endpoints the embedder serves at the admin API's root, behind the same token (the CLI's fleet
+   * node adds `GET /fleet`). Core's own paths and `/plugins/…` cannot be taken over.
+   */
+  endpoints?: readonly AdminEndpoint[]
+  /**
+   * Set when the config is managed elsewhere (a fleet node follows its store): `PUT /config` then
+   * answers 409 `GH_ADMIN_CONFIG_MANAGED` with this text, and nothing changes.
+   */
+  configManagedBy?: string
 }
+
+/** The admin API's own paths, which `endpoints` cannot take over. */
+const CORE_PATHS = new Set(['/health', '/ready', '/config', '/routes', '/upstreams', '/plugins'])
 
 export interface AdminServer {
   url: string
@@ -205,6 +218,74 @@ export async function startAdmin(gateway: Gateway, options: AdminOptions): Promi
   }
   const expected = digest(`Bearer ${options.token}`)
   const bodyLimit = options.bodyLimit ?? 5 * 1024 * 1024
+  const extra = options.endpoints ?? []
+
+  /**
+   * Serves the endpoint of `endpoints` matching `segments` and `method`: 'served' (a 405 included,
+   * when the path matches with another method), or 'no-match'.
+   */
+  async function serveEndpoint(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+    endpoints: readonly AdminEndpoint[],
+    segments: string[],
+    method: string,
+  ): Promise<'served' | 'no-match'> {
+    let found: { endpoint: AdminEndpoint; params: Record<string, string> } | undefined
+    let pathKnown = false
+    for (const endpoint of endpoints) {
+      const params = compilePath(endpoint.path)(segments)
+      if (!params) continue
+      pathKnown = true
+      if (endpoint.method === method) {
+        found = { endpoint, params }
+        break
+      }
+    }
+    if (!found) {
+      if (!pathKnown) return 'no-match'
+      send(res, 405, problem(405, 'GH_ADMIN_METHOD_NOT_ALLOWED', `${method} is not allowed here`))
+      return 'served'
+    }
+    const raw = method === 'GET' || method === 'DELETE' ? Buffer.alloc(0) : await readBody(req, bodyLimit)
+    if (raw === undefined) {
+      send(res, 413, problem(413, 'GH_ADMIN_BODY_TOO_LARGE', 'The body is larger than the limit'))
+      return 'served'
+    }
+    let body: unknown
+    if (raw.length > 0) {
+      try {
+        body = JSON.parse(raw.toString('utf8'))
+      } catch {
+        send(res, 400, problem(400, 'GH_ADMIN_BODY_INVALID', 'The body is not valid JSON'))
+        return 'served'
+      }
+    }
+    const request: AdminRequest = {
+      method,
+      params: found.params,
+      query: parseQuery(url.searchParams),
+      headers: req.headers,
+      body,
+    }
+    const out = await found.endpoint.handler(request)
+    if (typeof out.body === 'string' || Buffer.isBuffer(out.body)) {
+      // Text (e.g. Prometheus metrics) is sent as it is, with the endpoint's content-type.
+      const text = typeof out.body === 'string' ? Buffer.from(out.body) : out.body
+      res.writeHead(out.status ?? 200, {
+        'content-type': 'text/plain; charset=utf-8',
+        'cache-control': 'no-store',
+        ...out.headers,
+        'content-length': text.length,
+      })
+      res.end(text)
+      return 'served'
+    }
+    send(res, out.status ?? 200, out.body ?? null, out.headers)
+    return 'served'
+  }
+
   const parseConfig =
     options.parseConfig ??
     (async (body: Buffer) => ({ config: JSON.parse(body.toString('utf8')) as GatewayConfig }))
@@ -249,6 +330,9 @@ export async function startAdmin(gateway: Gateway, options: AdminOptions): Promi
         })),
       )
     }
+    if ((method === 'PUT' || method === 'POST') && path === '/config' && options.configManagedBy) {
+      return send(res, 409, problem(409, 'GH_ADMIN_CONFIG_MANAGED', options.configManagedBy))
+    }
     if ((method === 'PUT' || method === 'POST') && path === '/config') {
       const body = await readBody(req, bodyLimit)
       if (body === undefined) {
@@ -284,57 +368,14 @@ export async function startAdmin(gateway: Gateway, options: AdminOptions): Promi
       options.onApplied?.(parsed.config)
       return send(res, 200, { applied: true, routes: gateway.routes().length })
     }
+    if (extra.length > 0 && segments[0] !== 'plugins' && !CORE_PATHS.has(path)) {
+      const out = await serveEndpoint(req, res, url, extra, segments, method)
+      if (out !== 'no-match') return
+    }
     if (segments[0] === 'plugins' && segments.length >= 2) {
       const inst = gateway.plugins().find((p) => p.id === segments[1])
-      const rest = segments.slice(2)
-      let found: { endpoint: AdminEndpoint; params: Record<string, string> } | undefined
-      let pathKnown = false
-      for (const endpoint of inst?.admin ?? []) {
-        const params = compilePath(endpoint.path)(rest)
-        if (!params) continue
-        pathKnown = true
-        if (endpoint.method === method) {
-          found = { endpoint, params }
-          break
-        }
-      }
-      if (found) {
-        const raw = method === 'GET' || method === 'DELETE' ? Buffer.alloc(0) : await readBody(req, bodyLimit)
-        if (raw === undefined) {
-          return send(res, 413, problem(413, 'GH_ADMIN_BODY_TOO_LARGE', 'The body is larger than the limit'))
-        }
-        let body: unknown
-        if (raw.length > 0) {
-          try {
-            body = JSON.parse(raw.toString('utf8'))
-          } catch {
-            return send(res, 400, problem(400, 'GH_ADMIN_BODY_INVALID', 'The body is not valid JSON'))
-          }
-        }
-        const request: AdminRequest = {
-          method,
-          params: found.params,
-          query: parseQuery(url.searchParams),
-          headers: req.headers,
-          body,
-        }
-        const out = await found.endpoint.handler(request)
-        if (typeof out.body === 'string' || Buffer.isBuffer(out.body)) {
-          // Text (e.g. Prometheus metrics) is sent as it is, with the endpoint's content-type.
-          const raw = typeof out.body === 'string' ? Buffer.from(out.body) : out.body
-          res.writeHead(out.status ?? 200, {
-            'content-type': 'text/plain; charset=utf-8',
-            'cache-control': 'no-store',
-            ...out.headers,
-            'content-length': raw.length,
-          })
-          res.end(raw)
-          return
-        }
-        return send(res, out.status ?? 200, out.body ?? null, out.headers)
-      }
-      if (pathKnown)
-        return send(res, 405, problem(405, 'GH_ADMIN_METHOD_NOT_ALLOWED', `${method} is not allowed here`))
+      const out = await serveEndpoint(req, res, url, inst?.admin ?? [], segments.slice(2), method)
+      if (out !== 'no-match') return
     }
     send(res, 404, problem(404, 'GH_ADMIN_NOT_FOUND', `No admin endpoint ${method} ${path}`))
   }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { createGateway, type Gateway } from '@gatehousejs/core'
+import { type AdminServer, createGateway, type Gateway, startAdmin } from '@gatehousejs/core'
 import type { ConfigIssue, GatewayConfig, PluginDefinition } from '@gatehousejs/sdk'
 import type { Redis } from 'ioredis'
 import { parseConfigText } from '../load.js'
@@ -8,6 +8,7 @@ import { withRequestLog } from '../logs.js'
 import { resolvePlugins } from '../resolve.js'
 import type { StartOptions } from '../start.js'
 import { SnapshotCache } from './cache.js'
+import { type FleetView, fleetView } from './commands.js'
 import { configKey, FleetError, type Snapshot, type SnapshotSummary, summaryOf, verify } from './snapshot.js'
 import { FleetStore, type Heartbeat } from './store.js'
 
@@ -33,9 +34,23 @@ export interface FleetNodeState {
   store(): { where: string; reachable: boolean; error?: string }
 }
 
+/** The body of the admin API's `GET /fleet` on a fleet node. */
+export interface FleetAdminView {
+  /** This node's own heartbeat, as it would write it now. */
+  self: Heartbeat
+  /** The store as this node sees it. */
+  store: { where: string; reachable: boolean; error?: string }
+  /** The version every node should serve; null when the store is empty or unreachable. */
+  current: FleetView['current']
+  /** Every live heartbeat with its effective state (as `gatehouse status`); null when the store is unreachable. */
+  nodes: FleetView['nodes'] | null
+}
+
 export interface RunningFleetNode {
   gateway: Gateway
   url: string
+  /** The admin API (`--admin`): read-only config, plus `GET /fleet`. */
+  admin: AdminServer | undefined
   fleet: FleetNodeState & { redis: FleetStore }
   /** Checks the store now (what the stream and the periodic check do). */
   sync(reason: string): Promise<void>
@@ -48,6 +63,8 @@ interface PreparedSnapshot {
   config: GatewayConfig
   plugins: PluginDefinition[]
   file: string
+  /** JSON pointers whose values came from this node's environment (redacted by `GET /config`). */
+  substituted: ReadonlySet<string>
 }
 
 function issuesText(issues: readonly ConfigIssue[]): string {
@@ -75,7 +92,13 @@ async function prepareSnapshot(snapshot: Snapshot, key: string, logger: StartOpt
   const loaded = parseConfigText(JSON.stringify(snapshot.config), file)
   const resolved = await resolvePlugins(loaded.config, file)
   const withLog = withRequestLog(logger, resolved.config, resolved.plugins)
-  return { snapshot, config: withLog.config, plugins: withLog.plugins, file } satisfies PreparedSnapshot
+  return {
+    snapshot,
+    config: withLog.config,
+    plugins: withLog.plugins,
+    file,
+    substituted: loaded.substituted,
+  } satisfies PreparedSnapshot
 }
 
 /**
@@ -172,6 +195,7 @@ export async function startFromStore(options: FleetStartOptions): Promise<Runnin
   }
   const glog = gateway.logger
   applied = summaryOf(first.snapshot)
+  let substituted = first.substituted
   // Booted from the cache: serving, but not known to be current until the store answers.
   state = failedFor ? 'failed' : fromCache ? 'stale' : 'in-sync'
   if (fromCache) {
@@ -233,6 +257,7 @@ export async function startFromStore(options: FleetStartOptions): Promise<Runnin
       const next = await prepareSnapshot(snap, key, log)
       await gateway.reload(next.config, { file: next.file, plugins: next.plugins })
       applied = summaryOf(snap)
+      substituted = next.substituted
       state = 'in-sync'
       lastError = undefined
       failedFor = undefined
@@ -318,13 +343,60 @@ export async function startFromStore(options: FleetStartOptions): Promise<Runnin
     heartbeat,
     store: () => ({ where: store.where, reachable: storeError === undefined, error: storeError }),
   }
+
+  /** `GET /fleet`: this node, and the fleet as the store has it (one read; no store, no table). */
+  async function fleetAdminView(): Promise<FleetAdminView> {
+    try {
+      const view = await fleetView(store)
+      return { self: heartbeat(), store: self.store(), current: view.current, nodes: view.nodes }
+    } catch (err) {
+      const error = reasonOf(store.unreachable(err))
+      return {
+        self: heartbeat(),
+        store: { where: store.where, reachable: false, error },
+        current: null,
+        nodes: null,
+      }
+    }
+  }
+
+  let admin: AdminServer | undefined
+  if (options.admin) {
+    try {
+      admin = await startAdmin(gateway, {
+        token: options.admin.token,
+        port: options.admin.port,
+        host: options.admin.host,
+        allowRemote: options.admin.allowRemote,
+        redact: () => substituted,
+        configManagedBy: `This node follows the fleet store ${store.where}: change its configuration with gatehouse apply`,
+        endpoints: [
+          {
+            method: 'GET',
+            path: '/fleet',
+            description: 'the fleet: this node, the current version and every live heartbeat',
+            handler: async () => ({ body: await fleetAdminView() }),
+          },
+        ],
+      })
+    } catch (err) {
+      await stop()
+      await gateway.close()
+      throw err
+    }
+    // SIGTERM closes the gateway (core handles the signal): the admin listener goes with it.
+    gateway.server.once('close', () => void admin?.close())
+  }
+
   return {
     gateway,
     url,
+    admin,
     fleet: { ...self, redis: store },
     sync,
     async close() {
       await stop()
+      await admin?.close()
       await gateway.close()
     },
   }
