@@ -321,7 +321,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       )
       return server
     },
-    clientErrorHandler: (err, socket) => writeClientError(err, socket, rt.current, logger),
+    clientErrorHandler: (err, socket) => writeClientError(err, socket, rt.current, guard),
     frameworkErrors: (err, req, reply) => {
       const e =
         err.code === 'FST_ERR_BAD_URL' ? RequestPathInvalid('bad percent-encoding') : RequestMalformed()
@@ -820,15 +820,10 @@ function writeClientError(
   err: Error & { code?: string },
   socket: Socket,
   gen: Generation,
-  logger: Logger,
+  guard: Guard,
 ): void {
-  const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-  // One line per connection cut for slowness (headersTimeout or requestTimeout), never one per byte.
-  if (timedOut)
-    logger.info(
-      { client: socket.remoteAddress, code: 'GH_REQUEST_TIMEOUT' },
-      'client too slow to send its request: 408, connection closed',
-    )
+  // Logged once per client address and 10 s, never once per connection or per byte (protect.ts).
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') guard.slowClient(socket.remoteAddress)
   // RFC 9112 §9.6: a response already begun cannot be followed by another: only closing is left.
   const started = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent
   if (!socket.writable || err.code === 'ECONNRESET' || started === true) {

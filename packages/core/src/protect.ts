@@ -48,6 +48,8 @@ export const REFUSAL_CODES = new Set([
 ])
 /** The refusal summary is logged at most this often (ms). */
 const REFUSAL_LOG_EVERY = 10_000
+/** Addresses remembered per log window for slow-client lines; beyond it, cuts are only counted. */
+const SLOW_CLIENTS_REMEMBERED = 1_000
 /** Shedding stops once the lag has stayed under half the threshold this long (ms): hysteresis. */
 const RECOVERY = 1_000
 
@@ -89,6 +91,9 @@ export class Guard {
   private calmSince = 0
   private refusals: Record<string, number> = {}
   private refusalLoggedAt = Number.NEGATIVE_INFINITY
+  /** Client addresses already logged as too slow in the current window (cleared every 10 s). */
+  private slowLogged = new Set<string>()
+  private slowWindowAt = Number.NEGATIVE_INFINITY
 
   constructor(limits: ServerLimits, logger: Logger) {
     this.limits = limits
@@ -152,19 +157,47 @@ export class Guard {
     return this.refuse(RouteConcurrencyLimit().withHeaders({ 'retry-after': RETRY_AFTER }))
   }
 
+  /**
+   * A connection cut for slowness (headersTimeout or requestTimeout): one `info` line for the first
+   * cut of a client address in a 10 s window, never one per connection or per byte. A slowloris
+   * attack opens many connections from one address: the later cuts are only counted, in the
+   * throttled summary line.
+   */
+  slowClient(address: string | undefined): void {
+    const now = performance.now()
+    if (now - this.slowWindowAt >= REFUSAL_LOG_EVERY) {
+      this.slowLogged.clear()
+      this.slowWindowAt = now
+    }
+    const client = address ?? 'unknown'
+    if (!this.slowLogged.has(client) && this.slowLogged.size < SLOW_CLIENTS_REMEMBERED) {
+      this.slowLogged.add(client)
+      this.logger.info(
+        { client, code: 'GH_REQUEST_TIMEOUT' },
+        'client too slow to send its request: 408, connection closed (further cuts of this client in the next 10 s are only counted)',
+      )
+      return
+    }
+    this.count('GH_REQUEST_TIMEOUT')
+  }
+
   /** Counts a refusal; one warn line on the first, then a summary at most every 10 s. */
   private refuse(err: GatehouseError): GatehouseError {
-    this.refusals[err.code] = (this.refusals[err.code] ?? 0) + 1
+    this.count(err.code)
+    return err
+  }
+
+  private count(code: string): void {
+    this.refusals[code] = (this.refusals[code] ?? 0) + 1
     const now = performance.now()
     if (now - this.refusalLoggedAt >= REFUSAL_LOG_EVERY) {
       this.logger.warn(
         { refused: this.refusals, connections: this.connections, inflight: this.inflight },
-        'refusing requests: a limit is reached (counts since the last line)',
+        'refusing requests or cutting slow clients: a limit is reached (counts since the last line)',
       )
       this.refusals = {}
       this.refusalLoggedAt = now
     }
-    return err
   }
 
   // ── overload ───────────────────────────────────────────────────────────────────────────────

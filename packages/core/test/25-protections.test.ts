@@ -6,8 +6,10 @@
  */
 import type http from 'node:http'
 import net from 'node:net'
+import { Writable } from 'node:stream'
 import { definePlugin, type GatewayConfig, Type } from '@gatehousejs/sdk'
 import { request, startGateway, startUpstream, type TestGateway } from '@gatehousejs/sdk/testing'
+import { pino } from 'pino'
 import t, { type Test } from 'tap'
 import { ERROR_BODY_KEYS, eventWithin, parseRawResponse, rawRequest, waitUntil } from './helpers/http.js'
 
@@ -113,6 +115,54 @@ t.test('slowloris: a client trickling its headers is cut with 408 while others a
     up.requests.some((r) => r.url.includes('slow')),
     'the incomplete request never reached the upstream',
   )
+})
+
+t.test('slow clients are logged once per client address, not once per connection', async (t) => {
+  const lines: Record<string, unknown>[] = []
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l))
+      done()
+    },
+  })
+  const up = await startUpstream({ t })
+  const gw = await startGateway({
+    t,
+    logger: pino({ level: 'info' }, stream) as never,
+    config: simpleConfig(up.url, { server: { headersTimeout: '500ms' } }),
+  })
+  // Four slowloris connections from the same address (127.0.0.1): each sends half a head, then waits.
+  const sockets = await Promise.all([1, 2, 3, 4].map(() => connect(gw.url)))
+  t.teardown(() => {
+    for (const s of sockets) s.destroy()
+  })
+  const answers = sockets.map((socket) => {
+    let received = ''
+    socket.on('data', (c: Buffer) => {
+      received += c.toString('latin1')
+    })
+    const closed = eventWithin(socket, 'close', 15_000)
+    socket.write('GET /api/slow HTTP/1.1\r\nHost: gw.test\r\n')
+    return closed.then(() => parseRawResponse(received))
+  })
+  for (const [i, res] of (await Promise.all(answers)).entries())
+    assertRefusal(t, res, 408, 'GH_REQUEST_TIMEOUT', `slow connection ${i + 1}`)
+  const slowLines = lines.filter((l) => String(l.msg).startsWith('client too slow'))
+  t.equal(slowLines.length, 1, 'one info line for the client, not one per connection')
+  t.equal(slowLines[0]?.client, '127.0.0.1', 'it names the client address')
+  const counted = lines
+    .map((l) => (l.refused as Record<string, number> | undefined)?.GH_REQUEST_TIMEOUT ?? 0)
+    .reduce((a, b) => a + b, 0)
+  t.ok(
+    counted <= 3,
+    `the other cuts are counted in the throttled summary (${counted} so far), not logged each`,
+  )
+  const about = lines.filter(
+    (l) =>
+      l.code === 'GH_REQUEST_TIMEOUT' ||
+      (l.refused as Record<string, number> | undefined)?.GH_REQUEST_TIMEOUT,
+  )
+  t.ok(about.length < 4, `fewer log lines about slow clients (${about.length}) than connections cut (4)`)
 })
 
 t.test('slow POST: a body trickling past requestTimeout gets 408', async (t) => {
