@@ -31,7 +31,8 @@ export function guardStore(remote: RedisStore, local: Store, onFailure: OnFailur
 
   function degraded(reason: string, key: string, now: number): Outcome | Promise<Outcome> {
     markDown(reason)
-    if (onFailure === 'failClosed') throw RateLimitStoreDown()
+    // RFC 9110 §10.2.3: a 503 says when to come back, as every refusal of the gateway does.
+    if (onFailure === 'failClosed') throw RateLimitStoreDown().withHeaders({ 'retry-after': '1' })
     return local.hit(key, now)
   }
 

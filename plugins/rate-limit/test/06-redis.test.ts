@@ -136,6 +136,7 @@ t.test(
     for (const res of down) {
       t.equal(res.status, 503)
       t.match(res.json(), { statusCode: 503, code: 'GH_RATE_LIMIT_STORE_DOWN', message: /unavailable/ })
+      t.equal(res.headers['retry-after'], '1', 'the 503 says when to retry')
       t.notMatch(res.text, /ECONNREFUSED|redis|127\.0\.0\.1/i, 'no internals in the body')
     }
     t.equal(upstream.requests.length, 1)
