@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
 import type { Logger } from '@gatehousejs/sdk'
 import { createRemoteJWKSet, type JWTVerifyGetKey, errors as joseErrors, jwtVerify } from 'jose'
 import * as oidc from 'openid-client'
@@ -89,7 +89,7 @@ export class BearerVerifier {
   private async introspect(token: string, config: oidc.Configuration): Promise<Claims> {
     const key = createHash('sha256').update(token).digest('base64url')
     const now = Date.now()
-    const hit = this.cache.get(key) ?? (await this.sharedHit(key))
+    const hit = this.cache.get(key) ?? (await this.sharedHit(key, token))
     if (hit !== undefined) {
       if (hit.until > now) {
         if (hit.claims === undefined) throw OidcTokenInvalid('The token is not active')
@@ -112,6 +112,7 @@ export class BearerVerifier {
     // RFC 7662 §4: a token that is not active stays so; caching that answer spares the provider floods.
     await this.remember(
       key,
+      token,
       active ? (answer as Claims) : undefined,
       Math.min(now + this.options.cacheTtl, active ? exp : Number.POSITIVE_INFINITY),
     )
@@ -126,13 +127,16 @@ export class BearerVerifier {
   }
 
   /** An answer another node cached in Redis; a Redis failure reads as none (the provider is asked). */
-  private async sharedHit(key: string): Promise<{ claims: Claims | undefined; until: number } | undefined> {
+  private async sharedHit(
+    key: string,
+    token: string,
+  ): Promise<{ claims: Claims | undefined; until: number } | undefined> {
     const shared = this.options.shared
     if (shared === undefined) return undefined
     try {
       const raw = await shared.get(`intro:${key}`)
       if (raw === undefined) return undefined
-      const hit = JSON.parse(raw) as { claims: Claims | null; until: number }
+      const hit = JSON.parse(openWithToken(token, key, raw)) as { claims: Claims | null; until: number }
       if (typeof hit.until !== 'number') return undefined
       return { claims: hit.claims ?? undefined, until: hit.until }
     } catch (err) {
@@ -141,12 +145,18 @@ export class BearerVerifier {
     }
   }
 
-  private async remember(key: string, claims: Claims | undefined, until: number): Promise<void> {
+  private async remember(
+    key: string,
+    token: string,
+    claims: Claims | undefined,
+    until: number,
+  ): Promise<void> {
     const shared = this.options.shared
     if (shared !== undefined && this.options.cacheSize > 0) {
+      const value = sealWithToken(token, key, JSON.stringify({ claims: claims ?? null, until }))
       // Bounded by redis.timeout; a failure only means the other nodes ask the provider themselves.
       await shared
-        .set(`intro:${key}`, JSON.stringify({ claims: claims ?? null, until }), until - Date.now())
+        .set(`intro:${key}`, value, until - Date.now())
         .catch((err: unknown) => this.options.log.debug({ err }, 'openid-connect: introspection not shared'))
     }
     if (this.options.cacheSize === 0) return
@@ -156,6 +166,32 @@ export class BearerVerifier {
     }
     this.cache.set(key, { claims, until })
   }
+}
+
+/**
+ * The shared introspection cache is encrypted at rest with a key only the token's holder can derive
+ * (HKDF of the token, RFC 5869; AES-256-GCM, the entry's key as additional data): Redis, keyed by
+ * the token's SHA-256, holds neither the token nor its claims, and an entry changed there does not
+ * open (the node then asks the provider).
+ */
+function tokenKey(token: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', token, 'gatehouse', 'openid-connect introspection cache', 32))
+}
+
+function sealWithToken(token: string, id: string, plain: string): string {
+  const iv = randomBytes(12)
+  const cipher = createCipheriv('aes-256-gcm', tokenKey(token), iv).setAAD(Buffer.from(id))
+  const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()])
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')
+}
+
+/** Throws when the entry does not open (changed, or not sealed for this token). */
+function openWithToken(token: string, id: string, sealed: string): string {
+  const raw = Buffer.from(sealed, 'base64url')
+  const decipher = createDecipheriv('aes-256-gcm', tokenKey(token), raw.subarray(0, 12))
+    .setAAD(Buffer.from(id))
+    .setAuthTag(raw.subarray(12, 28))
+  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8')
 }
 
 /** jose's verdict as our error: expired, unavailable keys (503), or invalid with the reason. */

@@ -27,7 +27,7 @@ import type { OidcStore } from './store.js'
 const TX_TTL = 600
 /** States already used, kept for the transaction lifetime: a replayed callback is refused even with its cookie. */
 const MAX_USED_STATES = 100_000
-/** A session's last use is rewritten (a new cookie) at most this often. */
+/** A session's last use is rewritten (a new cookie) at most this often (and a quarter of `idleTimeout`). */
 const ROLL_EVERY = 60_000
 /** An access token this close to its expiry is refreshed before it is used. */
 const REFRESH_MARGIN = 10_000
@@ -61,12 +61,13 @@ export class BrowserFlow {
   readonly txCookie: string
   private readonly cookieOptions: CookieOptions
   private readonly idle: number
+  private readonly rollEvery: number
   readonly absolute: number
   private readonly usedStates = new Map<string, number>()
 
   constructor(private readonly o: BrowserOptions) {
     const c = o.config
-    this.seal = new CookieSeal(c.sessionSecret)
+    this.seal = new CookieSeal(c.sessionSecret, c.previousSessionSecrets)
     const redirect = new URL(c.redirectUri)
     this.callbackPath = redirect.pathname
     this.logoutPath = c.logoutPath ?? '/logout'
@@ -77,6 +78,8 @@ export class BrowserFlow {
     this.cookieOptions = { secure: c.cookieSecure ?? redirect.protocol === 'https:', path: '/' }
     this.idle = (c.idleTimeout as number | undefined) ?? 30 * 60_000
     this.absolute = (c.absoluteTimeout as number | undefined) ?? 8 * 3600_000
+    // Rewriting the last use is what keeps a used session alive: do it well within the idle timeout.
+    this.rollEvery = Math.min(ROLL_EVERY, this.idle / 4)
     this.sessions = new Sessions({
       mode: c.session?.store ?? 'cookie',
       store: o.store,
@@ -95,8 +98,8 @@ export class BrowserFlow {
     return typeof accept === 'string' && accept.includes('text/html')
   }
 
-  /** 302 to the provider's authorization endpoint, with a fresh transaction cookie. */
-  async login(ctx: AccessContext): Promise<void> {
+  /** 302 to the provider's authorization endpoint, with a fresh transaction cookie (and `clear`, a dead session's). */
+  async login(ctx: AccessContext, clear?: string): Promise<void> {
     const config = await this.o.provider.get()
     const tx: Transaction = {
       state: oidc.randomState(),
@@ -114,10 +117,11 @@ export class BrowserFlow {
       code_challenge_method: 'S256',
     })
     const sealed = await this.seal.seal('tx', tx, TX_TTL)
+    const txCookie = setCookie(this.txCookie, sealed, TX_TTL, this.cookieOptions)
     ctx.respond(302, undefined, {
       location: url.href,
       'cache-control': 'no-store',
-      'set-cookie': setCookie(this.txCookie, sealed, TX_TTL, this.cookieOptions),
+      'set-cookie': (clear === undefined ? txCookie : [clear, txCookie]) as unknown as string,
     })
   }
 
@@ -228,7 +232,7 @@ export class BrowserFlow {
     const now = Date.now()
     if (now - session.used > this.idle || now - session.created > this.absolute)
       return { kind: 'error', error: OidcSessionExpired(), clear }
-    let changed = now - session.used > ROLL_EVERY
+    let changed = now - session.used > this.rollEvery
     if (session.atExp !== undefined && session.atExp - REFRESH_MARGIN < now) {
       if (session.rt === undefined) return { kind: 'error', error: OidcSessionExpired(), clear }
       const config = await this.o.provider.get()

@@ -106,3 +106,13 @@ export function withChallenge(
   else if (error.statusCode !== 401) return error
   return error.withHeaders({ 'www-authenticate': challenge })
 }
+
+/**
+ * RFC 9110 §11.6.1: a 401 carries a challenge. A browser-mode request that had no bearer token (no
+ * session, or one that ended) gets the plain `Bearer` challenge, without an error code (RFC 6750
+ * §3.1: the request carried no token to be wrong), so an API client knows what to send.
+ */
+export function withSessionChallenge(error: GatehouseError, realm: string): GatehouseError {
+  if (error.statusCode !== 401) return error
+  return error.withHeaders({ 'www-authenticate': `Bearer realm="${quoted(realm)}"` })
+}

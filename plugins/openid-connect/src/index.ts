@@ -20,6 +20,7 @@ import {
   OidcTokenTooLarge,
   OidcUnknownConsumer,
   withChallenge,
+  withSessionChallenge,
 } from './errors.js'
 import { backchannelLogout } from './logout.js'
 import { Provider } from './provider.js'
@@ -129,6 +130,7 @@ export const openidConnect = definePlugin({
       if (!isGatehouseError(err)) throw err
       let e = err as GatehouseError
       if (isBearer || !browser) e = withChallenge(e, realm, required)
+      else e = withSessionChallenge(e, realm)
       if (headers) e.withHeaders(headers)
       guard.fail(ctx, e)
     }
@@ -201,7 +203,12 @@ export const openidConnect = definePlugin({
         })
       if (path === b.frontchannelPath) return b.frontchannel(ctx)
       const found = await b.session(ctx)
-      if (found.kind === 'error') return fail(ctx, found.error, false, { 'set-cookie': found.clear })
+      if (found.kind === 'error') {
+        // A session that ended or cannot be read is no session: a browser logs in again.
+        ctx.log.debug({ code: found.error.code }, 'openid-connect: session refused')
+        if (guard.anonymous === undefined && b.redirects(ctx)) return b.login(ctx, found.clear)
+        return fail(ctx, found.error, false, { 'set-cookie': found.clear })
+      }
       if (found.kind === 'none') {
         if (guard.anonymous === undefined && b.redirects(ctx)) return b.login(ctx)
         return fail(ctx, OidcMissing(), false)

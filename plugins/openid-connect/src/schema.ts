@@ -26,8 +26,15 @@ const Browser = Type.Object(
     }),
     sessionSecret: Secret({
       minLength: 32,
-      description: 'Key material (≥ 32 characters) that encrypts and authenticates the session cookie',
+      description:
+        'Key material (≥ 32 characters) that encrypts and authenticates the cookies and the sessions kept in Redis',
     }),
+    previousSessionSecrets: Type.Optional(
+      Type.Array(Secret({ minLength: 32 }), {
+        description:
+          'Older secrets, still accepted to open cookies and stored sessions (rotation: put the new secret in `sessionSecret` and the old one here until the longest session has ended)',
+      }),
+    ),
     scope: Type.Optional(
       Type.String({ default: 'openid', description: 'Scopes asked for at login (`openid` is required)' }),
     ),

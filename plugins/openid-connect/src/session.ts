@@ -1,4 +1,4 @@
-import { hkdfSync } from 'node:crypto'
+import { createHmac, hkdfSync } from 'node:crypto'
 import { EncryptJWT, jwtDecrypt } from 'jose'
 
 /** What the session cookie holds (encrypted: the client can neither read nor change it). */
@@ -32,39 +32,68 @@ export interface Transaction {
 export const MAX_COOKIE = 3900
 
 /**
- * Cookie sealing: a JWE (RFC 7516, `dir` + A256GCM) under a key derived with HKDF (RFC 5869) from
- * `sessionSecret`: AES-GCM both encrypts and authenticates, so a changed byte fails to open.
+ * Sealing: a JWE (RFC 7516, `dir` + A256GCM) under a key derived with HKDF (RFC 5869) from
+ * `sessionSecret`: AES-GCM both encrypts and authenticates, so a changed byte fails to open. The same
+ * seal protects the session cookie, the login transaction cookie and (`session.store: redis`) the
+ * sessions kept in Redis. Rotation: values are sealed with the first secret and opened with any of
+ * them (`sessionSecret`, then `previousSessionSecrets`), so a new secret logs nobody out as long as
+ * the old one stays listed; a session opened with an old key is sealed again with the new one the
+ * next time it is written.
  */
 export class CookieSeal {
-  private readonly key: Uint8Array
+  private readonly keys: Uint8Array[]
+  private readonly indexKeys: Buffer[]
 
-  constructor(secret: string) {
-    this.key = new Uint8Array(hkdfSync('sha256', secret, 'gatehouse', 'openid-connect session cookie', 32))
+  constructor(secret: string, previous: readonly string[] = []) {
+    const secrets = [secret, ...previous]
+    this.keys = secrets.map(
+      (s) => new Uint8Array(hkdfSync('sha256', s, 'gatehouse', 'openid-connect session cookie', 32)),
+    )
+    this.indexKeys = secrets.map((s) =>
+      Buffer.from(hkdfSync('sha256', s, 'gatehouse', 'openid-connect session index', 32)),
+    )
   }
 
-  seal(purpose: 'session' | 'tx', value: object, ttlSeconds: number): Promise<string> {
+  seal(purpose: Purpose, value: object, ttlSeconds: number): Promise<string> {
     return new EncryptJWT({ v: value })
       .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', cty: purpose })
       .setIssuedAt()
       .setExpirationTime(`${Math.max(1, Math.ceil(ttlSeconds))}s`)
-      .encrypt(this.key)
+      .encrypt(this.keys[0]!)
   }
 
   /** The sealed value, or undefined when it cannot be opened (tampered, expired, another key, another purpose). */
-  async open<T>(purpose: 'session' | 'tx', sealed: string): Promise<T | undefined> {
-    try {
-      const { payload, protectedHeader } = await jwtDecrypt(sealed, this.key, {
-        keyManagementAlgorithms: ['dir'],
-        contentEncryptionAlgorithms: ['A256GCM'],
-      })
-      if (protectedHeader.cty !== purpose || typeof payload.v !== 'object' || payload.v === null)
-        return undefined
-      return payload.v as T
-    } catch {
-      return undefined
+  async open<T>(purpose: Purpose, sealed: string): Promise<T | undefined> {
+    for (const key of this.keys) {
+      try {
+        const { payload, protectedHeader } = await jwtDecrypt(sealed, key, {
+          keyManagementAlgorithms: ['dir'],
+          contentEncryptionAlgorithms: ['A256GCM'],
+        })
+        if (protectedHeader.cty !== purpose || typeof payload.v !== 'object' || payload.v === null)
+          return undefined
+        return payload.v as T
+      } catch {
+        // Another key may open it (rotation); a value none opens is refused below.
+      }
     }
+    return undefined
+  }
+
+  /**
+   * A store key for a claim value (`sid`, `sub`), one per secret: an HMAC under a key derived from
+   * the secret, so Redis holds no claim text, and nobody without the secret can tell whose key it is.
+   * The first is the one written; logouts look under all of them (rotation).
+   */
+  refs(kind: string, value: string): string[] {
+    return this.indexKeys.map(
+      (key) => `${kind}:${createHmac('sha256', key).update(`${kind}\n${value}`).digest('base64url')}`,
+    )
   }
 }
+
+/** What a sealed value is for: a value sealed for one purpose never opens as another. */
+export type Purpose = 'session' | 'tx' | 'stored-session'
 
 export interface CookieOptions {
   secure: boolean

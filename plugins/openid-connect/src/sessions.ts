@@ -20,9 +20,11 @@ export interface SessionsOptions {
  * Where sessions live, and how they end on the server. `cookie`: the session is sealed in the cookie,
  * and a logout that cannot reach the browser (back- and front-channel) is a revocation by `sid` or
  * `sub` kept in the store until the longest session would have ended anyway. `redis`: the cookie holds
- * a random id, the session is a Redis key with the session's TTL, indexed by `sid` and `sub` so that a
- * logout deletes it. A store that cannot answer a session lookup fails closed: 503
- * GH_OIDC_SESSION_STORE_DOWN, never a request let through unchecked.
+ * a random id, the session is a Redis key with the session's TTL, sealed as the cookie is (encrypted
+ * and authenticated with `sessionSecret`, bound to its id), indexed by `sid` and `sub` so that a
+ * logout deletes it. Index and revocation keys hold an HMAC of the claim, never the claim. A store
+ * that cannot answer a session lookup fails closed: 503 GH_OIDC_SESSION_STORE_DOWN, never a request
+ * let through unchecked.
  */
 export class Sessions {
   readonly mode: 'cookie' | 'redis'
@@ -33,25 +35,30 @@ export class Sessions {
 
   /**
    * The session a cookie value names; `ended` when it was logged out (revoked, or gone from Redis),
-   * undefined when the value cannot be read at all.
+   * undefined when the value cannot be read at all (tampered, another key, not ours).
    */
   async load(value: string): Promise<Session | 'ended' | undefined> {
     if (this.o.mode === 'redis') {
       if (!SESSION_ID.test(value)) return undefined
       const raw = await this.guard(this.o.store.get(`s:${value}`))
       if (raw === undefined) return 'ended'
-      try {
-        const session = JSON.parse(raw) as Session
-        session.id = value
-        return session
-      } catch {
+      const stored = await this.o.seal.open<Session & { bind?: string }>('stored-session', raw)
+      // Sealed for this id only: a value copied to another session's key does not open there.
+      if (stored === undefined || stored.bind !== value) {
+        this.o.log.warn(
+          'openid-connect: a session in the store failed authentication (changed in Redis, or sealed with a secret no longer configured); it is deleted and the user logs in again',
+        )
+        await this.guard(this.o.store.del([`s:${value}`]))
         return undefined
       }
+      const { bind: _bind, ...session } = stored
+      session.id = value
+      return session
     }
     if (value.length > MAX_COOKIE) return undefined
     const session = await this.o.seal.open<Session>('session', value)
     if (session === undefined || typeof session.created !== 'number') return session
-    const keys = revocationKeys(session)
+    const keys = this.indexRefs(session).flatMap((k) => k.map((ref) => `rev:${ref}`))
     if (keys.length === 0) return session
     const revoked = await this.guard(this.o.store.getMany(keys))
     for (const at of revoked) if (at !== undefined && Number(at) >= session.created) return 'ended'
@@ -60,16 +67,19 @@ export class Sessions {
 
   /** Stores the session; the value to put in the cookie. */
   async save(session: Session, ttlMs: number): Promise<string> {
-    if (this.o.mode === 'cookie') return this.o.seal.seal('session', session, ttlMs / 1000)
-    const { store } = this.o
+    const { seal, store } = this.o
+    if (this.o.mode === 'cookie') return seal.seal('session', session, ttlMs / 1000)
     const { id, ...data } = session
+    // Encrypted at rest as the cookie is: Redis holds no token and no claim in clear.
+    const sealedFor = (key: string) => seal.seal('stored-session', { ...data, bind: key }, ttlMs / 1000)
     if (id !== undefined) {
-      await this.guard(store.replace(`s:${id}`, JSON.stringify(data), ttlMs))
+      await this.guard(store.replace(`s:${id}`, await sealedFor(id), ttlMs))
       return id
     }
     const fresh = randomBytes(32).toString('base64url')
-    await this.guard(store.set(`s:${fresh}`, JSON.stringify(data), ttlMs))
-    for (const key of indexKeys(session)) await this.guard(store.addMember(key, fresh, this.o.absolute))
+    await this.guard(store.set(`s:${fresh}`, await sealedFor(fresh), ttlMs))
+    for (const refs of this.indexRefs(session))
+      await this.guard(store.addMember(refs[0]!, fresh, this.o.absolute))
     session.id = fresh
     return fresh
   }
@@ -89,15 +99,28 @@ export class Sessions {
    * back-channel logout token or a front-channel request names (Back-Channel Logout 1.0 §2.7).
    */
   async endBy(sid: string | undefined, sub: string | undefined): Promise<void> {
-    const key = sid !== undefined ? `sid:${sid}` : sub !== undefined ? `sub:${sub}` : undefined
-    if (key === undefined) return
+    const refs =
+      sid !== undefined ? this.o.seal.refs('sid', sid) : sub !== undefined ? this.o.seal.refs('sub', sub) : []
+    if (refs.length === 0) return
     const { store } = this.o
     if (this.o.mode === 'redis') {
-      const ids = await this.guard(store.takeMembers(key))
-      await this.guard(store.del(ids.map((id) => `s:${id}`)))
+      // Under every secret's key: sessions indexed by nodes that still seal with an older secret.
+      for (const ref of refs) {
+        const ids = await this.guard(store.takeMembers(ref))
+        await this.guard(store.del(ids.map((id) => `s:${id}`)))
+      }
       return
     }
-    await this.guard(store.set(`rev:${key}`, String(Date.now()), this.o.absolute))
+    const now = String(Date.now())
+    for (const ref of refs) await this.guard(store.set(`rev:${ref}`, now, this.o.absolute))
+  }
+
+  /** The store keys of a session's `sid` and `sub` (each: one per secret, the current first). */
+  private indexRefs(session: Session): string[][] {
+    const out: string[][] = []
+    if (typeof session.claims.sid === 'string') out.push(this.o.seal.refs('sid', session.claims.sid))
+    if (typeof session.claims.sub === 'string') out.push(this.o.seal.refs('sub', session.claims.sub))
+    return out
   }
 
   private async guard<T>(p: Promise<T>): Promise<T> {
@@ -110,15 +133,4 @@ export class Sessions {
       throw e
     }
   }
-}
-
-function indexKeys(session: Session): string[] {
-  const keys: string[] = []
-  if (typeof session.claims.sid === 'string') keys.push(`sid:${session.claims.sid}`)
-  if (typeof session.claims.sub === 'string') keys.push(`sub:${session.claims.sub}`)
-  return keys
-}
-
-function revocationKeys(session: Session): string[] {
-  return indexKeys(session).map((k) => `rev:${k}`)
 }

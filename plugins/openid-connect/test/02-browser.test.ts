@@ -106,12 +106,13 @@ t.test('a code used with another transaction (nonce and PKCE verifier of another
 })
 
 t.test(
-  'API requests without a session get 401, browsers a redirect; bad cookies 401 and cleared',
+  'API requests without a session get 401 with a challenge, browsers a redirect; bad cookies cleared',
   async (t) => {
-    const { url } = await rig(t, browser())
+    const { url, op } = await rig(t, browser())
     const api = await request(url, { path: '/app/data', headers: { accept: 'application/json' } })
     t.equal(api.status, 401)
     t.equal(api.json().code, 'GH_OIDC_MISSING')
+    t.equal(api.headers['www-authenticate'], 'Bearer realm="gatehouse"', 'RFC 9110: a 401 has a challenge')
     const post = await request(url, { method: 'POST', path: '/app/data', headers: { accept: 'text/html' } })
     t.equal(post.status, 401, 'only GET/HEAD navigations are redirected')
     for (const cookie of [
@@ -119,10 +120,16 @@ t.test(
       'gh_oidc=eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..a.b.c',
       `gh_oidc=${'x'.repeat(5000)}`,
     ]) {
-      const res = await request(url, { path: '/app/data', headers: { accept: 'text/html', cookie } })
+      const res = await request(url, { path: '/app/data', headers: { accept: 'application/json', cookie } })
       t.equal(res.status, 401)
       t.equal(res.json().code, 'GH_OIDC_SESSION_INVALID')
+      t.equal(res.headers['www-authenticate'], 'Bearer realm="gatehouse"')
       t.match(res.headers['set-cookie'], [/^gh_oidc=; .*Max-Age=0/])
+      // A browser navigation with the same cookie: no session, so a new login (the bad cookie cleared).
+      const nav = await request(url, { path: '/app/data', headers: { accept: 'text/html', cookie } })
+      t.equal(nav.status, 302)
+      t.equal(new URL(nav.headers.location as string).origin, op.issuer)
+      t.match(nav.headers['set-cookie'], [/^gh_oidc=; .*Max-Age=0/, /^gh_oidc_tx=[^;]+;/])
     }
   },
 )
