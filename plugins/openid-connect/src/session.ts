@@ -1,5 +1,5 @@
 import { createHmac, hkdfSync } from 'node:crypto'
-import { EncryptJWT, jwtDecrypt } from 'jose'
+import { decodeProtectedHeader, EncryptJWT, errors as joseErrors, jwtDecrypt } from 'jose'
 
 /** What the session cookie holds (encrypted: the client can neither read nor change it). */
 export interface Session {
@@ -64,6 +64,12 @@ export class CookieSeal {
 
   /** The sealed value, or undefined when it cannot be opened (tampered, expired, another key, another purpose). */
   async open<T>(purpose: Purpose, sealed: string): Promise<T | undefined> {
+    const opened = await this.openOrExpired<T>(purpose, sealed)
+    return opened === 'expired' ? undefined : opened
+  }
+
+  /** As {@link open}, but `expired` for a value that is authentic and past its `exp` (a session's absolute end). */
+  async openOrExpired<T>(purpose: Purpose, sealed: string): Promise<T | 'expired' | undefined> {
     for (const key of this.keys) {
       try {
         const { payload, protectedHeader } = await jwtDecrypt(sealed, key, {
@@ -73,7 +79,10 @@ export class CookieSeal {
         if (protectedHeader.cty !== purpose || typeof payload.v !== 'object' || payload.v === null)
           return undefined
         return payload.v as T
-      } catch {
+      } catch (err) {
+        // Thrown once decrypted: the value is ours and authentic, only too old.
+        if (err instanceof joseErrors.JWTExpired)
+          return decodeProtectedHeader(sealed).cty === purpose ? 'expired' : undefined
         // Another key may open it (rotation); a value none opens is refused below.
       }
     }

@@ -42,7 +42,8 @@ export class Sessions {
       if (!SESSION_ID.test(value)) return undefined
       const raw = await this.guard(this.o.store.get(`s:${value}`))
       if (raw === undefined) return 'ended'
-      const stored = await this.o.seal.open<Session & { bind?: string }>('stored-session', raw)
+      const stored = await this.o.seal.openOrExpired<Session & { bind?: string }>('stored-session', raw)
+      if (stored === 'expired') return 'ended'
       // Sealed for this id only: a value copied to another session's key does not open there.
       if (stored === undefined || stored.bind !== value) {
         this.o.log.warn(
@@ -56,7 +57,8 @@ export class Sessions {
       return session
     }
     if (value.length > MAX_COOKIE) return undefined
-    const session = await this.o.seal.open<Session>('session', value)
+    const session = await this.o.seal.openOrExpired<Session>('session', value)
+    if (session === 'expired') return 'ended'
     if (session === undefined || typeof session.created !== 'number') return session
     const keys = this.indexRefs(session).flatMap((k) => k.map((ref) => `rev:${ref}`))
     if (keys.length === 0) return session
