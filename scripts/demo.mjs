@@ -5,5 +5,7 @@ import { prepare } from './prepare.mjs'
 
 await prepare({ quiet: true })
 // `npm run demo:declarative`: the same services idea, run by the CLI from examples/declarative/gateway.yaml.
+// `npm run demo:fleet`: Redis, three nodes following it and two applies (examples/fleet).
 if (process.argv.includes('--declarative')) await import('../examples/declarative/start.mjs')
+else if (process.argv.includes('--fleet')) await import('../examples/fleet/start.mjs')
 else await import('./demo-gateway.mjs')
