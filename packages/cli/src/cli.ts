@@ -89,6 +89,8 @@ Fleet node (gatehouse start --store <redis-url>, no file):
                          (default .gatehouse-fleet in the working directory)
   --node-id ID           this node's id in \`gatehouse status\` (default <host>-<pid>)
   --poll T               how often to check the current version and heartbeat (default 2s)
+  --admin [host:]port    as above, plus GET /fleet (every node's heartbeat); PUT /config answers 409
+  --workers is refused with --store: start one node per core, each with its own --node-id and --port
 Plugins of a snapshot resolve from the working directory's node_modules, next to the CLI and NODE_PATH.`,
   validate: `gatehouse validate <file>
 
