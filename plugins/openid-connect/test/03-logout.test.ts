@@ -4,7 +4,8 @@
  * (revoked by `sid`/`sub` in the plugin store).
  */
 import { randomUUID } from 'node:crypto'
-import { request } from '@gatehousejs/sdk/testing'
+import { request, startRedis } from '@gatehousejs/sdk/testing'
+import { Redis } from 'ioredis'
 import { SignJWT } from 'jose'
 import t from 'tap'
 import { CookieSeal, type Session } from '../src/session.js'
@@ -157,4 +158,91 @@ t.test('front-channel: without sid, the session of the cookie ends and the cooki
   const none = await request(r.url, { path: FRONT })
   t.equal(none.status, 400, 'no sid and no cookie: nothing to end')
   t.equal(code(none), 'GH_OIDC_LOGOUT_REQUEST_INVALID')
+})
+
+/**
+ * What the provider's logout page does (Front-Channel Logout 1.0 §2–§3): it renders an iframe whose
+ * `src` is the registered `frontchannel_logout_uri` with `iss` and `sid` added to its query, and the
+ * browser loads it as a cross-site subresource: a GET with `Sec-Fetch-Dest: iframe`, the provider as
+ * `Referer`, and (SameSite=Lax) without our cookie. oidc-provider 9 no longer implements front-channel
+ * logout, so the test plays the provider's page with the real `sid` the real provider issued.
+ */
+function iframeRequest(r: Rig, registered: string, sid: string, cookie?: string) {
+  const src = new URL(registered)
+  src.searchParams.append('iss', r.op.issuer)
+  src.searchParams.append('sid', sid)
+  return request(r.url, {
+    path: src.pathname + src.search,
+    headers: {
+      accept: 'text/html,application/xhtml+xml',
+      'sec-fetch-dest': 'iframe',
+      'sec-fetch-mode': 'navigate',
+      'sec-fetch-site': 'cross-site',
+      referer: `${r.op.issuer}/session/end/confirm`,
+      ...(cookie === undefined ? {} : { cookie }),
+    },
+  })
+}
+
+/** The `sid` of the browser's session, which the test reads with the gateway's secret. */
+async function sidOf(r: Rig, jar: Jar, redisUrl: string | undefined): Promise<string> {
+  const seal = new CookieSeal(browserConfig(r.url).sessionSecret)
+  const value = jar.get('gh_oidc')!
+  if (redisUrl === undefined) return (await seal.open<Session>('session', value))?.claims.sid as string
+  const client = new Redis(redisUrl)
+  try {
+    const raw = await client.get(`gatehouse:oidc:s:${value}`)
+    return (await seal.open<Session>('stored-session', raw!))?.claims.sid as string
+  } finally {
+    client.disconnect()
+  }
+}
+
+t.test('front-channel: the iframe the provider renders ends the session on every gateway', async (t) => {
+  for (const store of ['cookie', 'redis'] as const) {
+    const redis = store === 'redis' ? await startRedis({ t }) : undefined
+    const r = await rig(
+      t,
+      (url) => ({
+        ...(redis === undefined ? {} : { redis: { url: redis.url, timeout: '300ms' } }),
+        browser: { ...config(url).browser, session: { store } },
+      }),
+      // Registered for back-channel too, so that the provider puts `sid` in the ID token.
+      { backchannelLogoutPath: BACK, gateways: 2 },
+    )
+    const jar = new Jar()
+    const start = await hop(`${r.url}/app/home`, jar)
+    await hop(await loginAtProvider(start.location!, 'alice'), jar)
+    const other = new Jar()
+    const start2 = await hop(`${r.url}/app/home`, other)
+    await hop(await loginAtProvider(start2.location!, 'bob'), other)
+    // The sid: from the ID token's claims in the session (cookie mode: the test opens the cookie).
+    const sid = await sidOf(r, jar, redis?.url)
+    t.ok(sid, `${store}: the provider's sid`)
+    const registered = `${r.url}${FRONT}?from=op`
+    const res = await iframeRequest(r, registered, sid)
+    t.equal(res.status, 200, `${store}: ${res.text}`)
+    t.match(res.headers['content-type'], /^text\/html/)
+    t.match(res.headers['cache-control'], /no-store/)
+    t.notOk(res.headers['set-cookie'], 'no cookie came, none is cleared')
+    // Both gateways refuse the session now (the revocation or the deletion is shared, or local).
+    const gateways = store === 'redis' ? [r.url, r.second!.url] : [r.url]
+    for (const url of gateways) {
+      const after = await request(url, {
+        path: '/app/data',
+        headers: { cookie: jar.header(), accept: 'application/json' },
+      })
+      t.equal(after.status, 401, `${store}: ${url}`)
+      t.equal(code(after), 'GH_OIDC_SESSION_EXPIRED')
+    }
+    t.equal((await api(r, other)).status, 200, `${store}: another provider session is untouched`)
+    // A browser that does send the cookie (same-site deployment) gets it cleared.
+    const jar3 = new Jar()
+    const start3 = await hop(`${r.url}/app/home`, jar3)
+    await hop(await loginAtProvider(start3.location!, 'carol'), jar3)
+    const sid3 = await sidOf(r, jar3, redis?.url)
+    const withCookie = await iframeRequest(r, registered, sid3, jar3.header())
+    t.equal(withCookie.status, 200)
+    t.match(withCookie.headers['set-cookie'], [/^gh_oidc=;.*Max-Age=0/])
+  }
 })
