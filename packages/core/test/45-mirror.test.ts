@@ -267,3 +267,65 @@ t.test('bad mirror rules are refused at load, by JSON pointer', async (t) => {
     ],
   )
 })
+
+t.test(
+  'mirror failures are logged once per outage (warn), recovery at info; the client never sees them',
+  async (t) => {
+    const records: Array<{ level: number; msg: string }> = []
+    const logger = {
+      level: 'debug',
+      hooks: {
+        logMethod(args: unknown[], _method: unknown, level: number) {
+          const msg = args.find((a) => typeof a === 'string')
+          records.push({ level, msg: typeof msg === 'string' ? msg : '' })
+        },
+      },
+    }
+    let broken = true
+    const primary = await startUpstream({ t })
+    // A mirror that cuts every connection (a crashed backend), then recovers.
+    const shadow = await startUpstream({
+      t,
+      handler: (req, res) => {
+        if (broken) req.socket.destroy()
+        else res.end('ok')
+      },
+    })
+    const gw = await startGateway<Gateway>({
+      t,
+      logger,
+      config: {
+        services: [
+          {
+            name: 'orders',
+            url: primary.url,
+            mirror: [{ service: 'shadow' }],
+            routes: [{ paths: ['/orders'] }],
+          },
+          { name: 'shadow', url: shadow.url },
+        ],
+      },
+    })
+    for (let i = 0; i < 5; i++) {
+      const res = await gw.request({ path: `/orders/${i}` })
+      t.equal(res.status, 200, 'the client gets the primary answer')
+      t.notOk(res.headers['x-gatehouse-mirror'])
+      await settled(gw.gateway)
+    }
+    const warnings = records.filter((r) => r.level === 40 && /mirror copy failed/.test(r.msg))
+    t.equal(warnings.length, 1, 'one warning for the outage, not one per copy')
+    t.ok(gw.gateway.mirrors()[0]!.failed >= 1)
+    t.notOk(
+      records.some((r) => r.level >= 50),
+      'nothing logged as a failed request',
+    )
+
+    broken = false
+    // While failing, one copy a second probes the mirror.
+    await sleep(1_100)
+    t.equal((await gw.request({ path: '/orders/back' })).status, 200)
+    await settled(gw.gateway)
+    t.equal(records.filter((r) => r.level === 30 && /mirror answers again/.test(r.msg)).length, 1)
+    t.match(gw.gateway.mirrors()[0], { sent: 1 })
+  },
+)
