@@ -5,6 +5,8 @@
 //   /mirror-down/* every request also copied to a closed port (connection refused)
 //   /introspect/*  openid-connect bearer mode, an opaque token checked by introspection (RFC 7662)
 //                  at PROVIDER_URL; the answer is cached, so every measured request is a cache hit
+//   /introspect-miss/* the same with the cache off (introspectionCacheSize: 0): every request asks
+//                  the provider (a cache miss), the cost the cache saves
 // Prints `listening on <url>`. Imports the built packages (`npm run build` first).
 import { createGateway } from '../../packages/core/dist/index.js'
 import openidConnect from '../../plugins/openid-connect/dist/index.js'
@@ -28,6 +30,21 @@ const gateway = await createGateway(
               {
                 name: 'openid-connect',
                 config: { issuer: PROVIDER_URL, clientId: 'bench', clientSecret: 'bench-secret' },
+              },
+            ],
+          },
+          {
+            name: 'introspect-miss',
+            paths: ['/introspect-miss'],
+            plugins: [
+              {
+                name: 'openid-connect',
+                config: {
+                  issuer: PROVIDER_URL,
+                  clientId: 'bench',
+                  clientSecret: 'bench-secret',
+                  introspectionCacheSize: 0,
+                },
               },
             ],
           },

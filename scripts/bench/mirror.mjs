@@ -5,7 +5,9 @@
 //   - plain:       no mirror (the baseline);
 //   - mirrored:    every request also copied to a mirror that answers after 200 ms;
 //   - mirror-down: every request also copied to a closed port;
-//   - introspect:  openid-connect with an opaque bearer token (introspection cache hit).
+//   - introspect:  openid-connect with an opaque bearer token (introspection cache hit);
+//   - introspect-miss: the same with the cache off, every request introspected at the provider
+//                  (a local Node process answering at once: the gateway's own cost of a miss).
 // Each of `connections` clients sends requests back to back for `duration` seconds (a bounded loop,
 // node:http keep-alive); rounds alternate the order. Reports requests/s and latency p50/p99. The
 // client's latency with a slow or dead mirror should match `plain`: the copies are fire-and-forget.
@@ -73,6 +75,11 @@ async function main() {
     { name: 'mirrored (mirror answers in 200 ms)', url: `${gw.url}/mirrored/small` },
     { name: 'mirror down (refused)', url: `${gw.url}/mirror-down/small` },
     { name: 'openid-connect introspection (cache hit)', url: `${gw.url}/introspect/small`, headers: token },
+    {
+      name: 'openid-connect introspection (cache miss)',
+      url: `${gw.url}/introspect-miss/small`,
+      headers: token,
+    },
   ]
   for (const c of cases) await load(c.url, c.headers, options.warmup)
   const runs = new Map(cases.map((c) => [c, []]))
