@@ -3,6 +3,7 @@
 //   /mirrored/*    every request also copied to MIRROR_URL (a mirror that answers after 200 ms),
 //                  default maxInflight (64): beyond 64 copies in flight, requests are not copied
 //   /mirror-down/* every request also copied to a closed port (connection refused)
+//   /mirror-share/* a quarter of the requests (percent: 25) copied to COUNTING_URL, which counts them
 //   /introspect/*  openid-connect bearer mode, an opaque token checked by introspection (RFC 7662)
 //                  at PROVIDER_URL; the answer is cached, so every measured request is a cache hit
 //   /introspect-miss/* the same with the cache off (introspectionCacheSize: 0): every request asks
@@ -11,7 +12,15 @@
 import { createGateway } from '../../packages/core/dist/index.js'
 import openidConnect from '../../plugins/openid-connect/dist/index.js'
 
-const { HOST = '127.0.0.1', PORT = '0', UPSTREAM_URL, MIRROR_URL, PROVIDER_URL, CLOSED_URL } = process.env
+const {
+  HOST = '127.0.0.1',
+  PORT = '0',
+  UPSTREAM_URL,
+  MIRROR_URL,
+  PROVIDER_URL,
+  CLOSED_URL,
+  COUNTING_URL,
+} = process.env
 
 const gateway = await createGateway(
   {
@@ -23,6 +32,11 @@ const gateway = await createGateway(
           { name: 'plain', paths: ['/plain'] },
           { name: 'mirrored', paths: ['/mirrored'], mirror: [{ service: 'slow-mirror' }] },
           { name: 'mirror-down', paths: ['/mirror-down'], mirror: [{ service: 'closed' }] },
+          {
+            name: 'mirror-share',
+            paths: ['/mirror-share'],
+            mirror: [{ service: 'counting', percent: 25 }],
+          },
           {
             name: 'introspect',
             paths: ['/introspect'],
@@ -52,6 +66,7 @@ const gateway = await createGateway(
       },
       { name: 'slow-mirror', url: MIRROR_URL },
       { name: 'closed', url: CLOSED_URL },
+      { name: 'counting', url: COUNTING_URL },
     ],
   },
   { plugins: [openidConnect], logger: false, handleSignals: true },

@@ -5,6 +5,8 @@
 //   - plain:       no mirror (the baseline);
 //   - mirrored:    every request also copied to a mirror that answers after 200 ms;
 //   - mirror-down: every request also copied to a closed port;
+//   - mirror-share: 25 % of requests copied to a mirror that counts them (the share it received is
+//                  reported per round: issue 22's "mirror receives the requested share" under load);
 //   - introspect:  openid-connect with an opaque bearer token (introspection cache hit);
 //   - introspect-miss: the same with the cache off, every request introspected at the provider
 //                  (a local Node process answering at once: the gateway's own cost of a miss).
@@ -26,6 +28,22 @@ function get(url, headers) {
     const req = http.get(url, { agent, headers, timeout: 10_000 }, (res) => {
       res.resume()
       res.on('end', () => (res.statusCode === 200 ? done() : fail(new Error(`${url}: ${res.statusCode}`))))
+      res.on('error', fail)
+    })
+    req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)))
+    req.on('error', fail)
+  })
+}
+
+function fetchText(url) {
+  return new Promise((done, fail) => {
+    const req = http.get(url, { agent, timeout: 5_000 }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (c) => {
+        text += c
+      })
+      res.on('end', () => done(text))
       res.on('error', fail)
     })
     req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)))
@@ -57,10 +75,11 @@ async function load(url, headers, seconds) {
 const start = (name, script, args, env) => startChild(root, name, script, args, env)
 
 async function main() {
-  const [upstream, mirror, provider] = await Promise.all([
+  const [upstream, mirror, provider, counting] = await Promise.all([
     start('upstream', 'scripts/bench/upstream.mjs', [], {}),
     start('slow-mirror', 'scripts/bench/mirror-helpers.mjs', ['slow-mirror'], {}),
     start('provider', 'scripts/bench/mirror-helpers.mjs', ['provider'], {}),
+    start('counting-mirror', 'scripts/bench/mirror-helpers.mjs', ['counting-mirror'], {}),
   ])
   const gw = await start('gatehouse-mirror', 'scripts/bench/mirror-gateway.mjs', [], {
     UPSTREAM_URL: upstream.url,
@@ -68,12 +87,14 @@ async function main() {
     PROVIDER_URL: provider.url,
     // The discard port: nothing listens on it on loopback, so the copies are refused.
     CLOSED_URL: 'http://127.0.0.1:9',
+    COUNTING_URL: counting.url,
   })
   const token = { authorization: 'Bearer an-opaque-access-token-of-the-usual-length-0123456789' }
   const cases = [
     { name: 'plain (no mirror)', url: `${gw.url}/plain/small` },
     { name: 'mirrored (mirror answers in 200 ms)', url: `${gw.url}/mirrored/small` },
     { name: 'mirror down (refused)', url: `${gw.url}/mirror-down/small` },
+    { name: 'mirror 25 % (counted)', url: `${gw.url}/mirror-share/small`, counting: true },
     { name: 'openid-connect introspection (cache hit)', url: `${gw.url}/introspect/small`, headers: token },
     {
       name: 'openid-connect introspection (cache miss)',
@@ -83,11 +104,23 @@ async function main() {
   ]
   for (const c of cases) await load(c.url, c.headers, options.warmup)
   const runs = new Map(cases.map((c) => [c, []]))
+  const shares = []
   let failed = false
   for (let round = 0; round < options.rounds; round++) {
     for (const c of round % 2 === 0 ? cases : [...cases].reverse()) {
+      if (c.counting) await fetchText(`${counting.url}/__reset`)
       const r = await load(c.url, c.headers, options.duration)
       if (r.errors > 0) failed = true
+      if (c.counting) {
+        // The last copies may still be on their way: a short, bounded wait.
+        await new Promise((done) => setTimeout(done, 300))
+        const copies = Number(await fetchText(`${counting.url}/__count`))
+        const share = r.count === 0 ? 0 : (100 * copies) / r.count
+        shares.push(share)
+        console.log(
+          `          mirror received ${copies} copies of ${r.count} requests: ${share.toFixed(1)} % (asked 25 %)`,
+        )
+      }
       runs.get(c).push({ rps: r.count / options.duration, p50: r.p50, p99: r.p99 })
       console.log(
         `round ${round + 1}  ${c.name.padEnd(42)} ${(r.count / options.duration).toFixed(0).padStart(7)} req/s  ` +
@@ -108,6 +141,7 @@ async function main() {
       `| ${c.name} | ${rate.toFixed(0)} | ${(rate / baseRate).toFixed(2)}× | ${median(rs.map((r) => r.p50)).toFixed(2)} | ${median(rs.map((r) => r.p99)).toFixed(2)} |`,
     )
   }
+  console.log(`\nmirror share received (median): ${median(shares).toFixed(1)} % of requests (asked 25 %)`)
   return failed ? 1 : 0
 }
 
