@@ -1,6 +1,6 @@
 // Draws a soak result (scripts/soak/soak.mjs) as an SVG, as scripts/bench/plot.mjs does for bodies:
-// three panels over time (RSS and heap after GC in MiB; open fds and sockets; event-loop delay p99
-// and max in ms), the fault windows shaded and named. Also: `node scripts/soak/plot.mjs <soak.json>`.
+// four panels over time (RSS and heap after GC in MiB; open fds and sockets; p50/p99 latency of the
+// answered requests per window; event-loop delay p99 and max in ms), the fault windows shaded and named. Also: `node scripts/soak/plot.mjs <soak.json>`.
 import { readFileSync, writeFileSync } from 'node:fs'
 
 const W = 900
@@ -28,6 +28,14 @@ export function plot(result) {
       ],
     },
     {
+      title: 'latency of answered requests per window (ms)',
+      steps: true,
+      series: [
+        ['p50', 'p50'],
+        ['p99', 'p99'],
+      ],
+    },
+    {
       title: 'event-loop delay (ms)',
       series: [
         ['p99', (s) => s.loopP99],
@@ -44,8 +52,11 @@ export function plot(result) {
   panels.forEach((panel, i) => {
     const top = M.top + i * (PANEL + M.gap)
     const bottom = top + PANEL
-    const values = samples.flatMap((s) => panel.series.map(([, f]) => f(s))).filter((v) => Number.isFinite(v))
-    const yMax = niceMax(Math.max(1, ...values))
+    const values = panel.steps
+      ? result.windows.flatMap((w) => panel.series.map(([, k]) => w[k]))
+      : samples.flatMap((s) => panel.series.map(([, f]) => f(s)))
+    const finite = values.filter((v) => Number.isFinite(v))
+    const yMax = niceMax(Math.max(1, ...finite))
     const y = (v) => bottom - (v / yMax) * PANEL
     for (const w of result.schedule.windows) {
       if (!w.fault) continue
@@ -69,9 +80,17 @@ export function plot(result) {
       `<line x1="${M.left}" x2="${W - M.right}" y1="${bottom}" y2="${bottom}" stroke="#333"/>`,
     )
     panel.series.forEach(([name, f], j) => {
-      const pts = samples
-        .filter((s) => Number.isFinite(f(s)))
-        .map((s) => `${x(s.t).toFixed(1)},${y(f(s)).toFixed(1)}`)
+      // Per window: a flat segment over the window's span.
+      const pts = panel.steps
+        ? result.windows
+            .filter((w) => Number.isFinite(w[f]))
+            .flatMap((w) => [
+              `${x(w.start).toFixed(1)},${y(w[f]).toFixed(1)}`,
+              `${x(w.end).toFixed(1)},${y(w[f]).toFixed(1)}`,
+            ])
+        : samples
+            .filter((s) => Number.isFinite(f(s)))
+            .map((s) => `${x(s.t).toFixed(1)},${y(f(s)).toFixed(1)}`)
       out.push(
         `<polyline fill="none" stroke="${COLOURS[j]}" stroke-width="1.5" points="${pts.join(' ')}"/>`,
         `<text x="${W - M.right + 10}" y="${top + 20 + j * 16}" fill="${COLOURS[j]}">${name}</text>`,
