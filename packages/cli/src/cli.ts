@@ -1,5 +1,5 @@
 import cluster from 'node:cluster'
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { createGateway } from '@gatehousejs/core'
 import { cmdApply, cmdDiff, cmdHistory, cmdRollback, cmdStatus } from './fleet/commands.js'
@@ -7,6 +7,7 @@ import { startFromStore } from './fleet/node.js'
 import { FleetError, SnapshotRejectedError } from './fleet/snapshot.js'
 import { InvalidFileError, prepareFile, withLocations } from './gateway-file.js'
 import { IMPORT_HELP, importMain } from './import/index.js'
+import { init } from './init.js'
 import { cliLogger, LOG_FORMATS, type LogFormat, logFormatOf } from './logs.js'
 import { newPlugin } from './new-plugin.js'
 import { formatRoutes } from './routes.js'
@@ -33,7 +34,8 @@ const HELP = `gatehouse ${VERSION}: run a Gatehouse API gateway from a YAML or J
 Usage:
   gatehouse start <file> [--port 8080] [--host localhost] [--workers N] [--no-watch]
                          [--admin [host:]port] [--admin-allow-remote] [--status [host:]port]
-                         [--require-store URL] [--drain-delay T]
+                         [--require-store URL] [--drain-delay T] [--supervise] [--pid-file FILE]
+                         [--log-format json|pretty]
   gatehouse start --store <redis-url> [--cache-dir DIR] [--node-id ID] [--poll T] [same options]
                                 run a fleet node: no file, the configuration comes from the store
   gatehouse apply <file> --store <redis-url> [--message M] [--dry-run] [--json]
@@ -43,6 +45,11 @@ Usage:
   gatehouse status --store <redis-url> [--json]     every node: version, state, last error
   gatehouse history --store <redis-url> [--json]    every published snapshot
   gatehouse rollback <version> --store <redis-url>  republish an old snapshot as a new version
+  gatehouse init [dir] [--force]
+                                start a project: a commented gateway.yaml, package.json, a local plugin
+  gatehouse reload [--code] (--pid-file FILE | --pid N)
+                                reload the configuration (SIGHUP), or with --code replace the workers
+                                of a supervised gateway one at a time with fresh plugin code (SIGUSR2)
   gatehouse validate <file>     check the file; prints every problem as file:line:column
   gatehouse routes <file>       print the route table with each route's plugin chain
   gatehouse new-plugin <name> [--dir DIR] [--sdk SPEC] [--core SPEC]
@@ -64,15 +71,40 @@ failed at run time, or the store is unreachable.
 Docs: https://github.com/gatehousejs/gatehouse/blob/main/docs/cli.md`
 
 const COMMAND_HELP: Record<string, string> = {
+  init: `gatehouse init [dir] [--force]
+
+Writes a new project into dir (default: the current directory):
+  gateway.yaml                  one service, one route, the rate-limit plugin and a local plugin on,
+                                cors and key-auth commented out; its first line points editors at
+                                the CLI's JSON Schema (yaml-language-server)
+  package.json                  @gatehousejs/cli and the key-auth, rate-limit and cors plugins;
+                                npm start / validate / routes / reload / reload:code
+  plugins/request-id-echo.mjs   a local plugin, loaded by its path
+If one of these files exists, nothing is written (exit code 1) unless --force, which overwrites them.
+Then: npm install && npm start`,
+  reload: `gatehouse reload [--code] (--pid-file FILE | --pid N)
+
+Tells a running \`gatehouse start\` to reload. Without --code: the configuration file (SIGHUP), in
+the same processes. With --code: a supervised gateway (--supervise or --workers) replaces its workers
+one at a time; each new worker imports the plugin code on disk afresh and serves before the old one
+stops accepting and drains (SIGUSR2). The log and /status say which plugin versions each worker runs.
+Exits once the signal is sent; the gateway's log says how the reload went.`,
   start: `gatehouse start <file> [options]
 
 Starts a gateway from <file> and reloads it when the file changes or on SIGHUP (an invalid change is
 refused and logged; the running configuration stays). SIGTERM/SIGINT drain in-flight requests and stop.
+SIGUSR2 (supervised: --supervise or --workers N) replaces the workers with new ones running the code
+on disk, one at a time, without dropping a request.
 
 Options:
   --port N               port to listen on (default 8080, or $PORT)
   --host H               address to listen on (default localhost; 0.0.0.0 or :: to serve other machines)
   --workers N            run N processes sharing the port; a worker that dies is replaced (default 1)
+  --supervise            run the workers under a primary process even with one worker (implied by
+                         --workers N > 1), so a code reload can replace them: SIGUSR2 or
+                         \`gatehouse reload --code\` starts new workers with fresh plugin code, one at a
+                         time, each serving before the old one drains
+  --pid-file FILE        write the (primary) process id to FILE, for \`gatehouse reload\`
   --no-watch             do not reload when the file changes (SIGHUP still reloads)
   --admin [host:]port    start the admin API (default host 127.0.0.1); token from $GATEHOUSE_ADMIN_TOKEN
   --admin-allow-remote   allow the admin API on a non-loopback address
@@ -231,12 +263,49 @@ function listeningLine(prefix: string, url: string, admin?: string, status?: str
   return `gatehouse: ${prefix}listening on ${url}${admin ? `, admin API on ${admin}` : ''}${status ? `, status on ${status}` : ''}`
 }
 
-async function cmdStart(options: StartOptions, workers: number, out: Console): Promise<number> {
-  if (workers > 1 && cluster.isPrimary) {
+/** `gatehouse reload`: a signal to the process named by --pid or --pid-file. */
+function cmdReload(
+  code: boolean,
+  pid: string | undefined,
+  pidFile: string | undefined,
+  out: Console,
+): number {
+  if ((pid === undefined) === (pidFile === undefined)) {
+    throw new UsageError('reload needs --pid-file FILE (as given to gatehouse start) or --pid N')
+  }
+  let text = pid
+  if (pidFile !== undefined) {
+    try {
+      text = readFileSync(pidFile, 'utf8').trim()
+    } catch (err) {
+      out.error(`gatehouse: cannot read ${pidFile}: ${(err as Error).message}`)
+      return EXIT.invalid
+    }
+  }
+  const target = Number(text)
+  if (!Number.isInteger(target) || target <= 0) throw new UsageError(`not a process id: "${text}"`)
+  const signal = code ? 'SIGUSR2' : 'SIGHUP'
+  try {
+    process.kill(target, signal)
+  } catch (err) {
+    out.error(`gatehouse: cannot signal process ${target}: ${(err as Error).message}`)
+    return EXIT.invalid
+  }
+  out.log(`gatehouse: asked process ${target} for a ${code ? 'code' : 'configuration'} reload (${signal})`)
+  return EXIT.ok
+}
+
+async function cmdStart(
+  options: StartOptions,
+  workers: number,
+  out: Console,
+  supervise = false,
+): Promise<number> {
+  if ((workers > 1 || supervise) && cluster.isPrimary) {
     const primary = runPrimary(options, workers, (msg) => out.error(`gatehouse: ${msg}`))
     try {
       const { url, admin, status } = await primary.ready
-      out.error(listeningLine(`${workers} workers `, url, admin, status))
+      out.error(listeningLine(`${workers} worker${workers === 1 ? '' : 's'} `, url, admin, status))
     } catch (err) {
       out.error((err as Error).message)
     }
@@ -293,6 +362,11 @@ export async function main(argv: string[], out: Console = console): Promise<numb
         poll: { type: 'string' },
         message: { type: 'string', short: 'm' },
         'dry-run': { type: 'boolean' },
+        supervise: { type: 'boolean' },
+        'pid-file': { type: 'string' },
+        pid: { type: 'string' },
+        code: { type: 'boolean' },
+        force: { type: 'boolean' },
       },
     })
   } catch (err) {
@@ -312,6 +386,19 @@ export async function main(argv: string[], out: Console = console): Promise<numb
   }
   try {
     if (!(command in COMMAND_HELP)) throw new UsageError(`unknown command "${command}"`)
+    if (command === 'init') {
+      if (rest.length > 1) throw new UsageError(`unexpected argument "${rest[1]}"`)
+      return await init(rest[0], { version: VERSION, force: values.force === true }, out)
+    }
+    if (command === 'reload') {
+      if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`)
+      return cmdReload(
+        values.code === true,
+        values.pid as string | undefined,
+        values['pid-file'] as string | undefined,
+        out,
+      )
+    }
     const target = rest[0]
     const store = values.store as string | undefined
     if (store !== undefined && !/^rediss?:\/\/\S+$/.test(store)) {
@@ -368,7 +455,17 @@ export async function main(argv: string[], out: Console = console): Promise<numb
         if (options.requireStores?.length && !options.status) {
           throw new UsageError('--require-store needs --status (it decides what /status/ready answers)')
         }
-        return await cmdStart(options, workers, out)
+        const pidFile = values['pid-file'] as string | undefined
+        if (pidFile !== undefined && cluster.isPrimary) {
+          writeFileSync(pidFile, `${process.pid}\n`)
+          process.once('exit', () => rmSync(pidFile, { force: true }))
+        }
+        return await cmdStart(
+          options,
+          values.supervise === true ? Math.max(workers, 1) : workers,
+          out,
+          values.supervise === true,
+        )
       }
     }
   } catch (err) {

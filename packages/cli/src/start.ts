@@ -182,7 +182,15 @@ export async function startFromFile(options: StartOptions): Promise<RunningGatew
         })
   watcher?.unref()
   const onHup = () => void reloadFromFile('SIGHUP')
-  if (options.handleSignals !== false) process.on('SIGHUP', onHup)
+  // Plugin code is imported once per process: only a supervised gateway can run new code.
+  const onCode = () =>
+    log.warn(
+      'a code reload needs a supervised gateway (gatehouse start --supervise or --workers N); restart this one to run new plugin code',
+    )
+  if (options.handleSignals !== false) {
+    process.on('SIGHUP', onHup)
+    if (process.env.GATEHOUSE_WORKER !== '1') process.on('SIGUSR2', onCode)
+  }
 
   return {
     gateway,
@@ -194,6 +202,7 @@ export async function startFromFile(options: StartOptions): Promise<RunningGatew
       clearTimeout(timer)
       watcher?.close()
       process.off('SIGHUP', onHup)
+      process.off('SIGUSR2', onCode)
       await admin?.close()
       await gateway.close()
     },

@@ -9,7 +9,7 @@ import { primaryStatusSource, type StatusMessage, storeChecks } from './status.j
 
 /** Messages between the primary and its workers. */
 type Message =
-  | { type: 'ready'; url: string; admin?: string }
+  | { type: 'ready'; url: string; admin?: string; plugins: Array<{ name: string; version: string }> }
   | { type: 'failed'; message: string }
   | { type: 'reload'; reason: string }
   | { type: 'apply'; body: string; contentType: string | undefined }
@@ -85,11 +85,20 @@ export function runPrimary(options: StartOptions, count: number, log: (msg: stri
     for (const w of workers) if (w !== except && w.isConnected()) w.send(msg)
   }
 
-  function fork(): void {
+  /** Workers being replaced by a code reload: their exit is expected, not a crash to make up for. */
+  const retiring = new Set<Worker>()
+  /** Per worker started by a code reload: settles once it serves (true) or could not start (false). */
+  const replacements = new Map<Worker, (ok: boolean) => void>()
+
+  function fork(): Worker {
     const worker = cluster.fork({ GATEHOUSE_WORKER: '1' })
     workers.add(worker)
     worker.on('message', (msg: Message) => {
       if (msg.type === 'ready') {
+        const plugins = msg.plugins.map((p) => `${p.name}@${p.version}`).join(', ') || 'none'
+        log(`worker ${worker.process.pid} serving; plugins: ${plugins}`)
+        const replacing = replacements.get(worker)
+        if (replacing) return replacing(true)
         if (!first) first = { url: msg.url, admin: msg.admin, status: undefined }
         readyCount++
         if (readyCount === count) {
@@ -100,6 +109,11 @@ export function runPrimary(options: StartOptions, count: number, log: (msg: stri
           )
         }
       } else if (msg.type === 'failed') {
+        const replacing = replacements.get(worker)
+        if (replacing) {
+          log(`code reload: the new worker could not start; the running workers stay:\n${msg.message}`)
+          return replacing(false)
+        }
         // A worker could not start (an invalid file, a port in use): the gateway cannot start.
         exitCode = 1
         rejectReady(new Error(msg.message))
@@ -112,10 +126,12 @@ export function runPrimary(options: StartOptions, count: number, log: (msg: stri
     })
     worker.on('exit', (code, signal) => {
       workers.delete(worker)
+      replacements.get(worker)?.(false)
       if (stopping) {
         if (workers.size === 0) finish()
         return
       }
+      if (retiring.delete(worker) || replacements.has(worker)) return
       const now = Date.now()
       restarts.push(now)
       while (restarts.length > 0 && (restarts[0] as number) < now - RESTART_WINDOW_MS) restarts.shift()
@@ -127,6 +143,51 @@ export function runPrimary(options: StartOptions, count: number, log: (msg: stri
       }
       log(`worker ${worker.process.pid} exited (${signal ?? code}); starting a new one`)
       fork()
+    })
+    return worker
+  }
+
+  /**
+   * A code reload: each worker in turn is replaced by a new process, which imports the plugin code
+   * afresh; the old one is told to shut down (readiness, drain delay, drain) only once the new one
+   * serves, so the port always has a worker that takes connections. A new worker that cannot start
+   * (a plugin that no longer loads) stops the reload and the running workers stay.
+   */
+  let rolling: Promise<void> | undefined
+  let rollAgain = false
+  function codeReload(reason: string): void {
+    if (rolling) {
+      rollAgain = true
+      return
+    }
+    rolling = (async () => {
+      log(`code reload (${reason}): replacing ${workers.size} worker(s) one at a time`)
+      for (const old of [...workers]) {
+        if (stopping) return
+        if (retiring.has(old) || !workers.has(old)) continue
+        const fresh = fork()
+        const ok = await new Promise<boolean>((resolve) => replacements.set(fresh, resolve))
+        replacements.delete(fresh)
+        if (!ok) {
+          // Its exit is expected: not a crash to make up for with yet another worker on the same code.
+          if (!fresh.isDead()) {
+            retiring.add(fresh)
+            fresh.process.kill('SIGKILL')
+          }
+          return
+        }
+        retiring.add(old)
+        const gone = new Promise((resolve) => old.once('exit', resolve))
+        old.process.kill('SIGTERM')
+        await gone
+      }
+      log('code reload done: every worker runs the code on disk now')
+    })().finally(() => {
+      rolling = undefined
+      if (rollAgain && !stopping) {
+        rollAgain = false
+        codeReload('asked again during the last one')
+      }
     })
   }
 
@@ -157,6 +218,8 @@ export function runPrimary(options: StartOptions, count: number, log: (msg: stri
         })
   const onHup = () => withPrimaries(() => broadcast({ type: 'reload', reason: 'SIGHUP' }))
   const onStop = () => void stop()
+  const onCode = () => withPrimaries(() => codeReload('SIGUSR2'))
+  process.on('SIGUSR2', onCode)
   process.on('SIGHUP', onHup)
   process.on('SIGTERM', onStop)
   process.on('SIGINT', onStop)
@@ -167,6 +230,7 @@ export function runPrimary(options: StartOptions, count: number, log: (msg: stri
     process.off('SIGHUP', onHup)
     process.off('SIGTERM', onStop)
     process.off('SIGINT', onStop)
+    process.off('SIGUSR2', onCode)
     Promise.allSettled([
       primaries.close(),
       stores?.close(),
@@ -247,5 +311,10 @@ export async function runWorker(options: StartOptions): Promise<void> {
   running.gateway.server.once('close', () => {
     process.disconnect?.()
   })
-  send({ type: 'ready', url: running.url, admin: running.admin?.url })
+  send({
+    type: 'ready',
+    url: running.url,
+    admin: running.admin?.url,
+    plugins: running.gateway.status().plugins,
+  })
 }

@@ -1,0 +1,238 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import { join } from 'node:path'
+import { request, startUpstream } from '@gatehousejs/sdk/testing'
+import t, { type Test } from 'tap'
+import { run, start, tempDir, writeFiles } from './helpers/cli.js'
+
+// A code reload: a plugin package upgraded on disk while a bounded load loop runs, over new connections
+// and over keep-alive ones. The supervised gateway replaces its workers one at a time, each new one
+// importing the package afresh and serving before the old one stops accepting and drains (core's close
+// order: stop accepting, `connection: close` on the next answer of each open connection, then drain):
+// no request fails, and the answers switch from the old code to the new.
+
+/** Installs `gatehouse-plugin-stamp-version` at `version` into dir/node_modules, as npm would. */
+function installVersion(dir: string, version: string) {
+  const root = join(dir, 'node_modules', 'gatehouse-plugin-stamp-version')
+  mkdirSync(root, { recursive: true })
+  writeFileSync(
+    join(root, 'package.json'),
+    JSON.stringify({
+      name: 'gatehouse-plugin-stamp-version',
+      version,
+      type: 'module',
+      exports: { '.': './index.js' },
+    }),
+  )
+  writeFileSync(
+    join(root, 'index.js'),
+    `export default {
+  name: 'stamp-version', version: ${JSON.stringify(version)}, priority: 500, apiVersion: 1,
+  schema: { type: 'object' },
+  init() {
+    return { response(ctx) { ctx.response.headers['x-plugin-code'] = ${JSON.stringify(`code-${version}`)} } }
+  },
+}
+`,
+  )
+}
+
+/** GET over `agent`; `reused` says whether the request went over a connection used before. */
+function keepAliveGet(agent: http.Agent, url: string) {
+  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string; reused: boolean }>(
+    (resolve, reject) => {
+      const req = http.get(url, { agent, timeout: 30_000 }, (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (d) => {
+          text += d
+        })
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, reused: req.reusedSocket }),
+        )
+        res.on('error', reject)
+      })
+      req.on('timeout', () => req.destroy(new Error('no answer in 30 s')))
+      req.on('error', reject)
+    },
+  )
+}
+
+const YAML = (upstream: string) => `services:
+  - name: echo
+    url: ${upstream}
+    routes: [{ name: echo, paths: [/] }]
+plugins:
+  - name: stamp-version
+`
+
+async function codeReloadUnderLoad(t: Test, workers: number) {
+  const upstream = await startUpstream({ t })
+  const dir = tempDir(t)
+  installVersion(dir, '1.0.0')
+  const file = writeFiles(dir, { 'gateway.yaml': YAML(upstream.url) })
+  const pidFile = join(dir, 'gatehouse.pid')
+  const gw = await start(
+    t,
+    [
+      file,
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--workers',
+      String(workers),
+      '--supervise',
+      '--pid-file',
+      pidFile,
+      '--status',
+      '0',
+      '--no-watch',
+    ],
+    { timeout: 120_000 },
+  )
+  t.match(gw.output(), /plugins: stamp-version@1\.0\.0/, 'the log says which plugin version a worker runs')
+  const before = (await request(gw.status as string, { path: '/status' })).json()
+  const oldPids = before.workers.map((w: { pid: number }) => w.pid)
+
+  // The load, bounded in count and in time: two clients open a new connection per request, two keep
+  // one keep-alive connection each for as long as the gateway keeps it open.
+  const seen: string[] = []
+  const failures: string[] = []
+  let upgraded = false
+  let newInARow = 0
+  let keptAlive = 0
+  const deadline = Date.now() + 420_000
+  let sent = 0
+  const more = () => Date.now() < deadline && sent < 30_000 && newInARow < 200
+  function record(status: number, text: string, code: unknown) {
+    if (status !== 200) failures.push(`status ${status}: ${text}`)
+    seen.push(String(code))
+    newInARow = code === 'code-2.0.0' ? newInARow + 1 : 0
+  }
+  async function newConnections() {
+    while (more()) {
+      sent++
+      try {
+        const r = await request(gw.url, { path: `/load/${sent}` })
+        record(r.status, r.text, r.headers['x-plugin-code'])
+      } catch (err) {
+        failures.push(`new connection: ${(err as Error).message}`)
+      }
+    }
+  }
+  async function keepAlive() {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    try {
+      while (more()) {
+        sent++
+        try {
+          const r = await keepAliveGet(agent, `${gw.url}/load/${sent}`)
+          if (r.reused) keptAlive++
+          record(r.status, r.text, r.headers['x-plugin-code'])
+        } catch (err) {
+          failures.push(`keep-alive: ${(err as Error).message}`)
+        }
+      }
+    } finally {
+      agent.destroy()
+    }
+  }
+  const load = Promise.all([newConnections(), newConnections(), keepAlive(), keepAlive()])
+  // Upgrade the package on disk once the load runs, then ask for a code reload as an operator would.
+  while (seen.length < 40 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  installVersion(dir, '2.0.0')
+  upgraded = true
+  const reload = await run(['reload', '--code', '--pid-file', pidFile], { timeout: 120_000 })
+  t.equal(reload.code, 0, `gatehouse reload --code: ${reload.stderr}`)
+  t.match(reload.stdout, /asked process \d+ for a code reload \(SIGUSR2\)/)
+  await load
+
+  t.ok(upgraded)
+  t.same(failures, [], `no request failed (${sent} sent)`)
+  t.ok(keptAlive > 0, `requests went over kept-alive connections too (${keptAlive})`)
+  t.equal(seen[0], 'code-1.0.0', 'the old code answered first')
+  t.ok(newInARow >= 200, 'then the new code answers every request')
+  const firstNew = seen.indexOf('code-2.0.0')
+  t.ok(firstNew > 0, `answers switched from old to new (at request ${firstNew} of ${seen.length})`)
+  t.match(gw.output(), /plugins: stamp-version@2\.0\.0/, 'the log names the new version')
+  for (let i = 0; i < 300 && !/code reload done/.test(gw.output()); i++)
+    await new Promise((r) => setTimeout(r, 100))
+  t.match(gw.output(), /code reload done/)
+  const after = (await request(gw.status as string, { path: '/status' })).json()
+  t.equal(after.workers.length, workers, 'as many workers as before')
+  t.ok(
+    after.workers.every(
+      (w: { pid: number; plugins: unknown }) =>
+        !oldPids.includes(w.pid) &&
+        JSON.stringify(w.plugins) === JSON.stringify([{ name: 'stamp-version', version: '2.0.0' }]),
+    ),
+    '/status: new worker processes, each running the new plugin version',
+  )
+  await gw.stop('SIGTERM')
+  t.equal(gw.child.exitCode, 0)
+}
+
+t.test('--workers 1 --supervise: a plugin upgraded on disk under load', (t) => codeReloadUnderLoad(t, 1))
+t.test('--workers 2: the same, one worker at a time', (t) => codeReloadUnderLoad(t, 2))
+
+t.test(
+  'without supervision, a code reload is refused in the log and the gateway keeps serving',
+  async (t) => {
+    const upstream = await startUpstream({ t })
+    const dir = tempDir(t)
+    installVersion(dir, '1.0.0')
+    const file = writeFiles(dir, { 'gateway.yaml': YAML(upstream.url) })
+    const gw = await start(t, [file, '--port', '0', '--host', '127.0.0.1', '--no-watch'], {
+      timeout: 120_000,
+    })
+    const reload = await run(['reload', '--code', '--pid', String(gw.child.pid)], { timeout: 120_000 })
+    t.equal(reload.code, 0)
+    for (let i = 0; i < 50 && !/needs a supervised gateway/.test(gw.output()); i++)
+      await new Promise((r) => setTimeout(r, 100))
+    t.match(gw.output(), /a code reload needs a supervised gateway/)
+    t.equal((await request(gw.url, { path: '/' })).headers['x-plugin-code'], 'code-1.0.0')
+    const bad = await run(['reload', '--code'], { timeout: 120_000 })
+    t.equal(bad.code, 2, 'reload without a process is a usage error')
+  },
+)
+
+t.test(
+  'a code reload whose new code does not load stops there: the running worker keeps serving',
+  async (t) => {
+    const upstream = await startUpstream({ t })
+    const dir = tempDir(t)
+    installVersion(dir, '1.0.0')
+    const file = writeFiles(dir, { 'gateway.yaml': YAML(upstream.url) })
+    const gw = await start(
+      t,
+      [file, '--port', '0', '--host', '127.0.0.1', '--supervise', '--status', '0', '--no-watch'],
+      { timeout: 120_000 },
+    )
+    const before = (await request(gw.status as string, { path: '/status' })).json()
+    // Version 3.0.0 is broken on disk: its module does not even parse.
+    installVersion(dir, '3.0.0')
+    writeFileSync(join(dir, 'node_modules/gatehouse-plugin-stamp-version/index.js'), 'export default {\n')
+    const reload = await run(['reload', '--code', '--pid', String(gw.child.pid)], { timeout: 120_000 })
+    t.equal(reload.code, 0)
+    for (let i = 0; i < 300 && !/the new worker could not start/.test(gw.output()); i++)
+      await new Promise((r) => setTimeout(r, 100))
+    t.match(gw.output(), /code reload: the new worker could not start; the running workers stay/)
+    const res = await request(gw.url, { path: '/after' })
+    t.equal(res.status, 200)
+    t.equal(res.headers['x-plugin-code'], 'code-1.0.0', 'the old code still answers')
+    // The failed worker is killed; /status lists the workers that answer.
+    let after = (await request(gw.status as string, { path: '/status' })).json()
+    for (let i = 0; i < 50 && after.workers.length !== 1; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      after = (await request(gw.status as string, { path: '/status' })).json()
+    }
+    t.same(
+      after.workers.map((w: { pid: number }) => w.pid),
+      before.workers.map((w: { pid: number }) => w.pid),
+      'the same worker, and no other started in place of the failed one',
+    )
+    t.notMatch(gw.output(), /starting a new one/, 'the failed new worker is not restarted')
+    t.equal(await gw.stop('SIGTERM'), 0)
+  },
+)
