@@ -12,7 +12,7 @@ import { cliLogger, LOG_FORMATS, type LogFormat, logFormatOf } from './logs.js'
 import { newPlugin } from './new-plugin.js'
 import { formatRoutes } from './routes.js'
 import { type AdminListen, type StartOptions, startFromFile } from './start.js'
-import { runPrimary, runWorker } from './workers.js'
+import { pluginList, runPrimary, runWorker } from './workers.js'
 
 /** Exit codes, documented in docs/cli.md. */
 export const EXIT = Object.freeze({
@@ -66,6 +66,11 @@ Environment:
   GATEHOUSE_CONFIG_KEY    the fleet's snapshot signing key (32+ characters): apply, rollback, start --store
   \${NAME} in the file    replaced by the environment variable NAME (\${NAME:-default} for a default)
 
+Signals to gatehouse start (gatehouse reload sends the first two):
+  SIGHUP                  reload the configuration file in process (a fleet node checks its store)
+  SIGUSR2                 code reload of a supervised gateway: new workers with the code on disk, one at a time
+  SIGTERM, SIGINT         readiness 503, keep serving for --drain-delay, stop accepting, drain, exit
+
 Exit codes: 0 ok, 1 invalid file, 2 bad command line (or no GATEHOUSE_CONFIG_KEY), 3 could not listen,
 failed at run time, or the store is unreachable.
 Docs: https://github.com/gatehousejs/gatehouse/blob/main/docs/cli.md`
@@ -88,6 +93,8 @@ Tells a running \`gatehouse start\` to reload. Without --code: the configuration
 the same processes. With --code: a supervised gateway (--supervise or --workers) replaces its workers
 one at a time; each new worker imports the plugin code on disk afresh and serves before the old one
 stops accepting and drains (SIGUSR2). The log and /status say which plugin versions each worker runs.
+A fleet node (start --store) takes its configuration from the store: SIGHUP makes it check the store
+at once, and SIGUSR2 only logs that it cannot reload its code (restart it).
 Exits once the signal is sent; the gateway's log says how the reload went.`,
   start: `gatehouse start <file> [options]
 
@@ -122,7 +129,9 @@ Fleet node (gatehouse start --store <redis-url>, no file):
   --node-id ID           this node's id in \`gatehouse status\` (default <host>-<pid>)
   --poll T               how often to check the current version and heartbeat (default 2s)
   --admin [host:]port    as above, plus GET /fleet (every node's heartbeat); PUT /config answers 409
-  --workers is refused with --store: start one node per core, each with its own --node-id and --port
+  --pid-file FILE        as above; SIGHUP (gatehouse reload) checks the store at once
+  --workers and --supervise are refused with --store: start one node per core, each with its own
+  --node-id and --port; to run new plugin code on a fleet, restart its nodes one at a time
 Plugins of a snapshot resolve from the working directory's node_modules, next to the CLI and NODE_PATH.`,
   validate: `gatehouse validate <file>
 
@@ -263,6 +272,13 @@ function listeningLine(prefix: string, url: string, admin?: string, status?: str
   return `gatehouse: ${prefix}listening on ${url}${admin ? `, admin API on ${admin}` : ''}${status ? `, status on ${status}` : ''}`
 }
 
+/** `--pid-file`: this (primary) process's id, for `gatehouse reload`; removed when it exits. */
+function writePidFile(pidFile: string | undefined): void {
+  if (pidFile === undefined || !cluster.isPrimary) return
+  writeFileSync(pidFile, `${process.pid}\n`)
+  process.once('exit', () => rmSync(pidFile, { force: true }))
+}
+
 /** `gatehouse reload`: a signal to the process named by --pid or --pid-file. */
 function cmdReload(
   code: boolean,
@@ -317,6 +333,9 @@ async function cmdStart(
   }
   const running = await startFromFile(options)
   out.error(listeningLine('', running.url, running.admin?.url, running.gateway.statusUrl))
+  out.error(
+    `gatehouse: process ${process.pid} serving; plugins: ${pluginList(running.gateway.status().plugins)}`,
+  )
   return -1
 }
 
@@ -455,11 +474,7 @@ export async function main(argv: string[], out: Console = console): Promise<numb
         if (options.requireStores?.length && !options.status) {
           throw new UsageError('--require-store needs --status (it decides what /status/ready answers)')
         }
-        const pidFile = values['pid-file'] as string | undefined
-        if (pidFile !== undefined && cluster.isPrimary) {
-          writeFileSync(pidFile, `${process.pid}\n`)
-          process.once('exit', () => rmSync(pidFile, { force: true }))
-        }
+        writePidFile(values['pid-file'] as string | undefined)
         return await cmdStart(
           options,
           values.supervise === true ? Math.max(workers, 1) : workers,
@@ -539,6 +554,11 @@ async function storeCommand(
       '--workers cannot be combined with --store: a fleet node is one process; to use every core, start one node per core (each with its own --node-id, --port and --cache-dir) behind your load balancer',
     )
   }
+  if (values.supervise === true) {
+    throw new UsageError(
+      '--supervise cannot be combined with --store yet: a fleet node is one process; to run new plugin code, restart the nodes one at a time',
+    )
+  }
   const flag = values['log-format'] as string | undefined
   if (flag !== undefined && !LOG_FORMATS.includes(flag as LogFormat)) {
     throw new UsageError(`--log-format takes ${LOG_FORMATS.join(' or ')}, not "${flag}"`)
@@ -558,6 +578,14 @@ async function storeCommand(
     logFormat,
     logger: cliLogger(logFormat),
   })
+  writePidFile(values['pid-file'] as string | undefined)
+  // Without these, SIGHUP and SIGUSR2 (`gatehouse reload [--code]`) would end the node.
+  process.on('SIGHUP', () => void node.sync('SIGHUP'))
+  process.on('SIGUSR2', () =>
+    node.gateway.logger.warn(
+      'a code reload needs a supervised gateway, and a fleet node is not one (no --supervise with --store); restart this node to run new plugin code',
+    ),
+  )
   out.error(listeningLine('', node.url, node.admin?.url, node.gateway.statusUrl))
   return -1
 }

@@ -7,6 +7,11 @@ import { prepareFile } from './gateway-file.js'
 import { type RunningGateway, type StartOptions, startFromFile } from './start.js'
 import { primaryStatusSource, type StatusMessage, storeChecks } from './status.js'
 
+/** `name@version, …` (or `none`): the plugin code a process imported, for the log. */
+export function pluginList(plugins: ReadonlyArray<{ name: string; version: string }>): string {
+  return plugins.map((p) => `${p.name}@${p.version}`).join(', ') || 'none'
+}
+
 /** Messages between the primary and its workers. */
 type Message =
   | { type: 'ready'; url: string; admin?: string; plugins: Array<{ name: string; version: string }> }
@@ -95,8 +100,7 @@ export function runPrimary(options: StartOptions, count: number, log: (msg: stri
     workers.add(worker)
     worker.on('message', (msg: Message) => {
       if (msg.type === 'ready') {
-        const plugins = msg.plugins.map((p) => `${p.name}@${p.version}`).join(', ') || 'none'
-        log(`worker ${worker.process.pid} serving; plugins: ${plugins}`)
+        log(`worker ${worker.process.pid} serving; plugins: ${pluginList(msg.plugins)}`)
         const replacing = replacements.get(worker)
         if (replacing) return replacing(true)
         if (!first) first = { url: msg.url, admin: msg.admin, status: undefined }

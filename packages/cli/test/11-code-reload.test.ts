@@ -1,9 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { join } from 'node:path'
-import { request, startUpstream } from '@gatehousejs/sdk/testing'
+import { request, startRedis, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import { run, start, tempDir, writeFiles } from './helpers/cli.js'
+import { fleetConfig, KEY, stampOf, waitFor } from './helpers/fleet.js'
+import { installPackage } from './helpers/plugins.js'
 
 // A code reload: a plugin package upgraded on disk while a bounded load loop runs, over new connections
 // and over keep-alive ones. The supervised gateway replaces its workers one at a time, each new one
@@ -186,6 +188,11 @@ t.test(
     const gw = await start(t, [file, '--port', '0', '--host', '127.0.0.1', '--no-watch'], {
       timeout: 120_000,
     })
+    t.match(
+      gw.output(),
+      new RegExp(`process ${gw.child.pid} serving; plugins: stamp-version@1\\.0\\.0`),
+      'the log names the plugin versions this process runs',
+    )
     const reload = await run(['reload', '--code', '--pid', String(gw.child.pid)], { timeout: 120_000 })
     t.equal(reload.code, 0)
     for (let i = 0; i < 50 && !/needs a supervised gateway/.test(gw.output()); i++)
@@ -234,5 +241,47 @@ t.test(
     )
     t.notMatch(gw.output(), /starting a new one/, 'the failed new worker is not restarted')
     t.equal(await gw.stop('SIGTERM'), 0)
+  },
+)
+
+t.test(
+  'a fleet node (--store): --supervise is refused; reload signals neither end it nor change its code',
+  async (t) => {
+    const redis = await startRedis({ t })
+    const upstream = await startUpstream({ t })
+    const dir = tempDir(t)
+    installPackage(dir, 'gatehouse-plugin-stamp', 'stamp')
+    const env = { GATEHOUSE_CONFIG_KEY: KEY }
+    const common = [
+      '--store',
+      redis.url,
+      '--cache-dir',
+      join(dir, 'cache'),
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+    ]
+
+    const refused = await run(['start', ...common, '--supervise'], { cwd: dir, env, timeout: 120_000 })
+    t.equal(refused.code, 2, 'a usage error, before anything starts')
+    t.match(refused.stderr, /--supervise cannot be combined with --store yet/)
+
+    const file = writeFiles(dir, { 'v1.yaml': fleetConfig(upstream.url, 'v1') })
+    const applied = await run(['apply', file, '--store', redis.url], { cwd: dir, env, timeout: 120_000 })
+    t.equal(applied.code, 0, applied.stderr)
+    const pidFile = join(dir, 'node.pid')
+    const node = await start(t, [...common, '--pid-file', pidFile], { cwd: dir, env, timeout: 120_000 })
+    await waitFor('the node to serve v1', async () => (await stampOf(node.url)) === 'v1')
+
+    const hup = await run(['reload', '--pid-file', pidFile], { timeout: 120_000 })
+    t.equal(hup.code, 0, hup.stderr)
+    const code = await run(['reload', '--code', '--pid-file', pidFile], { timeout: 120_000 })
+    t.equal(code.code, 0, code.stderr)
+    await waitFor('the warning', () => /restart this node to run new plugin code/.test(node.output()))
+    t.equal(await stampOf(node.url), 'v1', 'the node still serves its snapshot')
+    t.equal(node.child.exitCode, null, 'and is still running')
+    await node.stop('SIGTERM')
+    t.equal(node.child.signalCode, 'SIGTERM', 'it stops on SIGTERM, by that signal')
   },
 )

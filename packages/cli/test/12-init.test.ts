@@ -1,7 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request, startUpstream } from '@gatehousejs/sdk/testing'
+import { Ajv } from 'ajv'
 import t from 'tap'
+import { parse } from 'yaml'
 import { run, start, tempDir } from './helpers/cli.js'
 
 // `gatehouse init`: a commented project that `validate` accepts and `start` serves, as written. The
@@ -23,6 +25,13 @@ t.test('init writes a project that validates and serves a request', async (t) =>
   const yaml = readFileSync(join(dir, 'gateway.yaml'), 'utf8')
   t.equal(yaml.split('\n')[0], SCHEMA_HINT, 'the editor hint for the JSON Schema comes first')
   t.match(yaml, /# - name: key-auth/, 'more plugins to turn on, commented out')
+  // What an editor does with the hint: the CLI's JSON Schema checks the file as written (the
+  // \${UPSTREAM_URL:-…} reference included) and flags a misspelt key.
+  const schema = JSON.parse(readFileSync(new URL('../schema/gatehouse.schema.json', import.meta.url), 'utf8'))
+  const check = new Ajv({ strict: false, allErrors: true }).compile(schema)
+  const asWritten = parse(yaml)
+  t.ok(check(asWritten), `the schema accepts the file as written: ${JSON.stringify(check.errors)}`)
+  t.notOk(check({ ...asWritten, servces: asWritten.services }), 'and rejects a misspelt key')
   const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
   t.equal(manifest.name, 'my-gateway', 'named after its directory')
   t.same(Object.keys(manifest.dependencies).sort(), [
