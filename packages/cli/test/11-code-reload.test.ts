@@ -188,11 +188,10 @@ t.test(
     const gw = await start(t, [file, '--port', '0', '--host', '127.0.0.1', '--no-watch'], {
       timeout: 120_000,
     })
-    t.match(
-      gw.output(),
-      new RegExp(`process ${gw.child.pid} serving; plugins: stamp-version@1\\.0\\.0`),
-      'the log names the plugin versions this process runs',
-    )
+    const serving = new RegExp(`process ${gw.child.pid} serving; plugins: stamp-version@1\\.0\\.0`)
+    // The line follows the "listening" line, maybe in a later chunk of output.
+    for (let i = 0; i < 300 && !serving.test(gw.output()); i++) await new Promise((r) => setTimeout(r, 100))
+    t.match(gw.output(), serving, 'the log names the plugin versions this process runs')
     const reload = await run(['reload', '--code', '--pid', String(gw.child.pid)], { timeout: 120_000 })
     t.equal(reload.code, 0)
     for (let i = 0; i < 50 && !/needs a supervised gateway/.test(gw.output()); i++)
@@ -271,8 +270,22 @@ t.test(
     const applied = await run(['apply', file, '--store', redis.url], { cwd: dir, env, timeout: 120_000 })
     t.equal(applied.code, 0, applied.stderr)
     const pidFile = join(dir, 'node.pid')
-    const node = await start(t, [...common, '--pid-file', pidFile], { cwd: dir, env, timeout: 120_000 })
+    const node = await start(t, [...common, '--pid-file', pidFile, '--node-id', 'edge-1', '--status', '0'], {
+      cwd: dir,
+      env,
+      timeout: 120_000,
+    })
     await waitFor('the node to serve v1', async () => (await stampOf(node.url)) === 'v1')
+    const status = (await request(node.status as string, { path: '/status' })).json()
+    t.equal(status.fleet.node, 'edge-1', '/status names the fleet node')
+    t.equal(status.fleet.applied.version, 1, 'and the snapshot it serves')
+    t.match(status.fleet.applied.hash, /^sha256:/)
+    t.ok(
+      status.workers[0].plugins.some(
+        (p: { name: string; version: string }) => p.name === 'stamp' && p.version === '1.0.0',
+      ),
+      'and the plugin code it runs',
+    )
 
     const hup = await run(['reload', '--pid-file', pidFile], { timeout: 120_000 })
     t.equal(hup.code, 0, hup.stderr)

@@ -462,7 +462,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
               status: async () => {
                 const self = gateway.status()
                 const r = await gateway.readiness()
-                return statusBody([self], r.ready, self.uptime)
+                return statusBody([self], r.ready, self.uptime, options.status?.fleet?.())
               },
               ready: () => gateway.readiness(),
             },

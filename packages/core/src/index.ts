@@ -18,6 +18,7 @@ export type { MirrorStats } from './mirror.js'
 export { normalisePath } from './path.js'
 export type {
   ConfigStatus,
+  FleetStatus,
   Readiness,
   StatusBody,
   StatusOptions,

@@ -27,6 +27,18 @@ export interface StatusOptions {
   require?: readonly StoreCheck[]
   /** How long one store check may take before it counts as unreachable (ms). Default 1000. */
   checkTimeout?: number
+  /** A fleet node's identity and applied snapshot (`gatehouse start --store`), shown under `fleet`. */
+  fleet?: () => FleetStatus
+}
+
+/** What `/status` says about a fleet node: who it is and which published configuration it serves. */
+export interface FleetStatus {
+  /** The node id, as `gatehouse status` lists it. */
+  node: string
+  /** The snapshot applied here (version and hash as published), once there is one. */
+  applied?: { version: number; hash: string }
+  /** `in-sync`, `applying`, `failed` (the current snapshot cannot be applied here) or `stale`. */
+  state: string
 }
 
 export interface StoreCheck {
@@ -64,6 +76,8 @@ export interface StatusBody {
   config: ConfigStatus | undefined
   requests: { served: number }
   workers: WorkerStatus[]
+  /** Only on a fleet node. */
+  fleet?: FleetStatus
 }
 
 export interface Readiness {
@@ -138,7 +152,12 @@ export async function checkStores(stores: readonly StoreCheck[], timeout = 1000)
 }
 
 /** The `/status` body over some worker processes (one, for a gateway without workers). */
-export function statusBody(workers: WorkerStatus[], ready: boolean, uptime: number): StatusBody {
+export function statusBody(
+  workers: WorkerStatus[],
+  ready: boolean,
+  uptime: number,
+  fleet?: FleetStatus,
+): StatusBody {
   let served = 0
   for (const w of workers) served += w.requests.served
   return {
@@ -148,6 +167,7 @@ export function statusBody(workers: WorkerStatus[], ready: boolean, uptime: numb
     config: workers[0]?.config,
     requests: { served },
     workers,
+    ...(fleet === undefined ? {} : { fleet }),
   }
 }
 

@@ -176,7 +176,15 @@ export async function startFromStore(options: FleetStartOptions): Promise<Runnin
       logger: log,
       handleSignals: options.handleSignals !== false,
       drainDelay: options.drainDelay,
-      status: options.status,
+      // `/status` names the node and the snapshot it serves (the heartbeat's public part).
+      status: options.status && {
+        ...options.status,
+        fleet: () => ({
+          node: nodeId,
+          applied: applied && { version: applied.version, hash: applied.hash },
+          state,
+        }),
+      },
     })
   } catch (err) {
     await store.close()
