@@ -13,7 +13,8 @@ import { start, tempDir } from './helpers/cli.js'
 // tarballs and prints an `npm install` line; an empty project outside the workspace (`npm init -y`)
 // runs that line with plain npm; the README's gateway example, pasted into index.mjs, serves; a
 // plugin made with `npx gatehouse new-plugin` is built, tested and packed on its own, installed
-// into the same project, and loaded by name from a gateway file by `gatehouse start`.
+// into the same project, and loaded by name from a gateway file by `gatehouse start`; a project made
+// by `npx gatehouse init` installs its dependencies from the tarballs, starts and reloads its code.
 
 const exec = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -130,7 +131,7 @@ function startScript(
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
       reject(new Error(`node ${file} printed nothing matching ${pattern} in time:\n${out}`))
-    }, 30_000)
+    }, 120_000)
     const onData = (d: Buffer) => {
       out += d
       const match = pattern.exec(out)
@@ -149,7 +150,7 @@ function startScript(
 }
 
 t.test(
-  'npm run pack → npm install of the printed tarballs → the README example serves → a scaffolded plugin loads by name',
+  'npm run pack → npm install of the printed tarballs → the README example serves → a scaffolded plugin loads by name → gatehouse init starts',
   { timeout: 1_500_000 },
   async (t) => {
     const work = tempDir(t, 'gatehouse-pack-')
@@ -385,5 +386,62 @@ plugins:
     t.equal(upstream.last()?.headers['x-x'], 'tenant-checked')
     await gw.stop('SIGTERM')
     t.equal(gw.child.signalCode, 'SIGTERM', 'gatehouse start stops on SIGTERM')
+
+    // 6. `npx gatehouse init` a new project, install what its package.json names from the tarballs
+    //    (the packages are not on the registry: npm rewrites those ranges to the tarballs), then run
+    //    its `npm start` command and its `npm run reload:code` as they are written.
+    const project = join(work, 'my-gateway')
+    const created = await exec('npx', ['gatehouse', 'init', project], {
+      cwd: app,
+      env: NPM_ENV,
+      timeout: 120_000,
+    })
+    t.match(created.stdout, /Created a Gatehouse project in .*my-gateway/)
+    const initManifest = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>
+      scripts: Record<string, string>
+    }
+    const wanted = [...Object.keys(initManifest.dependencies), '@gatehousejs/core', '@gatehousejs/sdk']
+    noEngineWarning(
+      t,
+      "the init project's install",
+      await npm(['install', ...wanted.map(tarballOf)], project),
+    )
+    const hint = /^# yaml-language-server: \$schema=(\S+)/.exec(
+      readFileSync(join(project, 'gateway.yaml'), 'utf8'),
+    )
+    t.ok(
+      hint && existsSync(join(project, hint[1] as string)),
+      `the editor hint's schema is installed (${hint?.[1]})`,
+    )
+    const startArgs = shellWords(initManifest.scripts.start as string)
+    t.same(startArgs.slice(0, 2), ['gatehouse', 'start'], 'npm start runs gatehouse start')
+    const initGateway = await start(
+      t,
+      [...startArgs.slice(2), '--port', '0', '--host', '127.0.0.1', '--no-watch'],
+      {
+        cwd: project,
+        env: { UPSTREAM_URL: upstream.url },
+        bin: join(project, 'node_modules/@gatehousejs/cli/bin/gatehouse.js'),
+        timeout: 120_000,
+      },
+    )
+    const hello = await request(initGateway.url, { path: '/api/hello' })
+    t.equal(hello.status, 200, 'the init project serves its route')
+    t.equal(upstream.last()?.url, '/hello', 'through its service, /api stripped')
+    t.equal(hello.headers['ratelimit-limit'], '600', 'with the installed rate-limit plugin')
+    t.match(hello.headers['x-request-id'], /\S+/, 'and its local plugin')
+    const reloaded = await npm(['run', 'reload:code'], project, 120_000)
+    t.match(
+      reloaded.stdout,
+      /asked process \d+ for a code reload \(SIGUSR2\)/,
+      'npm run reload:code signals it',
+    )
+    for (let i = 0; i < 600 && !/code reload done/.test(initGateway.output()); i++) {
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    t.match(initGateway.output(), /code reload done/, 'its workers were replaced')
+    t.equal((await request(initGateway.url, { path: '/api/again' })).status, 200, 'and it serves after')
+    t.equal(await initGateway.stop('SIGTERM'), 0, 'the supervised gateway exits 0 on SIGTERM')
   },
 )
