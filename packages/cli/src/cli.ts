@@ -1,15 +1,17 @@
 import cluster from 'node:cluster'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { createGateway } from '@gatehousejs/core'
+import { createGateway, validateConfig } from '@gatehousejs/core'
 import { cmdApply, cmdDiff, cmdHistory, cmdRollback, cmdStatus } from './fleet/commands.js'
 import { startFromStore } from './fleet/node.js'
 import { FleetError, SnapshotRejectedError } from './fleet/snapshot.js'
-import { InvalidFileError, prepareFile, withLocations } from './gateway-file.js'
+import { InvalidFileError, located, prepareFile, withLocations } from './gateway-file.js'
 import { IMPORT_HELP, importMain } from './import/index.js'
 import { init } from './init.js'
+import { FileError, type LoadedFile, loadConfigFile } from './load.js'
 import { cliLogger, LOG_FORMATS, type LogFormat, logFormatOf } from './logs.js'
 import { newPlugin } from './new-plugin.js'
+import { collectPlugins } from './resolve.js'
 import { formatRoutes } from './routes.js'
 import { type AdminListen, type StartOptions, startFromFile } from './start.js'
 import { pluginList, runPrimary, runWorker } from './workers.js'
@@ -51,6 +53,9 @@ Usage:
                                 reload the configuration (SIGHUP), or with --code replace the workers
                                 of a supervised gateway one at a time with fresh plugin code (SIGUSR2)
   gatehouse validate <file>     check the file; prints every problem as file:line:column
+  gatehouse validate <file> [--online]
+                                check the file, every problem in one run, as file:line:column;
+                                no side effects (--online: also the plugins' checks that need I/O)
   gatehouse routes <file>       print the route table with each route's plugin chain
   gatehouse new-plugin <name> [--dir DIR] [--sdk SPEC] [--core SPEC]
                                 scaffold a plugin package that builds, tests and packs
@@ -133,11 +138,16 @@ Fleet node (gatehouse start --store <redis-url>, no file):
   --workers and --supervise are refused with --store: start one node per core, each with its own
   --node-id and --port; to run new plugin code on a fleet, restart its nodes one at a time
 Plugins of a snapshot resolve from the working directory's node_modules, next to the CLI and NODE_PATH.`,
-  validate: `gatehouse validate <file>
+  validate: `gatehouse validate <file> [--online]
 
-Reads <file>, resolves its plugins and checks everything a start would check (the schema, every
-plugin's config, references between services, routes, consumers and plugins), without listening.
-Prints each problem as file:line:column, its JSON pointer and the plugin; exits 1 if there is one.`,
+Reads <file>, resolves its plugins and checks the schema, references between services, routes,
+consumers and plugins (with "did you mean" for near misses), and every plugin instance's config, all
+in one run, even when part of the file is invalid. It has no side effect: no plugin is initialised, no
+socket is opened (no Redis connection, no JWKS fetch), no timer runs.
+Prints each problem as file:line:column, its JSON pointer and the plugin; exits 1 if there is one.
+
+Options:
+  --online               also run the checks plugins declare as needing I/O (e.g. a JWKS URL answers)`,
   routes: `gatehouse routes <file> [--json]
 
 Prints the route table: each route's paths, methods, hosts, upstream, and its compiled plugin chain
@@ -232,23 +242,53 @@ function parseAdmin(value: string | undefined, allowRemote: boolean): AdminListe
   return { host, port: parsePort(m[2], '--admin', 0), token, allowRemote }
 }
 
-async function cmdValidate(file: string, out: Console): Promise<number> {
-  const prepared = await prepareFile(file)
-  const gateway = await withLocations(prepared.loaded, () =>
-    createGateway(prepared.config, {
-      plugins: prepared.plugins,
-      file: prepared.loaded.file,
-      logger: false,
-      handleSignals: false,
-    }),
-  )
-  const routes = gateway.routes().length
-  const plugins = gateway.plugins().length
-  await gateway.close()
+/**
+ * Checks the file in one pass with no side effect (no plugin `init`, no socket, no timer): file,
+ * plugin resolution, schema, references and every instance's config are all reported together.
+ * `--online` also runs the checks plugins declare as needing I/O (`check`).
+ */
+async function cmdValidate(file: string, online: boolean, out: Console): Promise<number> {
+  let loaded: LoadedFile
+  try {
+    loaded = await loadConfigFile(file)
+  } catch (err) {
+    if (err instanceof FileError) throw new InvalidFileError(err.file, err.issues, err.positions)
+    throw err
+  }
+  const resolved = await collectPlugins(loaded.config, loaded.file)
+  const result = await validateConfig(resolved.config, {
+    plugins: resolved.plugins,
+    file: loaded.file,
+    online,
+  })
+  // A plugin that could not be resolved is reported once, by the resolver, with what to install.
+  const unresolved = new Set(resolved.issues.map((i) => i.pointer))
+  const issues = [
+    ...resolved.issues,
+    ...result.issues.filter((i) => !unresolved.has(i.pointer)).map(({ file: _f, ...i }) => i),
+  ]
+  if (issues.length > 0) throw byPosition(located(loaded, issues))
+  const { routes, instances } = result
   out.log(
-    `${file}: valid (${routes} route${routes === 1 ? '' : 's'}, ${plugins} plugin instance${plugins === 1 ? '' : 's'})`,
+    `${file}: valid (${routes} route${routes === 1 ? '' : 's'}, ${instances} plugin instance${instances === 1 ? '' : 's'})`,
   )
   return EXIT.ok
+}
+
+/** The problems in the order they appear in the file (those without a place last). */
+function byPosition(err: InvalidFileError): InvalidFileError {
+  const order = err.issues
+    .map((issue, i) => ({ issue, at: err.positions[i] }))
+    .sort(
+      (a, b) =>
+        (a.at?.line ?? Number.POSITIVE_INFINITY) - (b.at?.line ?? Number.POSITIVE_INFINITY) ||
+        (a.at?.column ?? 0) - (b.at?.column ?? 0),
+    )
+  return new InvalidFileError(
+    err.file,
+    order.map((o) => o.issue),
+    order.map((o) => o.at),
+  )
 }
 
 async function cmdRoutes(file: string, json: boolean, out: Console): Promise<number> {
@@ -386,6 +426,7 @@ export async function main(argv: string[], out: Console = console): Promise<numb
         pid: { type: 'string' },
         code: { type: 'boolean' },
         force: { type: 'boolean' },
+        online: { type: 'boolean' },
       },
     })
   } catch (err) {
@@ -434,7 +475,7 @@ export async function main(argv: string[], out: Console = console): Promise<numb
     if (rest.length > 1) throw new UsageError(`unexpected argument "${rest[1]}"`)
     switch (command) {
       case 'validate':
-        return await cmdValidate(target, out)
+        return await cmdValidate(target, values.online === true, out)
       case 'routes':
         return await cmdRoutes(target, values.json === true, out)
       case 'new-plugin':

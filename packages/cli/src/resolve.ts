@@ -66,21 +66,26 @@ function nodePath(): string {
 /** The CLI package's folder: plugins installed next to the CLI are found from here. */
 const CLI_DIR = fileURLToPath(new URL('..', import.meta.url))
 
+/** An array in the file, or none: `validate` reads a file whose shape the schema may yet refuse. */
+function arr<T>(value: T[] | undefined): T[] {
+  return Array.isArray(value) ? value.filter((v) => v !== null && typeof v === 'object') : []
+}
+
 function collectReferences(config: GatewayConfig): Reference[] {
   const refs: Reference[] = []
   const add = (list: { name: string }[] | undefined, base: string) => {
-    list?.forEach((p, i) => {
-      if (p && typeof p.name === 'string') refs.push({ pointer: `${base}/${i}/name`, name: p.name })
+    arr(list).forEach((p, i) => {
+      if (typeof p.name === 'string') refs.push({ pointer: `${base}/${i}/name`, name: p.name })
     })
   }
   add(config.plugins, '/plugins')
-  config.services?.forEach((s, i) => {
+  arr(config.services).forEach((s, i) => {
     add(s.plugins, `/services/${i}/plugins`)
-    s.routes?.forEach((r, j) => {
+    arr(s.routes).forEach((r, j) => {
       add(r.plugins, `/services/${i}/routes/${j}/plugins`)
     })
   })
-  config.consumers?.forEach((c, i) => {
+  arr(config.consumers).forEach((c, i) => {
     add(c.plugins, `/consumers/${i}/plugins`)
   })
   return refs
@@ -128,6 +133,20 @@ export async function resolvePlugins(
   configFile: string,
   builtins: readonly PluginDefinition[] = [],
 ): Promise<ResolvedPlugins> {
+  const resolved = await collectPlugins(config, configFile, builtins)
+  if (resolved.issues.length > 0) throw new PluginResolutionError(resolved.issues)
+  return resolved
+}
+
+/**
+ * As {@link resolvePlugins}, but a reference that cannot be resolved is an issue in the result
+ * rather than a thrown error, so `validate` can go on and report the rest of the file as well.
+ */
+export async function collectPlugins(
+  config: GatewayConfig,
+  configFile: string,
+  builtins: readonly PluginDefinition[] = [],
+): Promise<ResolvedPlugins & { issues: ConfigIssue[] }> {
   const baseDir = dirname(resolve(configFile))
   const fromConfig = createRequire(join(baseDir, 'gatehouse.config.js'))
   const fromCli = createRequire(import.meta.url)
@@ -152,7 +171,6 @@ export async function resolvePlugins(
     byRef.set(ref.name, def)
     sources.set(def.name, source)
   }
-  if (issues.length > 0) throw new PluginResolutionError(issues)
 
   async function load(ref: Reference): Promise<{ def: PluginDefinition; source: string } | undefined> {
     if (isPathReference(ref.name)) {
@@ -219,7 +237,7 @@ export async function resolvePlugins(
     return { def, source }
   }
 
-  return { plugins: uniqueDefinitions(byRef), config: renamed(config, byRef), sources }
+  return { plugins: uniqueDefinitions(byRef), config: renamed(config, byRef), sources, issues }
 }
 
 /** The version in the package.json above `entry` whose name is `pkg` (its exports may hide package.json). */
@@ -250,18 +268,18 @@ function uniqueDefinitions(byRef: Map<string, PluginDefinition>): PluginDefiniti
 function renamed(config: GatewayConfig, byRef: Map<string, PluginDefinition>): GatewayConfig {
   const copy = structuredClone(config)
   const fix = (list: { name: string; before?: string[]; after?: string[] }[] | undefined) => {
-    for (const p of list ?? []) {
+    for (const p of arr(list)) {
       const def = byRef.get(p.name)
       if (def) p.name = def.name
-      if (p.before) p.before = p.before.map((n) => byRef.get(n)?.name ?? n)
-      if (p.after) p.after = p.after.map((n) => byRef.get(n)?.name ?? n)
+      if (Array.isArray(p.before)) p.before = p.before.map((n) => byRef.get(n)?.name ?? n)
+      if (Array.isArray(p.after)) p.after = p.after.map((n) => byRef.get(n)?.name ?? n)
     }
   }
   fix(copy.plugins)
-  for (const s of copy.services ?? []) {
+  for (const s of arr(copy.services)) {
     fix(s.plugins)
-    for (const r of s.routes ?? []) fix(r.plugins)
+    for (const r of arr(s.routes)) fix(r.plugins)
   }
-  for (const c of copy.consumers ?? []) fix(c.plugins)
+  for (const c of arr(copy.consumers)) fix(c.plugins)
   return copy
 }

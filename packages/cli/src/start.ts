@@ -1,11 +1,11 @@
 import { watch } from 'node:fs'
 import { basename, dirname } from 'node:path'
 import { type AdminServer, createGateway, type Gateway, startAdmin } from '@gatehousejs/core'
-import type { GatewayConfig, PluginDefinition } from '@gatehousejs/sdk'
+import type { ConfigIssue, GatewayConfig, PluginDefinition } from '@gatehousejs/sdk'
 import { InvalidFileError, isConfigError, prepareFile, withLocations } from './gateway-file.js'
-import { parseConfigText } from './load.js'
+import { FileError, type LoadedFile, type Position, parseConfigText } from './load.js'
 import { type LogFormat, withRequestLog } from './logs.js'
-import { resolvePlugins } from './resolve.js'
+import { PluginResolutionError, resolvePlugins } from './resolve.js'
 import { type StatusListen, storeChecks } from './status.js'
 
 export interface AdminListen {
@@ -119,10 +119,16 @@ export async function startFromFile(options: StartOptions): Promise<RunningGatew
   async function parseBody(
     body: Buffer,
     _contentType: string | undefined,
-  ): Promise<{ config: GatewayConfig; plugins: PluginDefinition[] }> {
+  ): Promise<{ config: GatewayConfig; plugins: PluginDefinition[]; locate: LoadedFile['locate'] }> {
     const loaded = parseConfigText(body.toString('utf8'), options.file)
-    const resolved = await resolvePlugins(loaded.config, options.file)
-    return withRequestLog(options.logger, resolved.config, resolved.plugins)
+    let resolved: Awaited<ReturnType<typeof resolvePlugins>>
+    try {
+      resolved = await resolvePlugins(loaded.config, options.file)
+    } catch (err) {
+      if (err instanceof PluginResolutionError) throw placed(err.issues, (i) => loaded.locate(i.pointer))
+      throw err
+    }
+    return { ...withRequestLog(options.logger, resolved.config, resolved.plugins), locate: loaded.locate }
   }
 
   async function applyBody(body: Buffer, contentType: string | undefined): Promise<boolean> {
@@ -140,6 +146,19 @@ export async function startFromFile(options: StartOptions): Promise<RunningGatew
     }
   }
 
+  /** An error whose issues carry their line and column in the admin body (the body is not a file). */
+  function placed(
+    issues: readonly ConfigIssue[],
+    at: (issue: ConfigIssue, n: number) => Position | undefined,
+  ): Error & { issues: ConfigIssue[] } {
+    const withPlace = issues.map((issue, n) => {
+      const { file: _f, ...rest } = issue
+      const p = at(issue, n)
+      return p ? { ...rest, line: p.line, column: p.column } : rest
+    })
+    return Object.assign(new Error(issues.map((i) => i.message).join('; ')), { issues: withPlace })
+  }
+
   let admin: AdminServer | undefined
   if (options.admin) {
     let lastBody: { body: Buffer; contentType: string | undefined } | undefined
@@ -154,6 +173,7 @@ export async function startFromFile(options: StartOptions): Promise<RunningGatew
           try {
             return await parseBody(body, contentType)
           } catch (err) {
+            if (err instanceof FileError) throw placed(err.issues, (_i, n) => err.positions[n])
             const issues = (err as { issues?: unknown }).issues
             if (Array.isArray(issues)) throw Object.assign(new Error((err as Error).message), { issues })
             throw err

@@ -6,6 +6,7 @@ import {
   type AdminEndpoint,
   type AdminRequest,
   ConfigError,
+  type ConfigIssue,
   type GatewayConfig,
   type PluginDefinition,
 } from '@gatehousejs/sdk'
@@ -29,12 +30,17 @@ export interface AdminOptions {
   bodyLimit?: number
   /**
    * Turns a `PUT /config` body into a config (and any plugin definitions it needs). Default: JSON.
-   * The CLI passes one that reads YAML and resolves plugin packages.
+   * The CLI passes one that reads YAML and resolves plugin packages, with `locate` so each problem
+   * carries its line and column in the body.
    */
   parseConfig?: (
     body: Buffer,
     contentType: string | undefined,
-  ) => Promise<{ config: GatewayConfig; plugins?: PluginDefinition[] }>
+  ) => Promise<{
+    config: GatewayConfig
+    plugins?: PluginDefinition[]
+    locate?: (pointer: string) => { line: number; column: number } | undefined
+  }>
   /** JSON pointers to show as `[redacted]` in `GET /config` (e.g. values that came from env vars). */
   redact?: () => Iterable<string>
   /** Called after a successful `PUT /config` (e.g. to tell sibling worker processes). */
@@ -83,6 +89,19 @@ function send(res: http.ServerResponse, status: number, body: unknown, headers: 
     ...headers,
   })
   res.end(text)
+}
+
+/**
+ * A config problem as `PUT /config` reports it: the pointer (and plugin), never a file name (the
+ * body is not the gateway's file), and its line and column in the body when the parser knows them.
+ */
+function bodyIssue(
+  issue: ConfigIssue,
+  locate?: (pointer: string) => { line: number; column: number } | undefined,
+): ConfigIssue & { line?: number; column?: number } {
+  const { file: _file, ...rest } = issue
+  const at = locate?.(issue.pointer)
+  return at ? { ...rest, line: at.line, column: at.column } : rest
 }
 
 function problem(status: number, code: string, message: string, extra: Record<string, unknown> = {}) {
@@ -338,7 +357,7 @@ export async function startAdmin(gateway: Gateway, options: AdminOptions): Promi
       if (body === undefined) {
         return send(res, 413, problem(413, 'GH_ADMIN_BODY_TOO_LARGE', 'The config is larger than the limit'))
       }
-      let parsed: { config: GatewayConfig; plugins?: PluginDefinition[] }
+      let parsed: Awaited<ReturnType<NonNullable<AdminOptions['parseConfig']>>>
       try {
         parsed = await parseConfig(body, req.headers['content-type'])
       } catch (err) {
@@ -347,7 +366,7 @@ export async function startAdmin(gateway: Gateway, options: AdminOptions): Promi
           res,
           400,
           problem(400, 'GH_ADMIN_CONFIG_INVALID', `The config could not be read: ${(err as Error).message}`, {
-            issues: Array.isArray(issues) ? issues : undefined,
+            issues: Array.isArray(issues) ? (issues as ConfigIssue[]).map((i) => bodyIssue(i)) : undefined,
           }),
         )
       }
@@ -359,7 +378,7 @@ export async function startAdmin(gateway: Gateway, options: AdminOptions): Promi
             res,
             400,
             problem(400, 'GH_ADMIN_CONFIG_INVALID', 'The config is invalid; the running one is unchanged', {
-              issues: err.issues,
+              issues: err.issues.map((i) => bodyIssue(i, parsed.locate)),
             }),
           )
         }

@@ -18,7 +18,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from 'pino'
 import { redactConfig } from './admin.js'
 import type { Instance } from './chain.js'
-import { closeInstances, compileGeneration, type Generation } from './compile.js'
+import { compileGeneration, type Generation } from './compile.js'
 import { createDispatch, type Inject, pinOf } from './dispatch.js'
 import {
   ConnectUnsupported,
@@ -30,6 +30,7 @@ import {
 } from './errors.js'
 import { requestIdFor } from './forwarding.js'
 import type { HealthEvent, HealthHub, UpstreamGroup, UpstreamSnapshot } from './health.js'
+import { closeInstances } from './instances.js'
 import { handleRequest, type Runtime, type Sender } from './lifecycle.js'
 import { createLogger, type LoggerOption } from './logger.js'
 import { type MirrorStats, mirrorStats } from './mirror.js'

@@ -28,3 +28,5 @@ export type {
   WorkerStatus,
 } from './status.js'
 export { checkStores, configHash, GATEHOUSE_VERSION, startStatusServer, statusBody } from './status.js'
+export type { ConfigValidation, ValidateOptions } from './validate-config.js'
+export { validateConfig } from './validate-config.js'

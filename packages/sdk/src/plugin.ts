@@ -11,6 +11,7 @@ import type {
   RouteInfo,
   ServiceInfo,
 } from './context.js'
+import type { ConfigIssue } from './errors.js'
 
 /** The plugin contract version this SDK speaks; core refuses plugins built for another major. */
 export const PLUGIN_API_VERSION = 1
@@ -125,6 +126,14 @@ export interface PluginEnv {
   readonly routes?: readonly RouteInfo[]
 }
 
+/** What a plugin's `validate` and `check` receive: the configuration around the instance, no handles. */
+export interface PluginCheckEnv {
+  readonly instance: { readonly scope: PluginScope }
+  readonly consumers: readonly ConsumerRecord[]
+  readonly services: readonly ServiceInfo[]
+  readonly routes: readonly RouteInfo[]
+}
+
 /** Sends one request through the gateway's own lifecycle; see {@link PluginEnv.dispatch}. */
 export type Dispatch = (request: DispatchRequest) => Promise<DispatchResponse>
 
@@ -206,6 +215,17 @@ export interface PluginDefinition<TConfig = any, TState = any> {
    */
   init(config: TConfig, env: PluginEnv): Awaitable<PluginHandlers<TState>>
   /**
+   * Checks the schema cannot express, with no side effect (no socket, timer, file watcher or network):
+   * `gatehouse validate` and every load run it before any `init`. Return the problems (or throw a
+   * ConfigError); pointers follow `init`'s rule (`/config/...` is relative to this instance).
+   */
+  readonly validate?: (config: TConfig, env: PluginCheckEnv) => Awaitable<ConfigIssue[] | void>
+  /**
+   * Checks that need I/O (a JWKS URL answers, a file exists on a remote store). Only
+   * `gatehouse validate --online` runs it; a load never does. Same return rule as `validate`.
+   */
+  readonly check?: (config: TConfig, env: PluginCheckEnv) => Awaitable<ConfigIssue[] | void>
+  /**
    * Runs once in the node:cluster primary when the gateway runs as several worker processes
    * (`gatehouse start --workers N`, or a primary of your own that calls it), for a plugin whose
    * workers coordinate through the primary (prometheus sums the workers' metrics there). It takes no
@@ -238,6 +258,10 @@ export interface PluginOptions<
    * compile error naming the key, not a handler that never runs.
    */
   init: I & ExactInit<I>
+  /** See {@link PluginDefinition.validate}. */
+  validate?: (config: Static<S>, env: PluginCheckEnv) => Awaitable<ConfigIssue[] | void>
+  /** See {@link PluginDefinition.check}. */
+  check?: (config: Static<S>, env: PluginCheckEnv) => Awaitable<ConfigIssue[] | void>
   /** See {@link PluginDefinition.primary}. */
   primary?: () => Awaitable<void | (() => Awaitable<void>)>
 }
@@ -277,6 +301,8 @@ export const DEFINITION_KEYS: readonly string[] = Object.freeze([
   'stacking',
   'apiVersion',
   'init',
+  'validate',
+  'check',
   'primary',
 ])
 /** The phase handlers an `init` may return. */
@@ -405,8 +431,10 @@ export function definePlugin<
   if (typeof options.init !== 'function') {
     throw new TypeError(`plugin "${options.name}": init must be a function`)
   }
-  if (options.primary !== undefined && typeof options.primary !== 'function') {
-    throw new TypeError(`plugin "${options.name}": primary must be a function`)
+  for (const key of ['primary', 'validate', 'check'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'function') {
+      throw new TypeError(`plugin "${options.name}": ${key} must be a function`)
+    }
   }
   const problems = pluginKeyProblems(options, 'definition')
   if (problems.length > 0) throw new TypeError(`plugin "${options.name}": ${problems.join('; ')}`)

@@ -1,6 +1,7 @@
 import {
   type AccessContext,
   ConfigError,
+  type ConfigIssue,
   type ConsumerRecord,
   createAuthGuard,
   definePlugin,
@@ -61,6 +62,24 @@ export const jwt = definePlugin({
   description:
     'Authenticates requests with JSON Web Tokens (HS/RS/PS/ES/EdDSA, keys from config, consumers or JWKS)',
   schema: JwtSchema,
+  /** `gatehouse validate --online`: each JWKS URL answers 200 with a key set. A load never runs this. */
+  async check(config) {
+    return (
+      await Promise.all(
+        config.jwks.map(async ({ url }, i): Promise<ConfigIssue[]> => {
+          const pointer = `/config/jwks/${i}/url`
+          try {
+            const res = await fetch(url, { signal: AbortSignal.timeout(5000), redirect: 'error' })
+            const body = (await res.json().catch(() => undefined)) as { keys?: unknown } | undefined
+            if (res.ok && Array.isArray(body?.keys)) return []
+            return [{ pointer, message: `${url} answered ${res.status} without a JSON Web Key Set` }]
+          } catch (err) {
+            return [{ pointer, message: `${url} cannot be fetched: ${(err as Error).message}` }]
+          }
+        }),
+      )
+    ).flat()
+  },
   async init(config, env) {
     const guard = createAuthGuard(env, { plugin: 'jwt', anonymous: config.anonymous })
     const store =
