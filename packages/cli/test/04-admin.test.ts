@@ -103,6 +103,15 @@ t.test('admin API over the CLI', async (t) => {
   t.equal(invalid.status, 400)
   t.equal(invalid.json().code, 'GH_ADMIN_CONFIG_INVALID')
   t.match(invalid.json().issues, [{ pointer: '/services/0/routes/0/paths/0' }])
+  t.match(
+    invalid.json().issues,
+    [{ pointer: '/services/0/routes/0/paths/0', line: 6, column: 17 }],
+    'the line and column in the YAML body',
+  )
+  t.notOk(
+    invalid.json().issues.some((i: { file?: string }) => 'file' in i),
+    'no file name: the body is not the file',
+  )
   await request(gw.url, { path: '/still' })
   t.equal(upstream.last()?.headers['x-stamp'], 'env-secret-value', 'the running config stays')
 

@@ -66,6 +66,11 @@ export interface PlanOptions {
   plugins: ReadonlyMap<string, PluginDefinition>
   /** The running generation: a balanced service keeps its targets' health state across a reload. */
   previous?: Generation | undefined
+  /**
+   * Append "did you mean" to messages about unknown names (plugins, routes, services, consumers).
+   * `validateConfig` does; a load keeps its messages as they were (callers match them exactly).
+   */
+  hints?: boolean
 }
 
 const DEFAULT_TIMEOUTS = { connect: 10_000, read: 60_000 }
@@ -315,6 +320,7 @@ function declarations(
   plan: Plan,
   consumerIndex: Map<string, string>,
   issues: ConfigIssue[],
+  hint: typeof didYouMean,
 ): Decl[] {
   const decls: Decl[] = []
   const routeService = new Map(plan.routes.map((r) => [r.route.name, r.route.service.name]))
@@ -329,7 +335,7 @@ function declarations(
         issues.push({
           pointer: `${pointer}/route`,
           plugin: p.name,
-          message: `no route named "${p.route}"${didYouMean(p.route, routeNames)}`,
+          message: `no route named "${p.route}"${hint(p.route, routeNames)}`,
         })
       else if (p.service !== undefined && p.service !== svc) {
         issues.push({
@@ -345,7 +351,7 @@ function declarations(
         issues.push({
           pointer: `${pointer}/service`,
           plugin: p.name,
-          message: `no service named "${p.service}"${didYouMean(p.service, serviceNames)}`,
+          message: `no service named "${p.service}"${hint(p.service, serviceNames)}`,
         })
       scope.service = p.service
     }
@@ -355,7 +361,7 @@ function declarations(
         issues.push({
           pointer: `${pointer}/consumer`,
           plugin: p.name,
-          message: `no consumer with id or username "${p.consumer}"${didYouMean(p.consumer, [...consumerIndex.keys()])}`,
+          message: `no consumer with id or username "${p.consumer}"${hint(p.consumer, [...consumerIndex.keys()])}`,
         })
       scope.consumer = id ?? p.consumer
     }
@@ -400,14 +406,15 @@ function checkInstances(
   const ids = new Set<string>()
   const checkedDefs = new Set<PluginDefinition>()
   const known = [...opts.plugins.keys()].sort()
-  for (const d of declarations(config, plan, consumerIndex, issues)) {
+  const hint: typeof didYouMean = opts.hints ? didYouMean : () => ''
+  for (const d of declarations(config, plan, consumerIndex, issues, hint)) {
     if (d.decl.enabled === false || typeof d.decl.name !== 'string') continue
     const def = opts.plugins.get(d.decl.name)
     if (!def) {
       issues.push({
         pointer: `${d.pointer}/name`,
         plugin: d.decl.name,
-        message: `unknown plugin "${d.decl.name}"; registered plugins: ${known.length ? known.join(', ') : '(none)'}${didYouMean(d.decl.name, known)}`,
+        message: `unknown plugin "${d.decl.name}"; registered plugins: ${known.length ? known.join(', ') : '(none)'}${hint(d.decl.name, known)}`,
       })
       continue
     }
@@ -435,7 +442,7 @@ function checkInstances(
           issues.push({
             pointer: `${d.pointer}/${key}/${i}`,
             plugin: def.name,
-            message: `unknown plugin "${n}"${didYouMean(n, known)}`,
+            message: `unknown plugin "${n}"${hint(n, known)}`,
           })
         }
       })
@@ -575,7 +582,7 @@ export async function validateConfig(
       })
     registry.set(def.name, def)
   }
-  const plan = planGeneration(config, { plugins: registry })
+  const plan = planGeneration(config, { plugins: registry, hints: true })
   issues.push(...plan.issues)
   issues.push(...(await runPluginChecks(plan, 'validate')))
   if (options.online) issues.push(...(await runPluginChecks(plan, 'check')))
