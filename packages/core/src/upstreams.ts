@@ -57,7 +57,8 @@ export function compileUpstream(
     if (svc.url !== undefined && url === undefined)
       issues.push({
         pointer: `${pointer}/url`,
-        message: `"${svc.url}" is not an http(s) URL without query, fragment or credentials`,
+        // A URL with credentials (or from ${ENV}) may carry a secret: it is not echoed then.
+        message: `${/@/.test(svc.url) ? 'this URL (not shown: it may hold credentials)' : `"${svc.url}"`} is not an http(s) URL without query, fragment or credentials`,
       })
     basePath = url ? url.pathname.replace(/\/+$/, '') : ''
     targets = [{ url: svc.url ?? '', origin: url ? url.origin : 'http://invalid', weight: 100 }]
