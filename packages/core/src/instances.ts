@@ -52,6 +52,7 @@ export async function initialiseInstances(plan: Plan, opts: InitialiseOptions): 
           dispatch: opts.dispatch,
           services: serviceInfos,
           routes: routeInfos,
+          redis: plan.redis.connections,
         })
         if (handlers === null || typeof handlers !== 'object')
           throw new TypeError('init must return an object of handlers')

@@ -12,6 +12,9 @@ import {
   type PluginScope,
   type PoolConfig,
   pluginKeyProblems,
+  type RedisConnectionConfig,
+  type RedisConnectionInput,
+  redisConnectionIssues,
   type TlsConfig,
 } from '@gatehousejs/sdk'
 import type { CompiledRoute, CompiledService, Generation } from './compile.js'
@@ -38,6 +41,8 @@ export interface Plan {
   /** The enabled plugin instances, each with its definition and validated config: what step 2 builds. */
   planned: PlannedInstance[]
   trust: TrustFn
+  /** The top-level `redis` section, validated, for `env.redis`; `key` changes when the section does. */
+  redis: { connections: Readonly<Record<string, RedisConnectionConfig>>; key: string }
   /** Every problem found; the plan is usable only when this is empty. */
   issues: ConfigIssue[]
 }
@@ -96,6 +101,7 @@ export function planGeneration(input: GatewayConfig, opts: PlanOptions): Plan {
     consumers: [],
     planned: [],
     trust: () => false,
+    redis: { connections: {}, key: '' },
     issues: [],
   }
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
@@ -105,6 +111,7 @@ export function planGeneration(input: GatewayConfig, opts: PlanOptions): Plan {
   unshareInstanceConfigs(config)
   const issues: ConfigIssue[] = []
   try {
+    plan.redis = compileRedisSection(config.redis, issues)
     checkServices(config, plan, opts, issues)
     const consumerIndex = checkConsumers(config, plan, issues)
     checkInstances(config, plan, opts, consumerIndex, issues)
@@ -476,7 +483,8 @@ function checkInstances(
       ...d,
       def,
       config: pluginConfig,
-      reuseKey: `${def.name}@${def.version}|${scopeKey}|${consumersKey}|${stableJson(pluginConfig)}`,
+      // A changed `redis` section re-initialises the instances (they may hold one of its connections).
+      reuseKey: `${def.name}@${def.version}|${scopeKey}|${consumersKey}|${stableJson(pluginConfig)}|${plan.redis.key}`,
     })
   }
 }
@@ -648,4 +656,25 @@ export function stableJson(value: unknown): string {
     .sort()
     .map((k) => `${JSON.stringify(k)}:${stableJson(obj[k])}`)
     .join(',')}}`
+}
+
+/**
+ * The top-level `redis` section (docs/redis.md): what the schema cannot check (one topology per
+ * connection, usable URLs), located at `/redis/<name>/<field>`. Plugins open connections by name.
+ */
+function compileRedisSection(
+  section: Record<string, RedisConnectionInput> | undefined,
+  issues: ConfigIssue[],
+): Plan['redis'] {
+  const connections: Record<string, RedisConnectionConfig> = {}
+  for (const [name, connection] of Object.entries(section ?? {})) {
+    for (const issue of redisConnectionIssues(connection))
+      issues.push({
+        pointer: `/redis/${name}${issue.field ? `/${issue.field}` : ''}`,
+        message: issue.message,
+      })
+    // Validated: durations are milliseconds and defaults are filled in.
+    connections[name] = Object.freeze(structuredClone(connection) as RedisConnectionConfig)
+  }
+  return { connections: Object.freeze(connections), key: section ? stableJson(section) : '' }
 }

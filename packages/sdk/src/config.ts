@@ -1,5 +1,6 @@
 import type { Static } from 'typebox'
 import { Type } from 'typebox'
+import { RedisSectionSchema } from './redis/schema.js'
 
 /**
  * The configuration model: one TypeBox source for the TypeScript types below, the JSON Schema that
@@ -622,6 +623,7 @@ export const ServerSchema = Type.Object(
 
 export const GatewayConfigSchema = Type.Object(
   {
+    redis: Type.Optional(RedisSectionSchema),
     services: Type.Optional(Type.Array(ServiceSchema)),
     consumers: Type.Optional(Type.Array(ConsumerSchema)),
     plugins: Type.Optional(Type.Array(PluginInstanceSchema)),

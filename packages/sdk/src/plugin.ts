@@ -12,6 +12,7 @@ import type {
   ServiceInfo,
 } from './context.js'
 import type { ConfigIssue } from './errors.js'
+import type { RedisConnectionConfig } from './redis/schema.js'
 
 /** The plugin contract version this SDK speaks; core refuses plugins built for another major. */
 export const PLUGIN_API_VERSION = 1
@@ -124,6 +125,11 @@ export interface PluginEnv {
   /** The configured services and routes, to check names a config refers to (e.g. a call's target). */
   readonly services?: readonly ServiceInfo[]
   readonly routes?: readonly RouteInfo[]
+  /**
+   * The gateway's named Redis connections (the top-level `redis` section), validated, with durations
+   * in milliseconds. Open one with `openRedis(env, name, …)` from `@gatehousejs/sdk/redis`.
+   */
+  readonly redis?: Readonly<Record<string, RedisConnectionConfig>>
 }
 
 /** What a plugin's `validate` and `check` receive: the configuration around the instance, no handles. */

@@ -17,6 +17,14 @@ export type { ConfigIssuesOptions, GatewayLike, TestGateway, TestGatewayOptions 
 export { configIssues, startGateway } from './gateway.js'
 export type { RedisOptions, TestRedis } from './redis.js'
 export { hasRedisServer, startRedis } from './redis.js'
+export {
+  startRedisCluster,
+  startRedisSentinel,
+  type TestRedisCluster,
+  type TestRedisSentinel,
+  type TopologyOptions,
+  type TopologyProcess,
+} from './redis-topologies.js'
 export type { TestRequest, TestResponse } from './request.js'
 export { request } from './request.js'
 export type { TestLike } from './teardown.js'

@@ -77,7 +77,7 @@ function waitForPort(port: number, child: ChildProcess, deadline: number): Promi
  *
  * @example
  * const redis = await startRedis({ t })
- * const gw = await startGateway({ t, config: { plugins: [{ name: 'rate-limit', config: { store: { type: 'redis', url: redis.url } } }] } })
+ * const gw = await startGateway({ t, config: { redis: { default: { url: redis.url } }, plugins: [{ name: 'rate-limit', config: { limits: { minute: 10 }, redis: 'default' } }] } })
  * await redis.stop() // Redis goes down mid-test
  * await redis.start() // and comes back
  */
