@@ -1,4 +1,5 @@
 import type { AccessContext, ErrorContext, Headers, Logger, ResponseContext } from '@gatehousejs/sdk'
+import type { RedisConnection } from '@gatehousejs/sdk/redis'
 import { canReplaceBody, decide, requestDirectives, sameHostUrl } from './decide.js'
 import type { Directives } from './directives.js'
 import {
@@ -100,18 +101,12 @@ export class Cache {
     purged: 0,
   }
 
-  constructor(id: string, config: CacheConfig, log: Logger) {
+  constructor(id: string, config: CacheConfig, log: Logger, redis?: RedisConnection) {
     this.id = id
     this.c = config
     this.log = log
-    if (config.store.type === 'redis') {
-      this.store = new RedisStore({
-        url: config.store.url!,
-        keyPrefix: config.store.keyPrefix,
-        commandTimeout: config.store.commandTimeout,
-        connectTimeout: config.store.connectTimeout,
-        log,
-      })
+    if (redis) {
+      this.store = new RedisStore(redis)
     } else {
       this.memory = new MemoryStore(config.store.maxSize)
       this.store = this.memory

@@ -5,6 +5,7 @@ import {
   type PluginHandlers,
   PRIORITY,
 } from '@gatehousejs/sdk'
+import { openRedis } from '@gatehousejs/sdk/redis'
 import manifest from '../package.json' with { type: 'json' }
 import { Cache, type CacheStats } from './cache.js'
 import { PurgeInvalid } from './errors.js'
@@ -69,7 +70,8 @@ export async function purgeCache(spec: PurgeSpec, instanceId?: string): Promise<
  *
  * await createGateway({
  *   services: [{ name: 'catalog', url: 'http://127.0.0.1:3001', routes: [{ paths: ['/products'] }] }],
- *   plugins: [{ name: 'cache', config: { defaultTtl: '30s', store: { type: 'redis', url: 'redis://127.0.0.1:6379' } } }],
+ *   plugins: [{ name: 'cache', config: { defaultTtl: '30s', redis: 'default' } }],
+ *   redis: { default: { url: 'redis://127.0.0.1:6379' } },
  * }, { plugins: [cache] })
  */
 export const cache = definePlugin({
@@ -84,7 +86,15 @@ export const cache = definePlugin({
         'config/purge: "enabled" needs "token" or "groups", so that only authorised callers can purge',
       )
     }
-    const instance = new Cache(env.instance.id, config, env.log)
+    const redis = config.redis
+      ? openRedis(env, config.redis, {
+          field: 'redis',
+          prefix: 'cache:',
+          purpose: 'cache entries',
+          whileDown: 'requests bypass the cache',
+        })
+      : undefined
+    const instance = new Cache(env.instance.id, config, env.log, redis)
     live.add(instance)
     const handlers: PluginHandlers = {
       needs: { responseBody: true },

@@ -1,49 +1,25 @@
-import { Duration, HeaderName, Secret, Size, type Static, Type } from '@gatehousejs/sdk'
+import {
+  Duration,
+  HeaderName,
+  REDIS_CONNECTION_NAME,
+  Secret,
+  Size,
+  type Static,
+  Type,
+} from '@gatehousejs/sdk'
 
 /** The RFC 9110 §15.1 statuses that are heuristically cacheable: stored by default. */
 export const DEFAULT_STATUSES = [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]
 
 const StoreSchema = Type.Object(
   {
-    type: Type.Union([Type.Literal('memory'), Type.Literal('redis')], {
-      default: 'memory',
-      description:
-        '`memory`: an LRU in this process, bounded in bytes. `redis`: shared by every gateway node, entries expire on their own',
-    }),
     maxSize: Size({
       default: '64mb',
       description:
-        'memory: the most bytes (bodies plus headers) the LRU holds; the least recently used go first',
-    }),
-    url: Type.Optional(
-      Type.String({
-        pattern: '^rediss?://',
-        description: 'redis: the server, e.g. `redis://127.0.0.1:6379/0` (required with `type: redis`)',
-      }),
-    ),
-    keyPrefix: Type.String({
-      default: 'gatehouse:cache:',
-      description: 'redis: prefix of every key this cache writes (give each gateway cluster its own)',
-    }),
-    commandTimeout: Duration({
-      default: '250ms',
-      description:
-        'redis: a command slower than this fails; the request then bypasses the cache instead of waiting',
-    }),
-    connectTimeout: Duration({
-      default: '1s',
-      description: 'redis: how long one connection attempt may take',
+        'The most bytes (bodies plus headers) the in-process LRU holds (without `redis`); the least recently used go first',
     }),
   },
-  {
-    additionalProperties: false,
-    default: {},
-    description: 'Where entries are kept',
-    // The schema itself names the missing field: `/…/config/store: missing required property "url"`.
-    if: { properties: { type: { const: 'redis' } }, required: ['type'] },
-    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a promise
-    then: { required: ['url'] },
-  },
+  { additionalProperties: false, default: {}, description: 'The in-process store' },
 )
 
 const PurgeSchema = Type.Object(
@@ -80,6 +56,13 @@ const PurgeSchema = Type.Object(
 /** The `cache` plugin's configuration. Every field has a default, so `{}` is a valid config. */
 export const CacheSchema = Type.Object(
   {
+    redis: Type.Optional(
+      Type.String({
+        pattern: REDIS_CONNECTION_NAME,
+        description:
+          'Keep entries in Redis, shared by every gateway node (they expire on their own): the name of a connection in the top-level `redis` section (docs/redis.md). While Redis is down, requests bypass the cache. Without it, entries live in this process',
+      }),
+    ),
     store: StoreSchema,
     methods: Type.Array(Type.Union([Type.Literal('GET'), Type.Literal('HEAD')]), {
       default: ['GET', 'HEAD'],

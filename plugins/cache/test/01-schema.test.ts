@@ -28,7 +28,7 @@ t.test('an empty config is valid and gets safe defaults', async (t) => {
   t.teardown(() => gw.close())
   const c = gw.config.services?.[0]?.routes?.[0]?.plugins?.[0]?.config as Record<string, unknown>
   t.match(c, {
-    store: { type: 'memory', maxSize: 64 * 1024 * 1024 },
+    store: { maxSize: 64 * 1024 * 1024 },
     methods: ['GET', 'HEAD'],
     statuses: DEFAULT_STATUSES,
     contentTypes: [],
@@ -60,16 +60,14 @@ t.test('durations and sizes are normalised', async (t) => {
   t.equal(c.store.maxSize, 1_048_576)
 })
 
-t.test('a redis store without a url is refused, naming the field', async (t) => {
-  const issues = await issuesFor({ store: { type: 'redis' } })
-  t.match(issues, [{ pointer: `${BASE}/store`, plugin: 'cache', message: 'missing required property "url"' }])
+t.test('redis naming no connection of the top-level section is refused, naming the field', async (t) => {
+  const issues = await issuesFor({ redis: 'shared' })
+  t.match(issues, [{ plugin: 'cache', message: /init failed: redis: no Redis connection named "shared"/ }])
 })
 
-t.test('an unknown store type is refused', async (t) => {
-  const issues = await issuesFor({ store: { type: 'memcached' } })
-  t.match(issues, [
-    { pointer: `${BASE}/store/type`, plugin: 'cache', message: /must be one of "memory", "redis"/ },
-  ])
+t.test('the old per-plugin store form is refused by pointer', async (t) => {
+  const issues = await issuesFor({ store: { type: 'redis', url: 'redis://127.0.0.1:6379' } })
+  t.match(issues, [{ pointer: `${BASE}/store`, plugin: 'cache' }])
 })
 
 t.test('an unknown field is named by pointer', async (t) => {

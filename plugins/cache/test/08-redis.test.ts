@@ -19,6 +19,7 @@ async function cluster(t: TestLike, redisUrl: string, extra: Record<string, unkn
     },
   })
   const config = {
+    redis: { default: { url: redisUrl, commandTimeout: '200ms', connectTimeout: '200ms', ...extra } },
     services: [
       {
         name: 'api',
@@ -29,15 +30,7 @@ async function cluster(t: TestLike, redisUrl: string, extra: Record<string, unkn
             plugins: [
               {
                 name: 'cache',
-                config: {
-                  store: {
-                    type: 'redis',
-                    url: redisUrl,
-                    commandTimeout: '200ms',
-                    connectTimeout: '200ms',
-                    ...extra,
-                  },
-                },
+                config: { redis: 'default' },
               },
             ],
           },
@@ -163,6 +156,7 @@ t.test('entries expire in Redis on their own', async (t) => {
     createGateway,
     plugins: [cache],
     config: {
+      redis: { default: { url: redis.url } },
       services: [
         {
           name: 'a',
@@ -170,7 +164,7 @@ t.test('entries expire in Redis on their own', async (t) => {
           routes: [
             {
               paths: ['/'],
-              plugins: [{ name: 'cache', config: { store: { type: 'redis', url: redis.url } } }],
+              plugins: [{ name: 'cache', config: { redis: 'default' } }],
             },
           ],
         },

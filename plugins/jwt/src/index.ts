@@ -10,6 +10,7 @@ import {
   type PluginHandlers,
   PRIORITY,
 } from '@gatehousejs/sdk'
+import { openRedis } from '@gatehousejs/sdk/redis'
 import manifest from '../package.json' with { type: 'json' }
 import { JwtMissing, JwtUnknownConsumer, withChallenge } from './errors.js'
 import { claimsToHeaders, removeClaimHeaders } from './headers.js'
@@ -83,10 +84,19 @@ export const jwt = definePlugin({
   async init(config, env) {
     const guard = createAuthGuard(env, { plugin: 'jwt', anonymous: config.anonymous })
     const store =
-      config.redis && config.jwks.length > 0 ? new SharedKeySetStore(config.redis, env.log) : undefined
+      config.redis && config.jwks.length > 0
+        ? new SharedKeySetStore(
+            openRedis(env, config.redis, {
+              field: 'redis',
+              prefix: 'jwt:',
+              purpose: 'shared JWKS',
+              whileDown: 'each node fetches key sets itself',
+            }),
+          )
+        : undefined
     const { ring, issues } = buildKeyRing(config, env, store)
     if (issues.length > 0) {
-      store?.close()
+      await store?.close()
       throw new ConfigError(issues)
     }
     if (store) await store.connect()

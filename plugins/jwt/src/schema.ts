@@ -1,4 +1,12 @@
-import { AnonymousField, Duration, HeaderName, Secret, type Static, Type } from '@gatehousejs/sdk'
+import {
+  AnonymousField,
+  Duration,
+  HeaderName,
+  REDIS_CONNECTION_NAME,
+  Secret,
+  type Static,
+  Type,
+} from '@gatehousejs/sdk'
 
 /** Every algorithm the plugin verifies (RFC 7518 §3.1, RFC 8037 for EdDSA). `none` is never one. */
 export const ALGORITHMS = [
@@ -104,24 +112,6 @@ export const JwksSchema = Type.Object(
   { additionalProperties: false },
 )
 
-export const RedisSchema = Type.Object(
-  {
-    url: Type.String({
-      pattern: '^rediss?://',
-      description: 'The Redis server, e.g. `redis://10.0.0.5:6379/0`',
-    }),
-    keyPrefix: Type.String({
-      default: 'gatehouse:jwt:',
-      description: 'Prefix of the keys the key sets are stored under',
-    }),
-    timeout: Duration({
-      default: '500ms',
-      description: 'Connect and command timeout; beyond it the gateway fetches the JWKS itself',
-    }),
-  },
-  { additionalProperties: false },
-)
-
 export const JwtSchema = Type.Object(
   {
     anonymous: AnonymousField,
@@ -205,7 +195,13 @@ export const JwtSchema = Type.Object(
       description: 'Upper bound of a key set lifetime, whatever its Cache-Control says',
     }),
     jwksTimeout: Duration({ default: '5s', description: 'Timeout of one JWKS fetch' }),
-    redis: Type.Optional(RedisSchema),
+    redis: Type.Optional(
+      Type.String({
+        pattern: REDIS_CONNECTION_NAME,
+        description:
+          'Share fetched JWKS between gateway nodes through Redis: the name of a connection in the top-level `redis` section (docs/redis.md). Redis is an optimisation: while it is down, each node fetches for itself',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -214,4 +210,3 @@ export type JwtConfig = Static<typeof JwtSchema>
 export type ConfigKey = Static<typeof ConfigKeySchema>
 export type CredentialConfig = Static<typeof CredentialSchema>
 export type JwksConfig = Static<typeof JwksSchema>
-export type RedisConfig = Static<typeof RedisSchema>

@@ -1,7 +1,12 @@
+import { createHash } from 'node:crypto'
 import { startGateway, startRedis, startUpstream } from '@gatehousejs/sdk/testing'
+import { Redis } from 'ioredis'
 import t from 'tap'
 import jwt from '../src/index.js'
 import { bearer, keyPair, now, routeConfig, sign, startJwks } from './fixtures/helpers.js'
+
+const keyOf = (url: string) =>
+  `t${process.pid}:jwt:jwks:${createHash('sha256').update(url).digest('base64url').slice(0, 22)}`
 
 t.test('gateways share a JWKS through Redis, and fetch it themselves when Redis is down', async (t) => {
   const redis = await startRedis({ t })
@@ -12,8 +17,11 @@ t.test('gateways share a JWKS through Redis, and fetch it themselves when Redis 
   const config = routeConfig(upstream.url, {
     jwks: [{ url: jwks.url }],
     jwksRefreshInterval: '0s',
-    redis: { url: redis.url, keyPrefix: `t${process.pid}:` },
+    redis: 'jwks',
   })
+  // Its own key prefix, and a short connect timeout: a node starting while Redis is down waits for it
+  // no longer than that.
+  config.redis = { jwks: { url: redis.url, keyPrefix: `t${process.pid}:`, connectTimeout: '500ms' } }
   const gw1 = await startGateway({ t, plugins: [jwt], config })
   t.equal(jwks.state.hits, 1, 'the first node fetched the set')
   const gw2 = await startGateway({ t, plugins: [jwt], config })
@@ -29,6 +37,10 @@ t.test('gateways share a JWKS through Redis, and fetch it themselves when Redis 
   t.equal(jwks.state.hits, 2)
   t.equal((await gw2.request({ path: '/api/x', headers: bearer(tokenB) })).status, 200)
   t.equal(jwks.state.hits, 2, 'node 2 did not fetch: Redis had the new set')
+
+  const inspect = new Redis(redis.url)
+  t.same(await inspect.keys('*'), [keyOf(jwks.url)], 'the set is under the connection prefix + jwt:jwks:')
+  inspect.disconnect()
 
   // Redis goes down: a new node starts anyway, fetching the set itself, and serves.
   await redis.stop()

@@ -5,6 +5,7 @@ import {
   type PluginHandlers,
   PRIORITY,
 } from '@gatehousejs/sdk'
+import { openRedis } from '@gatehousejs/sdk/redis'
 import manifest from '../package.json' with { type: 'json' }
 import { RateLimited } from './errors.js'
 import { guardStore } from './guarded-store.js'
@@ -16,8 +17,7 @@ import { type RateLimitConfig, RateLimitSchema } from './schema.js'
 import type { Store } from './store.js'
 import { type Decision, decide, type Outcome, type Window, windowsOf } from './windows.js'
 
-export { RateLimited, RateLimitStoreDown } from './errors.js'
-export { parseRedisUrl } from './redis-store.js'
+export { RateLimited } from './errors.js'
 export {
   KEY_SOURCES,
   type KeySource,
@@ -32,15 +32,22 @@ interface RateLimitState {
   decision?: Decision
 }
 
-/** Builds the store the config asks for; a Redis store is wrapped in the failure policy. */
+/** Builds the store the config asks for; a Redis store is wrapped in the outage behaviour. */
 async function openStore(config: RateLimitConfig, windows: Window[], env: PluginEnv): Promise<Store> {
   const sliding = config.algorithm === 'sliding'
   const local = createMemoryStore(windows, sliding, config.store.maxKeys)
-  if (config.store.type === 'memory') return local
-  if (!config.store.redis) throw new TypeError('store.redis: required when store.type is "redis"')
-  const remote = createRedisStore(windows, sliding, config.store.redis)
-  const guarded = guardStore(remote, local, config.store.onFailure, env.log)
-  await remote.ready()
+  if (!config.redis) return local
+  const redis = openRedis(env, config.redis, {
+    field: 'redis',
+    prefix: 'rl:',
+    purpose: 'rate-limit counters',
+    whileDown:
+      config.store.onFailure === 'failOpen'
+        ? 'counting in this process'
+        : 'refusing requests with 503 GH_STORE_UNAVAILABLE',
+  })
+  const guarded = guardStore(createRedisStore(windows, sliding, redis), redis, local, config.store.onFailure)
+  await redis.ready()
   return guarded
 }
 
@@ -48,7 +55,7 @@ async function openStore(config: RateLimitConfig, windows: Window[], env: Plugin
  * `rate-limit`: limits how many requests a key (consumer, credential, IP, header, path, service, route,
  * or a combination) may make per second, minute, hour and day. A refused request gets 429
  * GH_RATE_LIMITED with `Retry-After` and never reaches the upstream. Counters live in this process
- * (`memory`) or in Redis, shared by every gateway node.
+ * (the default) or in Redis, shared by every gateway node (`redis: <connection name>`).
  *
  * Phases: `access` (count, refuse) and `response` (the RateLimit headers, unless both kinds are off).
  * Runs after authentication (priority band `rateLimit`), so the consumer is known; bind instances to

@@ -1,5 +1,4 @@
-import { Cluster, Redis } from 'ioredis'
-import type { RedisConfig } from './schema.js'
+import type { RedisConnection } from '@gatehousejs/sdk/redis'
 import type { Store } from './store.js'
 import { type Outcome, previousWeight, type Window, windowStart } from './windows.js'
 
@@ -40,106 +39,22 @@ return counts
 /** Slack on key TTLs, so a key never expires before a node with a slightly late clock has read it. */
 const TTL_SLACK_MS = 5_000
 
-type Client = Redis | Cluster
 type HitCommand = (numKeys: number, ...args: Array<string | number>) => Promise<number[]>
 
-export interface RedisStore extends Store {
-  /** The client, for the failure guard to watch (`status`, events). */
-  readonly client: Client
-  /** Waits up to `connectTimeout` for the first connection; resolves either way. */
-  ready(): Promise<void>
-}
-
-/** Parses a `redis://` URL the way the client will, so a bad one is refused at load, naming the field. */
-export function parseRedisUrl(url: string, field: string): URL {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new TypeError(`${field}: "${url}" is not a valid redis URL (e.g. redis://127.0.0.1:6379)`)
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
-    throw new TypeError(`${field}: "${url}" must start with redis:// or rediss://`)
-  if (!parsed.hostname) throw new TypeError(`${field}: "${url}" has no host`)
-  if (parsed.port && !(Number(parsed.port) > 0 && Number(parsed.port) < 65536))
-    throw new TypeError(`${field}: "${url}" has an invalid port`)
-  const db = parsed.pathname.replace(/^\//, '')
-  if (db !== '' && !/^\d+$/.test(db))
-    throw new TypeError(`${field}: "${url}": the path must be a database number`)
-  return parsed
-}
-
-function nodeOf(url: URL) {
-  return { host: url.hostname, port: Number(url.port || 6379) }
-}
-
 /**
- * Opens the client: no offline queue (a command while disconnected fails at once instead of waiting),
- * no per-command retries, a short command timeout, and reconnection in the background forever (at most
- * 1 s apart) so the store recovers on its own after an outage.
- */
-function openClient(config: RedisConfig): Client {
-  const common = {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: config.timeout as number,
-    connectTimeout: config.connectTimeout as number,
-    retryStrategy: (times: number) => Math.min(times * 100, 1_000),
-  }
-  if (config.cluster) {
-    const urls = config.cluster.map((u, i) => parseRedisUrl(u, `store.redis.cluster/${i}`))
-    const first = urls[0]!
-    return new Cluster(urls.map(nodeOf), {
-      // Must stay on: ioredis 6's cluster sends its own ready check through this queue, and without it
-      // never becomes ready. Requests still never wait in it: the guard sends nothing while the cluster
-      // is not ready, and `hit` bounds every call with `timeout` (commandTimeout is per node only).
-      enableOfflineQueue: true,
-      clusterRetryStrategy: common.retryStrategy,
-      redisOptions: {
-        ...common,
-        username: first.username ? decodeURIComponent(first.username) : undefined,
-        password: first.password ? decodeURIComponent(first.password) : undefined,
-        tls: first.protocol === 'rediss:' ? {} : undefined,
-      },
-    })
-  }
-  if (!config.url) throw new TypeError('store.redis: set `url` (standalone) or `cluster` (seed node URLs)')
-  parseRedisUrl(config.url, 'store.redis.url')
-  return new Redis(config.url, common)
-}
-
-/** Bounds a command's wait: a timer per call, for the cluster client, whose queue has no timeout. */
-function withTimeout(command: HitCommand, ms: number): HitCommand {
-  return (...args) =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis command timed out after ${ms} ms`)), ms)
-      command(...args).then(
-        (reply) => {
-          clearTimeout(timer)
-          resolve(reply)
-        },
-        (err: unknown) => {
-          clearTimeout(timer)
-          reject(err)
-        },
-      )
-    })
-}
-
-/**
- * Counters in Redis, shared by every gateway node. All of one key's windows are in one hash slot (the
+ * Counters in Redis, shared by every gateway node, through the shared connection (whose `run` is the
+ * outage policy: it rejects with GH_STORE_UNAVAILABLE at once while Redis is down, within the
+ * connection's `commandTimeout` while it is slow). All of one key's windows are in one hash slot (the
  * key is a `{hash tag}`), so the script also runs on Redis Cluster.
  */
 export function createRedisStore(
   windows: readonly Window[],
   sliding: boolean,
-  config: RedisConfig,
-): RedisStore {
-  const client = openClient(config)
-  client.defineCommand('gatehouseRateLimit', { lua: HIT_SCRIPT })
-  const command = (client as unknown as { gatehouseRateLimit: HitCommand }).gatehouseRateLimit.bind(client)
-  const run: HitCommand = config.cluster ? withTimeout(command, config.timeout as number) : command
-  const prefix = config.keyPrefix
+  redis: RedisConnection,
+): Store {
+  // defineCommand is idempotent: every instance on the shared client defines the same script.
+  redis.client.defineCommand('gatehouseRateLimit', { lua: HIT_SCRIPT })
+  const prefix = redis.prefix
 
   async function hit(key: string, now: number): Promise<Outcome> {
     const keys: string[] = []
@@ -154,7 +69,13 @@ export function createRedisStore(
         start + (sliding ? 2 : 1) * win.ms - now + TTL_SLACK_MS,
       )
     }
-    const reply = await run(keys.length, ...keys, ...args)
+    const reply = await redis.run((client) =>
+      (client as unknown as { gatehouseRateLimit: HitCommand }).gatehouseRateLimit(
+        keys.length,
+        ...keys,
+        ...args,
+      ),
+    )
     const current: number[] = []
     const previous: number[] = []
     for (let i = 0; i < windows.length; i++) {
@@ -164,27 +85,8 @@ export function createRedisStore(
     return { allowed: reply[0] === 1, current, previous }
   }
 
-  function ready(): Promise<void> {
-    if (client.status === 'ready') return Promise.resolve()
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer)
-        client.off('ready', done)
-        client.off('error', done)
-        resolve()
-      }
-      const timer = setTimeout(done, (config.connectTimeout as number) + 100)
-      client.once('ready', done)
-      client.once('error', done)
-    })
-  }
-
   return {
-    client,
     hit,
-    ready,
-    async close() {
-      client.disconnect()
-    },
+    close: () => redis.release(),
   }
 }

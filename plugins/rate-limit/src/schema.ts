@@ -1,4 +1,4 @@
-import { Duration, HeaderName, type Static, Type } from '@gatehousejs/sdk'
+import { HeaderName, REDIS_CONNECTION_NAME, type Static, Type } from '@gatehousejs/sdk'
 
 /** The named windows, shortest first. Any other duration is written as `5s`, `90s`, `15m`, `2h`, `7d`. */
 export const WINDOW_UNITS = ['second', 'minute', 'hour', 'day'] as const
@@ -20,39 +20,6 @@ function Limit(unit: string) {
     }),
   )
 }
-
-const RedisSchema = Type.Object(
-  {
-    url: Type.Optional(
-      Type.String({
-        pattern: '^rediss?://\\S+$',
-        description:
-          'Standalone Redis: `redis://[:password@]host:port[/db]`, or `rediss://` for TLS. Required unless `cluster` is set',
-      }),
-    ),
-    cluster: Type.Optional(
-      Type.Array(Type.String({ pattern: '^rediss?://\\S+$' }), {
-        minItems: 1,
-        description:
-          'Redis Cluster: seed node URLs (`redis://host:port`); the client discovers the rest. Use instead of `url`',
-      }),
-    ),
-    keyPrefix: Type.String({
-      default: 'gatehouse:rl:',
-      description: 'Prefix of every counter key, so several gateways (or other apps) can share one Redis',
-    }),
-    timeout: Duration({
-      default: '250ms',
-      description:
-        'Longest wait for one Redis command; past it the request is answered per `onFailure`, never held',
-    }),
-    connectTimeout: Duration({
-      default: '2s',
-      description: 'Longest wait for a connection; `init` waits at most this long for the first one',
-    }),
-  },
-  { additionalProperties: false, description: 'Redis connection (store `redis` only)' },
-)
 
 /** The `rate-limit` plugin's configuration. Only `limits` is required. */
 export const RateLimitSchema = Type.Object(
@@ -124,30 +91,31 @@ export const RateLimitSchema = Type.Object(
           'Counter namespace; default the instance id. Instances (or gateways) with the same namespace share counters',
       }),
     ),
+    redis: Type.Optional(
+      Type.String({
+        pattern: REDIS_CONNECTION_NAME,
+        description:
+          'Keep counters in Redis, shared by every gateway node: the name of a connection in the top-level `redis` section (docs/redis.md). Without it, counters live in this process',
+      }),
+    ),
     store: Type.Object(
       {
-        type: Type.Union([Type.Literal('memory'), Type.Literal('redis')], {
-          default: 'memory',
-          description: '`memory`: counters in this process. `redis`: counters shared by every gateway node',
-        }),
         maxKeys: Type.Integer({
           minimum: 1,
           default: 100_000,
           description:
-            'Most keys the memory store (and the local fallback of the redis store) holds; the least recently used go first',
+            'Most keys kept in this process (the counters without `redis`, the local fallback with it); the least recently used go first',
         }),
         onFailure: Type.Union([Type.Literal('failOpen'), Type.Literal('failClosed')], {
           default: 'failOpen',
           description:
-            'When Redis is down or slower than `redis.timeout`: `failOpen` counts in this process with the same limits; `failClosed` answers 503 GH_RATE_LIMIT_STORE_DOWN',
+            'With `redis`, when Redis is down or slower than the connection’s `commandTimeout`: `failOpen` counts in this process with the same limits; `failClosed` answers 503 GH_STORE_UNAVAILABLE',
         }),
-        redis: Type.Optional(RedisSchema),
       },
-      { additionalProperties: false, default: {}, description: 'Where counters live' },
+      { additionalProperties: false, default: {}, description: 'Local counting and the outage behaviour' },
     ),
   },
   { additionalProperties: false },
 )
 
 export type RateLimitConfig = Static<typeof RateLimitSchema>
-export type RedisConfig = Static<typeof RedisSchema>

@@ -5,8 +5,9 @@ import rateLimit from '../src/index.js'
 
 // Schema first: what an operator sees when the config is wrong, and what `init` gets when it is right.
 
-function configWith(config: Record<string, unknown>): GatewayConfig {
+function configWith(config: Record<string, unknown>, redis?: Record<string, unknown>): GatewayConfig {
   return {
+    ...(redis ? { redis: redis as GatewayConfig['redis'] } : {}),
     services: [
       {
         name: 'api',
@@ -17,8 +18,8 @@ function configWith(config: Record<string, unknown>): GatewayConfig {
   }
 }
 
-function issuesFor(config: Record<string, unknown>) {
-  return configIssues({ plugins: [rateLimit], config: configWith(config) })
+function issuesFor(config: Record<string, unknown>, redis?: Record<string, unknown>) {
+  return configIssues({ plugins: [rateLimit], config: configWith(config, redis) })
 }
 
 const BASE = '/services/0/routes/0/plugins/0/config'
@@ -34,7 +35,7 @@ t.test('a config with only limits is valid and gets every default', async (t) =>
     limitBy: ['consumer'],
     algorithm: 'fixed',
     headers: { standard: true, perWindow: true },
-    store: { type: 'memory', maxKeys: 100_000, onFailure: 'failOpen' },
+    store: { maxKeys: 100_000, onFailure: 'failOpen' },
   })
 })
 
@@ -67,42 +68,63 @@ t.test('an unknown key source or algorithm is refused, by pointer', async (t) =>
   ])
 })
 
-t.test('a redis URL that does not parse is refused, naming the field', async (t) => {
-  const notRedis = await issuesFor({
-    limits: { minute: 1 },
-    store: { type: 'redis', redis: { url: 'http://127.0.0.1:6379' } },
-  })
-  t.match(notRedis, [{ pointer: `${BASE}/store/redis/url`, plugin: 'rate-limit', message: /pattern/ }])
+t.test('a redis connection that cannot be used is refused at /redis/<name>, naming the field', async (t) => {
+  const limits = { limits: { minute: 1 }, redis: 'default' }
+  const notRedis = await issuesFor(limits, { default: { url: 'http://127.0.0.1:6379' } })
+  t.match(notRedis, [{ pointer: '/redis/default/url', message: /pattern/ }])
 
-  const badPort = await issuesFor({
-    limits: { minute: 1 },
-    store: { type: 'redis', redis: { url: 'redis://127.0.0.1:99999' } },
-  })
-  t.equal(badPort.length, 1)
-  t.match(badPort[0], {
-    plugin: 'rate-limit',
-    message: /init failed: store\.redis\.url: .*redis:\/\/127\.0\.0\.1:99999/,
-  })
+  const badPort = await issuesFor(limits, { default: { url: 'redis://127.0.0.1:99999' } })
+  t.same(
+    badPort.map((i) => i.pointer),
+    ['/redis/default/url'],
+  )
+  t.match(badPort[0], { message: /redis:\/\/127\.0\.0\.1:99999.*not a valid redis URL/ })
 
-  const badDb = await issuesFor({
-    limits: { minute: 1 },
-    store: { type: 'redis', redis: { url: 'redis://127.0.0.1:6379/zero' } },
-  })
-  t.match(badDb[0], { message: /store\.redis\.url: .*database number/ })
+  const badDb = await issuesFor(limits, { default: { url: 'redis://127.0.0.1:6379/zero' } })
+  t.match(badDb[0], { pointer: '/redis/default/url', message: /database number/ })
 
-  const badCluster = await issuesFor({
-    limits: { minute: 1 },
-    store: { type: 'redis', redis: { cluster: ['redis://[::1'] } },
-  })
-  t.match(badCluster[0], { message: /store\.redis\.cluster\/0: .*not a valid redis URL/ })
+  const badCluster = await issuesFor(limits, { default: { nodes: ['redis://[::1'] } })
+  t.match(badCluster[0], { pointer: '/redis/default/nodes/0', message: /not a valid redis URL/ })
+
+  const secret = await issuesFor(limits, { default: { url: 'redis://app:s3cret@127.0.0.1:99999' } })
+  t.notMatch(JSON.stringify(secret), /s3cret/, 'a password in the URL never appears in the message')
 })
 
-t.test('store redis without a connection is refused, naming the field', async (t) => {
-  t.match(await issuesFor({ limits: { minute: 1 }, store: { type: 'redis' } }), [
-    { plugin: 'rate-limit', message: /init failed: store\.redis: required/ },
+t.test('a connection needs exactly one topology; Sentinel needs the master name', async (t) => {
+  const limits = { limits: { minute: 1 }, redis: 'default' }
+  t.match(await issuesFor(limits, { default: {} }), [
+    { pointer: '/redis/default', message: /set one of `url`/ },
   ])
-  t.match(await issuesFor({ limits: { minute: 1 }, store: { type: 'redis', redis: {} } }), [
-    { plugin: 'rate-limit', message: /init failed: store\.redis: set `url`/ },
+  t.match(
+    await issuesFor(limits, {
+      default: { url: 'redis://127.0.0.1:6379', nodes: ['redis://127.0.0.1:7000'] },
+    }),
+    [{ pointer: '/redis/default', message: /only one of/ }],
+  )
+  t.match(await issuesFor(limits, { default: { sentinels: ['redis://127.0.0.1:26379'] } }), [
+    { pointer: '/redis/default/name', message: /required with `sentinels`/ },
+  ])
+  t.match(await issuesFor(limits, { 'bad name!': { url: 'redis://127.0.0.1:6379' } }), [
+    { pointer: '/redis', message: /unknown property "bad name!"/ },
+  ])
+})
+
+t.test('redis naming a connection the config does not have is refused, naming the field', async (t) => {
+  t.match(await issuesFor({ limits: { minute: 1 }, redis: 'shared' }), [
+    {
+      plugin: 'rate-limit',
+      message: /init failed: redis: no Redis connection named "shared".*no `redis` section/,
+    },
+  ])
+  t.match(
+    await issuesFor(
+      { limits: { minute: 1 }, redis: 'shared' },
+      { default: { url: 'redis://127.0.0.1:6379' } },
+    ),
+    [{ plugin: 'rate-limit', message: /no Redis connection named "shared" .*\(known: default\)/ }],
+  )
+  t.match(await issuesFor({ limits: { minute: 1 }, store: { type: 'redis' } }), [
+    { pointer: `${BASE}/store`, plugin: 'rate-limit' },
   ])
 })
 
@@ -115,12 +137,12 @@ t.test('limitBy header needs the header name', async (t) => {
   ])
 })
 
-t.test('a negative store timeout is refused, by pointer', async (t) => {
+t.test('a negative command timeout is refused, by pointer', async (t) => {
   t.match(
-    await issuesFor({
-      limits: { minute: 1 },
-      store: { type: 'redis', redis: { url: 'redis://127.0.0.1:6379', timeout: -1 } },
-    }),
-    [{ pointer: `${BASE}/store/redis/timeout` }],
+    await issuesFor(
+      { limits: { minute: 1 }, redis: 'default' },
+      { default: { url: 'redis://127.0.0.1:6379', commandTimeout: -1 } },
+    ),
+    [{ pointer: '/redis/default/commandTimeout' }],
   )
 })

@@ -26,12 +26,11 @@ async function setup(
     t,
     plugins: [rateLimit],
     logger: log.options,
-    config: routeConfig(upstream.url, {
-      limits,
-      limitBy: ['header'],
-      header: 'x-client',
-      store: { type: 'redis', redis: { url: redis.url, ...redisOptions }, ...store },
-    }),
+    config: routeConfig(
+      upstream.url,
+      { limits, limitBy: ['header'], header: 'x-client', redis: 'default', store },
+      { url: redis.url, ...redisOptions },
+    ),
   })
   const inspect = new Redis(redis.url, {
     lazyConnect: true,
@@ -63,7 +62,7 @@ t.test('counters live in redis, with a TTL; 50 concurrent requests, limit 10: ex
     t,
     { onFailure: 'failClosed' },
     { hour: 10, day: 1000 },
-    { timeout: '5s' },
+    { commandTimeout: '5s' },
   )
   await awayFromBoundary(3_600_000)
   const responses = await burst(gw, 50, client('c1'))
@@ -127,7 +126,7 @@ t.test(
 )
 
 t.test(
-  'failClosed: Redis down → 503 GH_RATE_LIMIT_STORE_DOWN, never reaching the upstream; back → served',
+  'failClosed: Redis down → 503 GH_STORE_UNAVAILABLE, never reaching the upstream; back → served',
   async (t) => {
     const { redis, upstream, gw, log, inspect } = await setup(t, { onFailure: 'failClosed' })
     t.equal((await gw.request(client('a'))).status, 200)
@@ -135,7 +134,7 @@ t.test(
     const down = await burst(gw, 3, client('a'))
     for (const res of down) {
       t.equal(res.status, 503)
-      t.match(res.json(), { statusCode: 503, code: 'GH_RATE_LIMIT_STORE_DOWN', message: /unavailable/ })
+      t.match(res.json(), { statusCode: 503, code: 'GH_STORE_UNAVAILABLE', message: /unavailable/ })
       t.equal(res.headers['retry-after'], '1', 'the 503 says when to retry')
       t.notMatch(res.text, /ECONNREFUSED|redis|127\.0\.0\.1/i, 'no internals in the body')
     }
@@ -160,8 +159,8 @@ t.test('a slow Redis costs at most the command timeout, then the fallback applie
   // Every other client is paused for 1.5 s: Redis is up but does not answer.
   await inspect.call('CLIENT', 'PAUSE', '1500', 'ALL')
   const res = await gw.request({ ...client('s'), timeout: 1_200 })
-  t.equal(res.status, 503, 'answered before Redis wakes up: the 250 ms timeout, not a hang')
-  t.equal(res.json().code, 'GH_RATE_LIMIT_STORE_DOWN')
+  t.equal(res.status, 503, 'answered before Redis wakes up: the 500 ms command timeout, not a hang')
+  t.equal(res.json().code, 'GH_STORE_UNAVAILABLE')
   t.equal(log.warnings(/unavailable/).length, 1)
 })
 
@@ -174,10 +173,11 @@ t.test(
     const gw = await startGateway({
       t,
       plugins: [rateLimit],
-      config: routeConfig(upstream.url, {
-        limits: { hour: 2 },
-        store: { type: 'redis', redis: { url: redis.url, connectTimeout: '300ms' } },
-      }),
+      config: routeConfig(
+        upstream.url,
+        { limits: { hour: 2 }, redis: 'default' },
+        { url: redis.url, connectTimeout: '300ms' },
+      ),
     })
     t.same(statuses(await burst(gw, 3)), { 200: 2, 429: 1 }, 'fail open by default, with the local limit')
     await redis.start()

@@ -116,22 +116,19 @@ t.test(
   },
 )
 
-t.test(
-  'two processes with failClosed: Redis down → 503 GH_RATE_LIMIT_STORE_DOWN on every node',
-  async (t) => {
-    const { redis, upstream, nodes, inspect } = await cluster(t, 'failClosed')
-    await awayFromBoundary(3_600_000, 20_000)
-    t.same(statuses(await spread(nodes, 20, 'dave')), { 200: 10, 429: 10 })
+t.test('two processes with failClosed: Redis down → 503 GH_STORE_UNAVAILABLE on every node', async (t) => {
+  const { redis, upstream, nodes, inspect } = await cluster(t, 'failClosed')
+  await awayFromBoundary(3_600_000, 20_000)
+  t.same(statuses(await spread(nodes, 20, 'dave')), { 200: 10, 429: 10 })
 
-    await redis.stop()
-    const before = upstream.requests.length
-    const down = await spread(nodes, 10, 'erin')
-    t.same(statuses(down), { 503: 10 })
-    t.same(new Set(down.map((r) => r.json().code)), new Set(['GH_RATE_LIMIT_STORE_DOWN']))
-    t.equal(upstream.requests.length, before, 'nothing reached the upstream')
+  await redis.stop()
+  const before = upstream.requests.length
+  const down = await spread(nodes, 10, 'erin')
+  t.same(statuses(down), { 503: 10 })
+  t.same(new Set(down.map((r) => r.json().code)), new Set(['GH_STORE_UNAVAILABLE']))
+  t.equal(upstream.requests.length, before, 'nothing reached the upstream')
 
-    await redis.start()
-    await untilShared(nodes, inspect)
-    t.same(statuses(await spread(nodes, 20, 'frank')), { 200: 10, 429: 10 })
-  },
-)
+  await redis.start()
+  await untilShared(nodes, inspect)
+  t.same(statuses(await spread(nodes, 20, 'frank')), { 200: 10, 429: 10 })
+})

@@ -74,12 +74,17 @@ t.test('Redis: a 90-second window has its own key that expires on its own', asyn
   const gw = await startGateway({
     t,
     plugins: [rateLimit],
-    config: routeConfig(upstream.url, {
-      limits: { '90s': 2 },
-      limitBy: ['header'],
-      header: 'x-client',
-      store: { type: 'redis', redis: { url: redis.url, timeout: '5s' }, onFailure: 'failClosed' },
-    }),
+    config: routeConfig(
+      upstream.url,
+      {
+        limits: { '90s': 2 },
+        limitBy: ['header'],
+        header: 'x-client',
+        redis: 'default',
+        store: { onFailure: 'failClosed' },
+      },
+      { url: redis.url, commandTimeout: '5s' },
+    ),
   })
   await awayFromBoundary(90_000, 5_000)
   const req = { path: '/api', headers: { 'x-client': 'c90' } }

@@ -175,10 +175,14 @@ function stableJson(value: unknown): string {
     .join(',')}}`
 }
 
-/** GH_STORE_UNAVAILABLE with the store's own error as its cause (for the log, never the client). */
+/**
+ * GH_STORE_UNAVAILABLE with the store's own error as its cause (for the log, never the client), and
+ * `Retry-After: 1` (RFC 9110 §10.2.3: a 503 says when to come back, as every refusal of the gateway does).
+ */
 function unavailable(cause: Error): GatehouseError {
   return new GatehouseError(StoreUnavailable.code, StoreUnavailable.statusCode, StoreUnavailable().message, {
     cause,
+    headers: { 'retry-after': '1' },
   })
 }
 
