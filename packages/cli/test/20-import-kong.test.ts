@@ -320,7 +320,8 @@ const ROWS: Record<string, [Record<string, unknown>, string, Record<string, unkn
       algorithm: 'fixed',
       limitBy: ['header'],
       header: 'x-key',
-      store: { type: 'redis', redis: { url: 'redis://:p%20w@r.internal:6380/2' }, onFailure: 'failOpen' },
+      redis: 'default',
+      store: { onFailure: 'failOpen' },
       headers: { standard: false, perWindow: false },
     },
   ],
@@ -450,11 +451,22 @@ t.test('the mapping table, row by row', async (t) => {
     const mapping = kongPluginMapping(kong)
     if (!mapping) throw new Error(kong)
     const fields = new Fields(input)
+    const connections: string[] = []
     const mapped = mapping.map(fields, {
       warn: (f, m) => warnings.push(`${f}: ${m}`),
       consumer: (ref) => (ref === 'anon' ? 'anon-id' : undefined),
+      redis: (url) => {
+        connections.push(url)
+        return 'default'
+      },
     })
     t.same(mapped, { plugin, config: expected }, kong)
+    if (kong === 'rate-limiting')
+      t.same(
+        connections,
+        ['redis://:p%20w@r.internal:6380/2'],
+        'the Redis server becomes a top-level connection',
+      )
     t.same([...warnings, ...fields.unread(mapping.defaults)], [], `${kong}: every field carried over`)
   }
   const c = kongPluginMapping('correlation-id')
@@ -462,6 +474,7 @@ t.test('the mapping table, row by row', async (t) => {
     c?.map(new Fields({ header_name: 'X-Id', echo_downstream: false }), {
       warn() {},
       consumer: () => undefined,
+      redis: () => 'default',
     }),
     {
       topLevel: { requestId: { header: 'x-id', responseHeader: false } },
@@ -469,7 +482,11 @@ t.test('the mapping table, row by row', async (t) => {
     },
   )
   const unknown = new Fields({ key_names: ['k'], mystery: 1 })
-  kongPluginMapping('key-auth')?.map(unknown, { warn() {}, consumer: () => undefined })
+  kongPluginMapping('key-auth')?.map(unknown, {
+    warn() {},
+    consumer: () => undefined,
+    redis: () => 'default',
+  })
   t.same(unknown.unread(), ['mystery'], 'a field the table does not know is reported')
 })
 

@@ -12,6 +12,8 @@ export interface MapContext {
   warn(field: string, message: string): void
   /** A Kong consumer reference (id or username) → the Gatehouse consumer id, or undefined. */
   consumer(ref: string): string | undefined
+  /** A Redis URL → the name of a connection in the output's top-level `redis` section (added once). */
+  redis(url: string): string
 }
 
 /** What one Kong plugin becomes: a Gatehouse plugin instance config, or top-level settings. */
@@ -261,8 +263,11 @@ export const KONG_PLUGINS: readonly PluginMapping[] = [
       ['second, minute, hour, day', 'limits.second, .minute, .hour, .day'],
       ['limit_by (consumer, credential, ip, service, header, path)', 'limitBy'],
       ['header_name', 'header'],
-      ['policy: local / redis', 'store.type: memory / redis'],
-      ['redis_host, redis_port, redis_password, redis_database (redis.* in 3.x)', 'store.redis.url'],
+      ['policy: local / redis', 'redis: <connection> (none: memory)'],
+      [
+        'redis_host, redis_port, redis_password, redis_database (redis.* in 3.x)',
+        'a top-level redis connection (url)',
+      ],
       ['fault_tolerant', 'store.onFailure (failOpen / failClosed)'],
       ['hide_client_headers', 'headers.standard, headers.perWindow'],
     ],
@@ -310,14 +315,13 @@ export const KONG_PLUGINS: readonly PluginMapping[] = [
         const password = (r.password as string | undefined) ?? c.str('redis_password')
         const db = (r.database as number | undefined) ?? c.num('redis_database') ?? 0
         const ssl = (r.ssl as boolean | undefined) ?? c.bool('redis_ssl') ?? false
-        store.type = 'redis'
-        store.redis = {
-          url: `${ssl ? 'rediss' : 'redis'}://${password ? `:${encodeURIComponent(password)}@` : ''}${host}:${port}/${db}`,
-        }
+        config.redis = ctx.redis(
+          `${ssl ? 'rediss' : 'redis'}://${password ? `:${encodeURIComponent(password)}@` : ''}${host}:${port}/${db}`,
+        )
       } else if (policy === 'cluster') {
         ctx.warn(
           'policy',
-          "policy cluster (counters in Kong's database) has no equivalent; counters kept in memory (use store.type redis to share them)",
+          "policy cluster (counters in Kong's database) has no equivalent; counters kept in memory (name a `redis` connection to share them)",
         )
       }
       const tolerant = c.bool('fault_tolerant')

@@ -553,6 +553,20 @@ class KongImporter {
     })
   }
 
+  /**
+   * The name of the top-level `redis` connection for `url`, added on first use: `default`, then
+   * `redis-2`, `redis-3`… for other servers, so plugins on the same Redis share one connection.
+   */
+  private redisConnection(url: string): string {
+    const section = (this.out.config.redis ??= {}) as Record<string, { url?: string }>
+    const found = Object.entries(section).find(([, c]) => c.url === url)
+    if (found) return found[0]
+    const count = Object.keys(section).length
+    const name = count === 0 ? 'default' : `redis-${count + 1}`
+    section[name] = { url }
+    return name
+  }
+
   private topLevelPlugin(p: unknown, at: string) {
     if (!isObject(p)) return this.out.warn(at, 'not an object; left out')
     const refOf = (v: unknown) => (isObject(v) ? (v.id ?? v.name ?? v.username) : v) as string | undefined
@@ -600,6 +614,7 @@ class KongImporter {
       warn: (field: string, message: string) =>
         this.out.warn(field ? `${at}/config/${field}` : `${at}/config`, message),
       consumer: (ref: string) => this.consumers.get(ref)?.id,
+      redis: (url: string) => this.redisConnection(url),
     }
     const mapped = mapping.map(fields, ctx)
     for (const field of fields.unread(mapping.defaults)) {
