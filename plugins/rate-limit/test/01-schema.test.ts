@@ -71,7 +71,7 @@ t.test('an unknown key source or algorithm is refused, by pointer', async (t) =>
 t.test('a redis connection that cannot be used is refused at /redis/<name>, naming the field', async (t) => {
   const limits = { limits: { minute: 1 }, redis: 'default' }
   const notRedis = await issuesFor(limits, { default: { url: 'http://127.0.0.1:6379' } })
-  t.match(notRedis, [{ pointer: '/redis/default/url', message: /pattern/ }])
+  t.match(notRedis, [{ pointer: '/redis/default/url', message: /must match a Redis URL/ }])
 
   const badPort = await issuesFor(limits, { default: { url: 'redis://127.0.0.1:99999' } })
   t.same(
