@@ -11,9 +11,10 @@ export function gatewayConfig({ redisUrl, upstreams, generation }) {
   const rebuild = Math.floor(generation / 4) % 2
   // Timeouts above the event-loop stalls of a loaded CI machine: a command answered but read late
   // must not count as Redis down (an outage is still seen at once: the client is not connected).
-  const redisStore = { type: 'redis', redis: { url: redisUrl, timeout: '2s', connectTimeout: '1s' } }
+  const redis = { default: { url: redisUrl, commandTimeout: '2s', connectTimeout: '1s' } }
   return {
     server: SERVER,
+    redis,
     services: [
       {
         name: 'catalog',
@@ -35,7 +36,7 @@ export function gatewayConfig({ redisUrl, upstreams, generation }) {
                 name: 'cache',
                 config: {
                   defaultTtl: rebuild ? '6s' : '5s',
-                  store: { type: 'redis', url: redisUrl, commandTimeout: '2s', connectTimeout: '1s' },
+                  redis: 'default',
                 },
               },
             ],
@@ -56,7 +57,8 @@ export function gatewayConfig({ redisUrl, upstreams, generation }) {
                 name: 'rate-limit',
                 config: {
                   limits: { second: rebuild ? 5001 : 5000 },
-                  store: { ...redisStore, onFailure: 'failClosed' },
+                  redis: 'default',
+                  store: { onFailure: 'failClosed' },
                 },
               },
               {
@@ -85,7 +87,8 @@ export function gatewayConfig({ redisUrl, upstreams, generation }) {
         name: 'rate-limit',
         config: {
           limits: { second: rebuild ? 10001 : 10000 },
-          store: { ...redisStore, onFailure: 'failOpen' },
+          redis: 'default',
+          store: { onFailure: 'failOpen' },
         },
       },
     ],

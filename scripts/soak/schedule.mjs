@@ -139,12 +139,7 @@ export function classify(schedule, r) {
     if (status === 502 && code === 'GH_UPSTREAM_UNREACHABLE')
       return { expected: true, why: 'a held request was reset when the stall ended: 502' }
   }
-  if (
-    service === 'orders' &&
-    faults.has('redis-down') &&
-    status === 503 &&
-    code === 'GH_RATE_LIMIT_STORE_DOWN'
-  )
+  if (service === 'orders' && faults.has('redis-down') && status === 503 && code === 'GH_STORE_UNAVAILABLE')
     return { expected: true, why: 'Redis down, the orders rate limit fails closed: 503' }
   return { why: r.error !== undefined ? `client error ${r.error}` : `${status} ${code ?? ''}`.trim() }
 }

@@ -36,7 +36,9 @@ async function jwksRecorder(t: { teardown(fn: () => unknown): void }) {
 }
 
 function gatewayFile(redisUrl: string, jwksUrl: string, mistakes: boolean): string {
-  return `services:
+  return `redis:
+  default: { url: "${redisUrl}", connectTimeout: 200ms }
+services:
   - name: users
     url: http://127.0.0.1:9
     routes:
@@ -51,11 +53,11 @@ plugins:
   - name: rate-limit
     config:
       limits: { second: 100 }
-      store: { type: redis, redis: { url: "${redisUrl}", connectTimeout: 200 } }
+      redis: default
   - name: jwt
     config:
       jwks: [{ url: "${jwksUrl}" }]
-      redis: { url: "${redisUrl}" }
+      redis: default
   - name: ${mistakes ? 'cros' : 'cors'}
   - name: request-termination
     route: ${mistakes ? 'userz' : 'users'}
@@ -74,22 +76,22 @@ t.test('four kinds of mistake, all reported in one run, each located; no socket 
   const line = (re: RegExp) => lines.find((l) => re.test(l)) ?? ''
   t.match(
     line(/methods\/1/),
-    /^gateway\.yaml:7:\d+ \/services\/0\/routes\/0\/methods\/1: must match an HTTP method: upper-case letters, e\.g\. "GET" \("post"\)$/,
+    /^gateway\.yaml:9:\d+ \/services\/0\/routes\/0\/methods\/1: must match an HTTP method: upper-case letters, e\.g\. "GET" \("post"\)$/,
     'the schema error: file:line:column and pointer',
   )
   t.match(
     line(/cros/),
-    /^gateway\.yaml:21:11 \/plugins\/2\/name \(plugin cros\): plugin "cros" is not installed: .*Did you mean "cors"/,
+    /^gateway\.yaml:23:11 \/plugins\/2\/name \(plugin cros\): plugin "cros" is not installed: .*Did you mean "cors"/,
     'the unknown plugin, with the near miss it stands for',
   )
   t.match(
     line(/limits\/minute/),
-    /^gateway\.yaml:11:33 \/services\/0\/routes\/0\/plugins\/0\/config\/limits\/minute \(plugin rate-limit\): must be integer/,
+    /^gateway\.yaml:13:33 \/services\/0\/routes\/0\/plugins\/0\/config\/limits\/minute \(plugin rate-limit\): must be integer/,
     'the bad plugin config, with its plugin',
   )
   t.match(
     line(/userz/),
-    /^gateway\.yaml:23:12 \/plugins\/3\/route \(plugin request-termination\): no route named "userz"; did you mean "users"\?/,
+    /^gateway\.yaml:25:12 \/plugins\/3\/route \(plugin request-termination\): no route named "userz"; did you mean "users"\?/,
     'the dangling route reference, with the name it may stand for',
   )
   t.match(r.stderr, /4 problems in .*gateway\.yaml/, 'exactly those four')
