@@ -152,6 +152,7 @@ const PATTERN_FORMS: Record<string, string> = {
   '^(\\*\\.)?[A-Za-z0-9.-]+$': 'a host: letters, digits, "." and "-", optionally "*." first',
   '^((@[a-z0-9-~][a-z0-9-._~]*/)?[a-z0-9][a-z0-9._-]*|\\.{1,2}/.+|/.+)$':
     'a plugin: its registered name, a package name, or a path starting with "./", "../" or "/"',
+  '^[\\t\\x20-\\x7e\\x80-\\xff]*$': 'a header value: no control characters (CR, LF, NUL)',
   '^rediss?://\\S+$': 'a Redis URL: redis://[user:password@]host:port or rediss://… for TLS',
   '^https?://[^\\s]+$': 'an http:// or https:// URL',
   '^https?://\\S+$': 'an http:// or https:// URL',
@@ -162,7 +163,7 @@ function expectedForm(e: ErrorObject): string {
   const form = PATTERN_FORMS[pattern]
   if (form) return `must match ${form}`
   const description = (e.parentSchema as SchemaNode | undefined)?.description
-  if (description) return `must match the form described: ${description}`
+  if (description) return `must match the form described: ${description} (pattern "${pattern}")`
   return `must match pattern "${pattern}"`
 }
 
