@@ -36,6 +36,7 @@ const label = (b) => (b >= 1048576 ? `${b / 1048576} MiB` : b >= 1024 ? `${b / 1
 const out = []
 out.push(
   `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  `<title>CPU µs per response by body size, origin ${run.origin}</title>`,
   `<rect width="${W}" height="${H}" fill="white"/>`,
   `<text x="${M.left}" y="22" font-size="14" font-weight="bold">CPU µs per response by body size (origin: ${run.origin}; median of ${run.rounds} rounds, bars: range)</text>`,
 )

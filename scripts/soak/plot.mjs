@@ -46,6 +46,7 @@ export function plot(result) {
   const H = M.top + panels.length * (PANEL + M.gap) + M.bottom
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+    `<title>Soak run ${result.startedAt}: RSS and heap, fds and sockets, latency and event-loop delay over time</title>`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${M.left}" y="22" font-size="14" font-weight="bold">Soak run ${result.startedAt}: ${result.seconds} s at ${result.rate} req/s, a reload every ${result.reloads.every / 1000} s</text>`,
   ]

@@ -47,7 +47,11 @@ t.test('an unknown field is named by pointer', async (t) => {
 t.test('a header value with CR/LF is refused at load (no header injection)', async (t) => {
   const issues = await issuesFor({ upstreamHeaders: { 'x-ok': 'fine', 'x-evil': 'a\r\nx-admin: 1' } })
   t.equal(issues.length, 1)
-  t.match(issues[0], { pointer: `${BASE}/upstreamHeaders/x-evil`, plugin: 'template', message: /control characters/ })
+  t.match(issues[0], {
+    pointer: `${BASE}/upstreamHeaders/x-evil`,
+    plugin: 'template',
+    message: /control characters/,
+  })
 })
 
 t.test('a header value that is not a string is named by pointer', async (t) => {
