@@ -12,13 +12,14 @@
 //
 // Results go to .bench/bodies-<timestamp>.json; `node scripts/bench/plot.mjs <file>` draws them.
 // Every process started is stopped by its PID at the end and on Ctrl-C.
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { loadGenerator, which } from './loadgen.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const SIZES = { 100: 100, '4k': 4096, '64k': 65536, '1m': 1048576, '10m': 10485760 }
@@ -70,15 +71,7 @@ function fail(msg) {
   console.error(msg)
   process.exit(2)
 }
-function which(bin) {
-  const r = spawnSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' })
-  return r.status === 0 ? r.stdout.trim() : undefined
-}
-
 const has = { nginx: which('nginx'), haproxy: which('haproxy'), caddy: which('caddy') }
-const taskset = which('taskset')
-const chrt = flags.rt ? which('chrt') : undefined
-if (flags.rt && (!chrt || process.getuid?.() !== 0)) fail('--rt needs chrt and root')
 const originKind = flags.origin ?? (has.nginx ? 'nginx' : 'file')
 if (!ORIGINS.includes(originKind)) fail(`--origin must be one of ${ORIGINS.join(', ')}`)
 if (originKind === 'nginx' && !has.nginx) fail('--origin nginx: nginx is not installed')
@@ -89,66 +82,21 @@ for (const t of wanted) if (!ALL_TARGETS.includes(t)) fail(`unknown target ${t}`
 const targetNames = wanted.filter((t) => !(t in has) || has[t])
 if (flags.before) targetNames.splice(1, 0, 'gatehouse-before')
 
-// ── the load generator ──────────────────────────────────────────────────────────────────────────
-let wrk = which('wrk')
-if (!wrk && process.getuid?.() === 0 && which('apt-get')) {
-  console.log('wrk is missing: apt-get install -y wrk')
-  spawnSync('apt-get', ['install', '-y', 'wrk'], { stdio: 'ignore' })
-  wrk = which('wrk')
+// ── the load generator (loadgen.mjs: wrk or autocannon's CLI in its own process, pinned) ──────────
+const started = []
+let gen
+try {
+  gen = loadGenerator({ root, connections, rt: flags.rt, onSpawn: (child) => started.push(child) })
+} catch (err) {
+  fail(err.message)
 }
-const pinClient = taskset ? [taskset, '-c', '0'] : []
-const pinProxy = taskset && os.availableParallelism() > 1 ? [taskset, '-c', '1'] : []
-const rtPrefix = chrt ? [chrt, '-r', '10'] : []
-
+const { pinProxy, rtPrefix } = gen
 async function load(url, seconds) {
-  if (wrk) {
-    const cmd = [
-      ...rtPrefix,
-      ...pinClient,
-      wrk,
-      '-t1',
-      `-c${connections}`,
-      `-d${seconds}s`,
-      '--timeout',
-      '60s',
-      '--latency',
-      url,
-    ]
-    const out = await capture(cmd, (seconds + 30) * 1000)
-    const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0)
-    const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0)
-    const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)
-    const errors = errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0
-    return { requests, p50: latencyMs(/50%\s+([\d.]+)(us|ms|s)/.exec(out)), non2xx, errors }
-  }
-  const cli = join(root, 'node_modules/autocannon/autocannon.js')
-  const cmd = [...rtPrefix, ...pinClient, process.execPath, cli, '-j', '-t', '60', '-c', String(connections)]
-  const j = JSON.parse(await capture([...cmd, '-d', String(seconds), url], (seconds + 30) * 1000))
-  return { requests: j['2xx'], p50: j.latency.p50, non2xx: j.non2xx, errors: j.errors + j.timeouts }
-}
-/** Runs a load generator (not blocking the event loop: Ctrl-C still stops everything) for its stdout. */
-function capture(cmd, timeout) {
-  return new Promise((done) => {
-    const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] })
-    started.push(child)
-    let out = ''
-    child.stdout.on('data', (c) => {
-      out += c
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeout)
-    child.on('close', () => {
-      clearTimeout(timer)
-      done(out)
-    })
-  })
-}
-function latencyMs(m) {
-  if (!m) return Number.NaN
-  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1)
+  const r = await gen.load(url, seconds)
+  return { ...r, errors: r.errors + r.timeouts }
 }
 
 // ── processes ───────────────────────────────────────────────────────────────────────────────────
-const started = []
 const work = mkdtempSync(join(os.tmpdir(), 'gatehouse-bodies-'))
 // nginx's workers drop root: they must be able to read the origin's files.
 chmodSync(work, 0o755)
@@ -456,7 +404,7 @@ const floor = (size) => {
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d }) : '—')
 const lines = [
   `origin ${originKind}, ${connections} connections, ${rounds} rounds × ${duration} s, ` +
-    `${wrk ? 'wrk' : 'autocannon'}${pinProxy.length ? ', proxy on CPU 1, client on CPU 0' : ''}${chrt ? ', SCHED_RR' : ''}`,
+    `${gen.name}${pinProxy.length ? ', proxy on CPU 1, client on CPU 0' : ''}${gen.rt ? ', SCHED_RR' : ''}`,
   '',
   '| size | target | req/s (range) | CPU µs/response (range) | CPU µs per MiB | vs node-proxy | p50 ms | peak RSS MiB |',
   '|---|---|---:|---:|---:|---:|---:|---:|',
@@ -482,7 +430,7 @@ writeFileSync(
       rounds,
       duration,
       warmup,
-      rt: Boolean(chrt),
+      rt: gen.rt,
       machine,
       rss,
       results,

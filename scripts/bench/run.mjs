@@ -1,7 +1,9 @@
 // The Gatehouse benchmark: `npm run bench [-- --quick | --duration 10 --connections 50 --rounds 3]`.
 //
 // One run, loopback only: starts the upstream (upstream.mjs) and every target gateway as separate
-// processes (cases.mjs), then measures each case with autocannon in this process. Each case is
+// processes (cases.mjs), then measures each case with a load generator in its own process (wrk when
+// installed, else autocannon's CLI; loadgen.mjs), pinned to CPU 0 while the targets are pinned to
+// CPU 1 (taskset), so the client never sets the pace by competing with the gateway. Each case is
 // warmed up, then measured once per round; rounds alternate the case order (forward, reverse, …) so
 // slow drift of this shared machine falls on every target alike; the table shows each case's median.
 // Throughput is compared as a ratio to the baseline target (bare Fastify + @fastify/http-proxy) in the
@@ -19,8 +21,8 @@ import os from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import autocannon from 'autocannon'
 import { cases as allCases, targets } from './cases.mjs'
+import { loadGenerator } from './loadgen.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const HOST = '127.0.0.1'
@@ -35,6 +37,8 @@ const USAGE = `usage: npm run bench -- [options]
                       texts (the baseline for a path always runs)
   --profile           run the gateways under node --cpu-prof (.bench/profiles/; read them with
                       node scripts/bench/profile-top.mjs <file>)
+  --rt                run the targets and the load generator with SCHED_RR priority 10 (root;
+                      chrt): on a machine busy with other work, keeps them on their cores
   --help`
 
 // ── options ──────────────────────────────────────────────────────────────────────────────────────
@@ -47,6 +51,7 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: false },
     filter: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    rt: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 })
@@ -71,6 +76,7 @@ const options = {
   warmup: positive('warmup', flags.quick ? 1 : 2),
   filter: flags.filter,
   profile: flags.profile,
+  rt: flags.rt,
 }
 
 const baseline = Object.values(targets).find((t) => t.baseline)
@@ -93,9 +99,21 @@ const children = new Map()
 let stopping = false
 let childFailure
 
-/** Starts `node script`, waits for its `listening on http://127.0.0.1:<port>` line: {url, pid}. */
-function startProcess(name, script, { args = [], nodeArgs = [], env = {} } = {}) {
-  const child = spawn(process.execPath, [...nodeArgs, join(root, script), ...args], {
+let gen
+try {
+  gen = loadGenerator({ root, connections: options.connections, rt: options.rt, timeout: 10 })
+} catch (err) {
+  console.error(`${err.message}\n${USAGE}`)
+  process.exit(2)
+}
+
+/**
+ * Starts `node script`, waits for its `listening on http://127.0.0.1:<port>` line: {url, pid}.
+ * Gateways (`pin`) run on CPU 1, away from the load generator; upstreams are not pinned.
+ */
+function startProcess(name, script, { args = [], nodeArgs = [], env = {}, pin = false } = {}) {
+  const argv = [...gen.rtPrefix, ...(pin ? gen.pinProxy : []), process.execPath, ...nodeArgs]
+  const child = spawn(argv[0], [...argv.slice(1), join(root, script), ...args], {
     cwd: root,
     env: { ...process.env, ...env, HOST, PORT: '0', NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -192,17 +210,8 @@ function probe(url) {
 const served = new Map()
 
 async function load(target, url, request, duration) {
-  const result = await autocannon({
-    url,
-    method: request?.method ?? 'GET',
-    headers: request?.headers,
-    body: request?.body,
-    connections: options.connections,
-    pipelining: 1,
-    duration,
-    timeout: 10,
-  })
-  served.set(target, (served.get(target) ?? 0) + result.requests.total)
+  const result = await gen.load(url, duration, request)
+  served.set(target, (served.get(target) ?? 0) + result.requests)
   return result
 }
 
@@ -211,11 +220,11 @@ function problems(result) {
     errors: result.errors,
     timeouts: result.timeouts,
     non2xx: result.non2xx,
-    resets: result.resets ?? 0,
+    requests: result.requests,
   }
 }
 function hasProblems(p) {
-  return p.errors + p.timeouts + p.non2xx + p.resets > 0
+  return p.errors + p.timeouts + p.non2xx > 0 || p.requests === 0
 }
 
 /** user + system CPU seconds a process has used so far (Linux /proc); undefined elsewhere. */
@@ -281,6 +290,7 @@ async function main() {
       const proc = await startProcess(t.name, t.script, {
         args: t.args,
         nodeArgs,
+        pin: true,
         env: {
           ...t.env,
           UPSTREAM_URL: upstreamUrl,
@@ -333,13 +343,13 @@ async function main() {
       const wp = problems(warm)
       const run = {
         round: round + 1,
-        rps: r.requests.average,
-        p50: r.latency.p50,
-        p99: r.latency.p99,
-        bytesPerSec: r.throughput.average,
+        rps: r.rps,
+        p50: r.p50,
+        p99: r.p99,
+        bytesPerSec: r.bytesPerSec,
         // CPU the target process spent per request: robust to this shared machine's scheduling noise.
-        cpuUsPerReq: cpuBefore === undefined ? undefined : ((cpuAfter - cpuBefore) * 1e6) / r.requests.total,
-        requests: r.requests.total,
+        cpuUsPerReq: cpuBefore === undefined ? undefined : ((cpuAfter - cpuBefore) * 1e6) / r.requests,
+        requests: r.requests,
         ...p,
         warmup: wp,
       }
@@ -391,6 +401,7 @@ async function main() {
       ' ',
     ),
     options,
+    loadGenerator: { name: gen.name, pinned: gen.pinProxy.length > 0, rt: gen.rt },
     baseline: baseline.name,
     machine: { ...machine, loadavgAtEnd: loadavg() },
     requestsServed: Object.fromEntries([...served].map(([t, n]) => [t.name, n])),
@@ -452,7 +463,8 @@ function printTable(results) {
   const line = (row) =>
     `| ${row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join(' | ')} |`
   console.log(
-    `\nmedian of ${options.rounds} round(s), ${options.duration} s each, ${options.connections} connections`,
+    `\nmedian of ${options.rounds} round(s), ${options.duration} s each, ${options.connections} connections, ` +
+      `${gen.name}${gen.pinProxy.length ? ' on CPU 0, gateways on CPU 1' : ''}${gen.rt ? ', SCHED_RR' : ''}`,
   )
   console.log(line(rows[0]))
   console.log(`|${widths.map((w, i) => (i < 2 ? `-${'-'.repeat(w)}-` : `-${'-'.repeat(w)}:`)).join('|')}|`)
