@@ -1,13 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { ConfigIssue, GatewayConfig } from '@gatehousejs/sdk'
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from 'yaml'
+import { isPair, isScalar, isSeq, visit } from 'yaml'
+import { type Position, parseYamlDoc } from './yaml-doc.js'
 
-/** Where a JSON pointer sits in the file: 1-based line and column. */
-export interface Position {
-  line: number
-  column: number
-}
+export type { Position }
 
 /** A config file read from disk: the plain config plus what is needed to explain problems in it. */
 export interface LoadedFile {
@@ -37,10 +34,6 @@ export class FileError extends Error {
 // `${NAME}` or `${NAME:-default}`; `$${` writes a literal `${`.
 const ENV_REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
 const ENV_SYNTAX = /\$\{(?![A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\})/
-
-function unescapePointer(segment: string): string {
-  return segment.replace(/~1/g, '/').replace(/~0/g, '~')
-}
 
 function escapePointer(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1')
@@ -91,12 +84,7 @@ export function parseConfigText(
   file: string,
   env: NodeJS.ProcessEnv = process.env,
 ): LoadedFile {
-  const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
-  const pos = (offset: number): Position => {
-    const p = lineCounter.linePos(offset)
-    return { line: p.line, column: p.col }
-  }
+  const { doc, pos, locate } = parseYamlDoc(text)
   if (doc.errors.length > 0) {
     throw new FileError(
       file,
@@ -141,28 +129,6 @@ export function parseConfigText(
       [{ pointer: '', message: 'the file must hold an object (services, routes, plugins, …)' }],
       [pos(0)],
     )
-  }
-
-  function locate(pointer: string): Position | undefined {
-    const segments = pointer === '' ? [] : pointer.slice(1).split('/').map(unescapePointer)
-    let node: unknown = doc.contents
-    let best: Position | undefined = doc.contents?.range ? pos(doc.contents.range[0]) : undefined
-    for (const seg of segments) {
-      if (isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === seg)
-        if (!pair) break
-        // The value's place (where the fix goes), or the key's when the value is empty.
-        const range = (pair.value as Node | null)?.range ?? (pair.key as Node).range
-        if (range) best = pos(range[0])
-        node = pair.value
-      } else if (isSeq(node)) {
-        const item = node.items[Number(seg)] as Node | undefined
-        if (!item) break
-        if (item.range) best = pos(item.range[0])
-        node = item
-      } else break
-    }
-    return best
   }
 
   return { file, config, locate, substituted }

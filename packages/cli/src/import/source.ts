@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml'
-import type { Position } from '../load.js'
+import { type Position, parseYamlDoc } from '../yaml-doc.js'
 
 /** A problem in an input file: where it is (JSON pointer, line and column) and what is wrong. */
 export interface Located {
@@ -63,12 +62,7 @@ export async function readSource(path: string): Promise<SourceFile> {
 
 /** The same as readSource, from text in memory (`file` names it in messages). */
 export function parseSource(text: string, file: string): SourceFile {
-  const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
-  const pos = (offset: number): Position => {
-    const p = lineCounter.linePos(offset)
-    return { line: p.line, column: p.col }
-  }
+  const { doc, pos, locate } = parseYamlDoc(text)
   if (doc.errors.length > 0) {
     throw new ImportError(
       file,
@@ -80,31 +74,5 @@ export function parseSource(text: string, file: string): SourceFile {
     )
   }
   const data = doc.toJS({ maxAliasCount: 1000 }) as unknown
-  function locate(pointer: string): Position | undefined {
-    const segments =
-      pointer === ''
-        ? []
-        : pointer
-            .slice(1)
-            .split('/')
-            .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    let node: unknown = doc.contents
-    let best: Position | undefined = doc.contents?.range ? pos(doc.contents.range[0]) : undefined
-    for (const s of segments) {
-      if (isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === s)
-        if (!pair) break
-        const range = (pair.value as Node | null)?.range ?? (pair.key as Node).range
-        if (range) best = pos(range[0])
-        node = pair.value
-      } else if (isSeq(node)) {
-        const item = node.items[Number(s)] as Node | undefined
-        if (!item) break
-        if (item.range) best = pos(item.range[0])
-        node = item
-      } else break
-    }
-    return best
-  }
   return { file, data, locate }
 }
