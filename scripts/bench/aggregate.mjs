@@ -13,7 +13,7 @@
 import http from 'node:http'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { benchFlags, cpuSeconds, median, start as startChild, stopAll } from './children.mjs'
+import { benchFlags, closedLoop, cpuSeconds, median, start as startChild, stopAll } from './children.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const { options } = benchFlags()
@@ -38,24 +38,10 @@ function get(url) {
 
 /** `connections` clients draw screens (each: `urls` fetched one after another) for `seconds`. */
 async function drawScreens(urls, seconds) {
-  const end = performance.now() + seconds * 1000
-  const latencies = []
-  let errors = 0
-  async function client() {
-    while (performance.now() < end) {
-      const began = performance.now()
-      try {
-        for (const url of urls) await get(url)
-        latencies.push(performance.now() - began)
-      } catch {
-        errors++
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: options.connections }, client))
-  latencies.sort((a, b) => a - b)
-  const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0
-  return { screens: latencies.length, errors, p50: at(0.5), p99: at(0.99) }
+  const r = await closedLoop(options.connections, seconds, async () => {
+    for (const url of urls) await get(url)
+  })
+  return { ...r, screens: r.count }
 }
 
 const start = (name, script, args, env) => startChild(root, name, script, args, env)

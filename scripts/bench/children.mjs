@@ -119,3 +119,29 @@ export function benchFlags(extra = {}) {
   }
   return { options, flags }
 }
+
+/**
+ * A closed-loop client in this process, for scenarios a load generator cannot script (a screen of
+ * three calls in sequence, a sampled mirror): `connections` virtual clients each call `once()` back
+ * to back for `seconds`. Latencies in ms; a rejected call counts as an error.
+ */
+export async function closedLoop(connections, seconds, once) {
+  const end = performance.now() + seconds * 1000
+  const latencies = []
+  let errors = 0
+  async function client() {
+    while (performance.now() < end) {
+      const began = performance.now()
+      try {
+        await once()
+        latencies.push(performance.now() - began)
+      } catch {
+        errors++
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: connections }, client))
+  latencies.sort((a, b) => a - b)
+  const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0
+  return { count: latencies.length, errors, p50: at(0.5), p99: at(0.99) }
+}

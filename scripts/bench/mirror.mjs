@@ -17,7 +17,7 @@
 import http from 'node:http'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { benchFlags, median, start as startChild, stopAll } from './children.mjs'
+import { benchFlags, closedLoop, median, start as startChild, stopAll } from './children.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const { options } = benchFlags()
@@ -51,25 +51,8 @@ function fetchText(url) {
   })
 }
 
-async function load(url, headers, seconds) {
-  const end = performance.now() + seconds * 1000
-  const latencies = []
-  let errors = 0
-  async function client() {
-    while (performance.now() < end) {
-      const began = performance.now()
-      try {
-        await get(url, headers)
-        latencies.push(performance.now() - began)
-      } catch {
-        errors++
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: options.connections }, client))
-  latencies.sort((a, b) => a - b)
-  const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0
-  return { count: latencies.length, errors, p50: at(0.5), p99: at(0.99) }
+function load(url, headers, seconds) {
+  return closedLoop(options.connections, seconds, () => get(url, headers))
 }
 
 const start = (name, script, args, env) => startChild(root, name, script, args, env)
