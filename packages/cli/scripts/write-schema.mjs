@@ -1,7 +1,7 @@
 // Writes schema/gatehouse.schema.json: the JSON Schema of a gateway file, from the same TypeBox model
 // core validates with, so editors (YAML language server, VS Code) autocomplete and check files.
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { GatewayConfigSchema } from '@gatehousejs/sdk'
+import { GatewayConfigSchema } from '@gatehousejs/sdk/config'
 
 const schema = {
   $schema: 'http://json-schema.org/draft-07/schema#',

@@ -1,5 +1,6 @@
 import { relative } from 'node:path'
-import type { ConfigIssue, GatewayConfig, PluginDefinition } from '@gatehousejs/sdk'
+import type { ConfigIssue, PluginDefinition } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { FileError, type LoadedFile, loadConfigFile, type Position } from './load.js'
 import { PluginResolutionError, resolvePlugins } from './resolve.js'
 

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import type { ConfigIssue, GatewayConfig } from '@gatehousejs/sdk'
+import type { ConfigIssue } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { isPair, isScalar, isSeq, visit } from 'yaml'
 import { type Position, parseYamlDoc } from './yaml-doc.js'
 

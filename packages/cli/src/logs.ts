@@ -1,6 +1,7 @@
 import { styleText } from 'node:util'
-import type { GatewayConfig, PluginDefinition } from '@gatehousejs/sdk'
+import type { PluginDefinition } from '@gatehousejs/sdk'
 import { definePlugin, PRIORITY } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { type Logger, pino } from 'pino'
 import pretty from 'pino-pretty'
 

@@ -2,12 +2,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import {
-  type ConfigIssue,
-  type GatewayConfig,
-  PLUGIN_API_VERSION,
-  type PluginDefinition,
-} from '@gatehousejs/sdk'
+import { type ConfigIssue, PLUGIN_API_VERSION, type PluginDefinition } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { FIRST_PARTY_PLUGINS, FIRST_PARTY_PREFIX, nearestFirstParty } from './first-party.js'
 
 /** Where a plugin reference in the file is, and what it says. */

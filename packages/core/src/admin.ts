@@ -7,9 +7,9 @@ import {
   type AdminRequest,
   ConfigError,
   type ConfigIssue,
-  type GatewayConfig,
   type PluginDefinition,
 } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import type { Gateway, PluginInstanceSummary } from './gateway.js'
 
 /**

@@ -1,4 +1,5 @@
-import type { ConfigIssue, PluginDefinition, PluginHandlers, PluginScope, WhenConfig } from '@gatehousejs/sdk'
+import type { ConfigIssue, PluginDefinition, PluginHandlers, PluginScope } from '@gatehousejs/sdk'
+import type { WhenConfig } from '@gatehousejs/sdk/config'
 
 /** A configured, initialised plugin instance. */
 export interface Instance {

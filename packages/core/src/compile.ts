@@ -2,14 +2,12 @@ import {
   ConfigError,
   type ConsumerRecord,
   type Dispatch,
-  type EscapedSlashesPolicy,
-  type GatewayConfig,
-  type InterimResponsesPolicy,
   type PluginDefinition,
   type RouteInfo,
   type ServiceInfo,
   type UpstreamHealth,
 } from '@gatehousejs/sdk'
+import type { EscapedSlashesPolicy, GatewayConfig, InterimResponsesPolicy } from '@gatehousejs/sdk/config'
 import type { Logger } from 'pino'
 import { buildChain, type Chain, type Instance, rankInstances, selectInstances } from './chain.js'
 import type { UpstreamGroup } from './health.js'

@@ -9,11 +9,11 @@ import {
   type AdminEndpoint,
   ConfigError,
   type Headers as GatehouseHeaders,
-  type GatewayConfig,
   type PluginDefinition,
   type PluginScope,
   type TSchema,
 } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { Logger } from 'pino'
 import { redactConfig } from './admin.js'

@@ -1,5 +1,6 @@
-export type { ConfigIssue, GatewayConfig } from '@gatehousejs/sdk'
+export type { ConfigIssue } from '@gatehousejs/sdk'
 export { ConfigError, GatehouseError } from '@gatehousejs/sdk'
+export type { GatewayConfig } from '@gatehousejs/sdk/config'
 export type { AdminOptions, AdminServer } from './admin.js'
 export { redactConfig, startAdmin } from './admin.js'
 export * as errors from './errors.js'

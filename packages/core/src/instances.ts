@@ -1,5 +1,5 @@
 import type { ConfigIssue, Dispatch, PluginScope, UpstreamHealth } from '@gatehousejs/sdk'
-import { pluginKeyProblems } from '@gatehousejs/sdk'
+import { pluginKeyProblems } from '@gatehousejs/sdk/config'
 import type { Logger } from 'pino'
 import { compileWhen, type Instance, specificityOf } from './chain.js'
 import type { Generation } from './compile.js'

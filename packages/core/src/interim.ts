@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { validateHeaderName, validateHeaderValue } from 'node:http'
 import type { Http2ServerResponse } from 'node:http2'
-import type { InterimResponsesPolicy } from '@gatehousejs/sdk'
+import type { InterimResponsesPolicy } from '@gatehousejs/sdk/config'
 import { downstreamHeaders } from './forwarding.js'
 
 /**

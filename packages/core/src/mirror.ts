@@ -1,5 +1,6 @@
 import { type Readable, Transform, type TransformCallback } from 'node:stream'
-import type { ConfigIssue, Headers, Logger, MirrorConfig, ServiceConfig } from '@gatehousejs/sdk'
+import type { ConfigIssue, Headers, Logger } from '@gatehousejs/sdk'
+import type { MirrorConfig, ServiceConfig } from '@gatehousejs/sdk/config'
 import type { CompiledService } from './compile.js'
 import type { Context, Request } from './context.js'
 import { joinPaths } from './path.js'

@@ -1,6 +1,7 @@
 import type http from 'node:http'
 import type { Socket } from 'node:net'
-import type { GatehouseError, Logger, ServerConfig } from '@gatehousejs/sdk'
+import type { GatehouseError, Logger } from '@gatehousejs/sdk'
+import type { ServerConfig } from '@gatehousejs/sdk/config'
 import {
   GatewayConcurrencyLimit,
   GatewayConnectionLimit,

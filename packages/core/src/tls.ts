@@ -2,14 +2,8 @@ import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { type FSWatcher, readFileSync, watch } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
 import tls, { type SecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls'
-import {
-  type ClientCertificate,
-  ConfigError,
-  type ConfigIssue,
-  type Logger,
-  type TlsConfig,
-  TlsSchema,
-} from '@gatehousejs/sdk'
+import { type ClientCertificate, ConfigError, type ConfigIssue, type Logger } from '@gatehousejs/sdk'
+import { type TlsConfig, TlsSchema } from '@gatehousejs/sdk/config'
 import { validateWith } from './validate.js'
 
 /**

@@ -1,4 +1,4 @@
-import type { TrustProxyConfig } from '@gatehousejs/sdk'
+import type { TrustProxyConfig } from '@gatehousejs/sdk/config'
 import proxyaddr from 'proxy-addr'
 
 /** `(address, hop)`: whether to believe what the peer at that address says about the client. */

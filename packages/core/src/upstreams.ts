@@ -1,4 +1,5 @@
-import type { ConfigIssue, ServiceConfig } from '@gatehousejs/sdk'
+import type { ConfigIssue } from '@gatehousejs/sdk'
+import type { ServiceConfig } from '@gatehousejs/sdk/config'
 import type { CompiledService } from './compile.js'
 import type { Context, Request } from './context.js'
 import { type ActiveCheckConfig, type Algorithm, type PassiveCheckConfig, UpstreamGroup } from './health.js'

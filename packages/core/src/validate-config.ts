@@ -3,20 +3,22 @@ import { dirname, resolve } from 'node:path'
 import {
   type ConfigIssue,
   type ConsumerRecord,
-  type GatewayConfig,
-  GatewayConfigSchema,
-  type NestedPluginConfig,
   PLUGIN_API_VERSION,
   type PluginCheckEnv,
   type PluginDefinition,
   type PluginScope,
+} from '@gatehousejs/sdk'
+import {
+  type GatewayConfig,
+  GatewayConfigSchema,
+  type NestedPluginConfig,
   type PoolConfig,
   pluginKeyProblems,
   type RedisConnectionConfig,
   type RedisConnectionInput,
   redisConnectionIssues,
   type TlsConfig,
-} from '@gatehousejs/sdk'
+} from '@gatehousejs/sdk/config'
 import type { CompiledRoute, CompiledService, Generation } from './compile.js'
 import { didYouMean } from './hints.js'
 import { compileMirrors, type MirrorRule } from './mirror.js'

@@ -1,5 +1,6 @@
-import type { ConfigIssue, GatehouseFormat } from '@gatehousejs/sdk'
-import { parseDuration, parseSize } from '@gatehousejs/sdk'
+import type { ConfigIssue } from '@gatehousejs/sdk'
+import type { GatehouseFormat } from '@gatehousejs/sdk/config'
+import { parseDuration, parseSize } from '@gatehousejs/sdk/config'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import { nearestName } from './hints.js'

@@ -3,7 +3,7 @@
  * query and Host the chosen service receives. Every service points at one echo upstream under its own
  * base path (`/svc-<name>`), so the URL the upstream saw names the route that was taken.
  */
-import type { GatewayConfig } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream, type TestGateway } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import { ERROR_BODY_KEYS } from './helpers/http.js'

@@ -4,7 +4,7 @@
  * and the request id it sends both ways.
  */
 import type { IncomingHttpHeaders } from 'node:http'
-import type { GatewayConfig } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import { rawRequest, startRawUpstream } from './helpers/http.js'

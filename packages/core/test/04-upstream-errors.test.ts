@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process'
 import http from 'node:http'
 import net from 'node:net'
-import type { GatewayConfig } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream, type TestResponse } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import { ERROR_BODY_KEYS, eventWithin, startRawUpstream, unusedPort, waitUntil } from './helpers/http.js'

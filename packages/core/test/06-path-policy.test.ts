@@ -5,7 +5,8 @@
  * §5.2.4) or parsed by the WHATWG URL parser, leaves the prefix of the route that sent it: the
  * property-based test at the end sends random paths through a real gateway to recording upstreams.
  */
-import { definePlugin, type GatewayConfig } from '@gatehousejs/sdk'
+import { definePlugin } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { configIssues, startGateway, startUpstream, type TestGateway } from '@gatehousejs/sdk/testing'
 import * as fc from 'fast-check'
 import t, { type Test } from 'tap'

@@ -1,5 +1,6 @@
 import { createGateway } from '@gatehousejs/core'
-import { ConfigError, definePlugin, type GatewayConfig, type PluginDefinition } from '@gatehousejs/sdk'
+import { ConfigError, definePlugin, type PluginDefinition } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 

@@ -5,11 +5,11 @@ import {
   type AccessContext,
   defineError,
   definePlugin,
-  type GatewayConfig,
   type LogContext,
   type PluginDefinition,
   Type,
 } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import { pino } from 'pino'
 import t from 'tap'

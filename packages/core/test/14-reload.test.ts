@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { ConfigError, definePlugin, type GatewayConfig, Type } from '@gatehousejs/sdk'
+import { ConfigError, definePlugin, Type } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 

@@ -5,11 +5,11 @@ import {
   type ConfigIssue,
   Duration,
   definePlugin,
-  type GatewayConfig,
   HeaderName,
   Size,
   Type,
 } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 

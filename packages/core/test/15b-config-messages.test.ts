@@ -1,5 +1,6 @@
 import { createGateway, validateConfig } from '@gatehousejs/core'
-import { type ConfigIssue, definePlugin, type GatewayConfig, Type } from '@gatehousejs/sdk'
+import { type ConfigIssue, definePlugin, Type } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import t from 'tap'
 
 /**

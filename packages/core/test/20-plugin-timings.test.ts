@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { definePlugin, type GatewayConfig, type LogContext, type PluginTiming } from '@gatehousejs/sdk'
+import { definePlugin, type LogContext, type PluginTiming } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 

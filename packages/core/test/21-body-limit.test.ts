@@ -1,5 +1,6 @@
 import http from 'node:http'
-import { type BodyLimit, definePlugin, type GatewayConfig } from '@gatehousejs/sdk'
+import { type BodyLimit, definePlugin } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 

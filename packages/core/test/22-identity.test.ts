@@ -1,12 +1,6 @@
 import { createGateway } from '@gatehousejs/core'
-import {
-  ConfigError,
-  type ConsumerRecord,
-  definePlugin,
-  type GatewayConfig,
-  publicConsumer,
-  Type,
-} from '@gatehousejs/sdk'
+import { ConfigError, type ConsumerRecord, definePlugin, publicConsumer, Type } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 

@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http'
 import { PassThrough } from 'node:stream'
-import { definePlugin, type GatewayConfig } from '@gatehousejs/sdk'
+import { definePlugin } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 

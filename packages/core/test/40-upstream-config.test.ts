@@ -3,7 +3,7 @@
  * checks, retries and split refused at load with the JSON pointer of the field.
  */
 import { ConfigError, createGateway, type Gateway } from '@gatehousejs/core'
-import type { GatewayConfig, ServiceConfig } from '@gatehousejs/sdk'
+import type { GatewayConfig, ServiceConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 

@@ -4,7 +4,7 @@
  * keys when a target is added).
  */
 import type { Gateway } from '@gatehousejs/core'
-import type { GatewayConfig } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, type TestGateway } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import { startTargets, type TestTarget, targetOf } from './helpers/targets.js'

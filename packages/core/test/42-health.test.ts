@@ -6,7 +6,7 @@
 import { Writable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Gateway, HealthEvent } from '@gatehousejs/core'
-import type { GatewayConfig } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway } from '@gatehousejs/sdk/testing'
 import { pino } from 'pino'
 import t from 'tap'

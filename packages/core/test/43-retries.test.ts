@@ -4,7 +4,7 @@
  * full outage; timeouts.total bounds the whole exchange.
  */
 import type { Gateway } from '@gatehousejs/core'
-import type { GatewayConfig } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import { startRawUpstream, unusedPort } from './helpers/http.js'

@@ -3,7 +3,7 @@
  * service (canary releases, /v1 → /v2 migrations). The route and its plugins stay the same.
  */
 import type { Gateway } from '@gatehousejs/core'
-import type { GatewayConfig } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 

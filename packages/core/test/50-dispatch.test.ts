@@ -1,4 +1,5 @@
-import { definePlugin, type GatewayConfig, type PluginDefinition, Type } from '@gatehousejs/sdk'
+import { definePlugin, type PluginDefinition, Type } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 

@@ -6,7 +6,8 @@
  */
 import http from 'node:http'
 import http2 from 'node:http2'
-import { definePlugin, type GatewayConfig } from '@gatehousejs/sdk'
+import { definePlugin } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import { createGateway } from '../src/index.js'

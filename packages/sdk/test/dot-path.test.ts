@@ -1,4 +1,3 @@
-import t from 'tap'
 import {
   DotPathError,
   deletePath,
@@ -8,7 +7,8 @@ import {
   hasPath,
   parseDotPath,
   setPath,
-} from '../src/index.js'
+} from '@gatehousejs/sdk/transform'
+import t from 'tap'
 
 t.test('parseDotPath: keys, indexes, wildcards and quoted keys', async (t) => {
   t.same(parseDotPath('user.address.city').segments, ['user', 'address', 'city'])

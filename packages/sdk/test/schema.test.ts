@@ -1,12 +1,5 @@
-import {
-  Duration,
-  gatehouseFormat,
-  HeaderName,
-  parseDuration,
-  parseSize,
-  Secret,
-  Size,
-} from '@gatehousejs/sdk'
+import { Duration, HeaderName, Secret, Size } from '@gatehousejs/sdk'
+import { gatehouseFormat, parseDuration, parseSize } from '@gatehousejs/sdk/config'
 import t from 'tap'
 
 /** schema.ts: duration and size parsing, and the schema helpers core normalises by. */

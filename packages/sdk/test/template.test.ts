@@ -1,5 +1,5 @@
+import { compileTemplate, TemplateSyntaxError } from '@gatehousejs/sdk/transform'
 import t from 'tap'
-import { compileTemplate, TemplateSyntaxError } from '../src/index.js'
 
 const scope = {
   headers: { 'x-tenant': 'acme', 'x-list': ['a', 'b'] },

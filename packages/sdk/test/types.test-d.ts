@@ -9,11 +9,11 @@ import {
   Duration,
   defineError,
   definePlugin,
-  type GatewayConfig,
   type PluginDefinition,
   type PluginHandlers,
   Type,
 } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import type { TestUpstream } from '@gatehousejs/sdk/testing'
 
 declare const consumer: Consumer

@@ -1,15 +1,14 @@
+import type { ConfigIssue, PluginEnv } from '@gatehousejs/sdk'
 import {
-  type ConfigIssue,
   compileTemplate,
   type DotPath,
   DotPathError,
   EVERY,
   headerSafe,
-  type PluginEnv,
   parseDotPath,
   type Template,
   TemplateSyntaxError,
-} from '@gatehousejs/sdk'
+} from '@gatehousejs/sdk/transform'
 import type { AggregateConfig, CallConfig } from './schema.js'
 
 /** One call, compiled at `init`: templates, dependencies by index, and how its result is shaped. */

@@ -1,4 +1,4 @@
-import { type DotPath, deletePath, expandPath, getPath, hasPath, setPath } from '@gatehousejs/sdk'
+import { type DotPath, deletePath, expandPath, getPath, hasPath, setPath } from '@gatehousejs/sdk/transform'
 import type { Shape } from './plan.js'
 
 /**

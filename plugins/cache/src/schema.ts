@@ -1,12 +1,5 @@
-import {
-  Duration,
-  HeaderName,
-  REDIS_CONNECTION_NAME,
-  Secret,
-  Size,
-  type Static,
-  Type,
-} from '@gatehousejs/sdk'
+import { Duration, HeaderName, Secret, Size, type Static, Type } from '@gatehousejs/sdk'
+import { REDIS_CONNECTION_NAME } from '@gatehousejs/sdk/redis'
 
 /** The RFC 9110 §15.1 statuses that are heuristically cacheable: stored by default. */
 export const DEFAULT_STATUSES = [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]

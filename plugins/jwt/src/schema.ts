@@ -1,12 +1,5 @@
-import {
-  AnonymousField,
-  Duration,
-  HeaderName,
-  REDIS_CONNECTION_NAME,
-  Secret,
-  type Static,
-  Type,
-} from '@gatehousejs/sdk'
+import { AnonymousField, Duration, HeaderName, Secret, type Static, Type } from '@gatehousejs/sdk'
+import { REDIS_CONNECTION_NAME } from '@gatehousejs/sdk/redis'
 
 /** Every algorithm the plugin verifies (RFC 7518 §3.1, RFC 8037 for EdDSA). `none` is never one. */
 export const ALGORITHMS = [

@@ -1,5 +1,5 @@
-import type { GatewayConfig } from '@gatehousejs/sdk'
 import { definePlugin } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import opentelemetry from '../src/index.js'

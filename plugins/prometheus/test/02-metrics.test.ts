@@ -1,4 +1,5 @@
-import { definePlugin, type GatewayConfig } from '@gatehousejs/sdk'
+import { definePlugin } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import prometheus from '../src/index.js'

@@ -1,5 +1,5 @@
 import type { Gateway } from '@gatehousejs/core'
-import type { GatewayConfig } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import prometheus from '../src/index.js'

@@ -1,4 +1,5 @@
-import { HeaderName, REDIS_CONNECTION_NAME, type Static, Type } from '@gatehousejs/sdk'
+import { HeaderName, type Static, Type } from '@gatehousejs/sdk'
+import { REDIS_CONNECTION_NAME } from '@gatehousejs/sdk/redis'
 
 /** The named windows, shortest first. Any other duration is written as `5s`, `90s`, `15m`, `2h`, `7d`. */
 export const WINDOW_UNITS = ['second', 'minute', 'hour', 'day'] as const

@@ -3,18 +3,20 @@ import {
   type AccessContext,
   ConfigError,
   type ConfigIssue,
+  definePlugin,
+  type PluginHandlers,
+  PRIORITY,
+} from '@gatehousejs/sdk'
+import {
   compileBodyTransform,
   compileFlatTransform,
   compileHeaderTransform,
-  definePlugin,
   type FlatFields,
   type FlatTransform,
   isJsonContentType,
   type JsonTransform,
-  type PluginHandlers,
-  PRIORITY,
   transformOpsOf,
-} from '@gatehousejs/sdk'
+} from '@gatehousejs/sdk/transform'
 import manifest from '../package.json' with { type: 'json' }
 import { RequestTransformerSchema } from './schema.js'
 import { compileUriRewrite, REQUEST_VARIABLES, RequestScope } from './uri.js'

@@ -1,13 +1,12 @@
+import { type Static, Type } from '@gatehousejs/sdk'
 import {
-  type Static,
   TransformJsonTypes,
   TransformJsonValueMap,
   TransformNameList,
   TransformRenameMap,
   type TransformTarget,
   TransformValueMap,
-  Type,
-} from '@gatehousejs/sdk'
+} from '@gatehousejs/sdk/transform'
 
 const headers: TransformTarget = { kind: 'headers', what: 'the upstream request headers' }
 const query: TransformTarget = { kind: 'flat', what: 'the upstream query string' }

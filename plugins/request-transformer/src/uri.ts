@@ -1,10 +1,10 @@
+import type { ConfigIssue } from '@gatehousejs/sdk'
 import {
-  type ConfigIssue,
   compileTemplate,
   TemplateSyntaxError,
   TRANSFORM_VARIABLES,
   TransformScope,
-} from '@gatehousejs/sdk'
+} from '@gatehousejs/sdk/transform'
 import { PathInvalid } from './errors.js'
 
 /** The scope of request templates: the shared transformer variables plus `captures` from `uriPattern`. */

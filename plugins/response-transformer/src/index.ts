@@ -1,17 +1,19 @@
 import {
   ConfigError,
   type ConfigIssue,
-  compileBodyTransform,
-  compileHeaderTransform,
   definePlugin,
-  isJsonContentType,
-  type JsonTransform,
   type PluginHandlers,
   PRIORITY,
   type ResponseContext,
+} from '@gatehousejs/sdk'
+import {
+  compileBodyTransform,
+  compileHeaderTransform,
+  isJsonContentType,
+  type JsonTransform,
   TRANSFORM_VARIABLES,
   TransformScope,
-} from '@gatehousejs/sdk'
+} from '@gatehousejs/sdk/transform'
 import manifest from '../package.json' with { type: 'json' }
 import { ResponseTransformerSchema } from './schema.js'
 import { compileStatusMap } from './status.js'

@@ -1,14 +1,12 @@
+import { Size, type Static, Type } from '@gatehousejs/sdk'
 import {
-  Size,
-  type Static,
   TransformJsonTypes,
   TransformJsonValueMap,
   TransformNameList,
   TransformRenameMap,
   type TransformTarget,
   TransformValueMap,
-  Type,
-} from '@gatehousejs/sdk'
+} from '@gatehousejs/sdk/transform'
 
 const headers: TransformTarget = { kind: 'headers', what: 'the response headers' }
 const body: TransformTarget = { kind: 'json', what: 'the JSON response body' }

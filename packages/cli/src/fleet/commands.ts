@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { createGateway } from '@gatehousejs/core'
-import type { GatewayConfig } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { parseDocument } from 'yaml'
 import { InvalidFileError, prepareFile, withLocations } from '../gateway-file.js'
 import { diffConfigs, formatDiff, isEmptyDiff } from './diff.js'

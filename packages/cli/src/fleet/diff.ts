@@ -1,4 +1,4 @@
-import type { GatewayConfig } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { canonicalJson } from './snapshot.js'
 
 export interface EntityDiff {

@@ -1,4 +1,4 @@
-import type { BalancingConfig, HealthChecksConfig, TargetConfig } from '@gatehousejs/sdk'
+import type { BalancingConfig, HealthChecksConfig, TargetConfig } from '@gatehousejs/sdk/config'
 import { asArray, isObject } from './names.js'
 import type { ImportResult } from './output.js'
 

@@ -5,7 +5,7 @@ import type {
   PluginInstanceConfig,
   RouteConfig,
   ServiceConfig,
-} from '@gatehousejs/sdk'
+} from '@gatehousejs/sdk/config'
 import { scryptHash } from './hash.js'
 import { Fields, KONG_UNMAPPED, kongPluginMapping } from './kong-plugins.js'
 import { convertKongUpstream, type UpstreamParts } from './kong-upstream.js'

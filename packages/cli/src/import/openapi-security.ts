@@ -1,4 +1,4 @@
-import type { ConsumerConfig, NestedPluginConfig } from '@gatehousejs/sdk'
+import type { ConsumerConfig, NestedPluginConfig } from '@gatehousejs/sdk/config'
 import { isObject } from './names.js'
 import type { Spec } from './openapi-spec.js'
 import type { ImportResult } from './output.js'

@@ -1,5 +1,10 @@
 import { dirname, relative, resolve } from 'node:path'
-import type { NestedPluginConfig, PluginInstanceConfig, RouteConfig, ServiceConfig } from '@gatehousejs/sdk'
+import type {
+  NestedPluginConfig,
+  PluginInstanceConfig,
+  RouteConfig,
+  ServiceConfig,
+} from '@gatehousejs/sdk/config'
 import { isObject, NameSet, toName } from './names.js'
 import { anonymousConsumers, authPlugins, securityMethods } from './openapi-security.js'
 import { METHODS, readSpec, type Spec } from './openapi-spec.js'

@@ -1,4 +1,4 @@
-import type { GatewayConfig } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { Document, isNode } from 'yaml'
 
 /** Something in the input that the output does not carry (or carries with another meaning). */

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import type { GatewayConfig } from '../config.js'
+import type { GatewayConfig } from '../config/model.js'
 import type { ConfigIssue } from '../errors.js'
 import type { PluginDefinition } from '../plugin.js'
 import { request, type TestRequest, type TestResponse } from './request.js'

@@ -1,4 +1,6 @@
-import type { ClientInfo, Consumer, RequestView, RouteInfo, ServiceInfo } from './context.js'
+import type { ClientInfo, Consumer, RequestView, RouteInfo, ServiceInfo } from '../context.js'
+import type { ConfigIssue } from '../errors.js'
+import { Type } from '../schema.js'
 import {
   type DotPath,
   DotPathError,
@@ -11,8 +13,6 @@ import {
   parseDotPath,
   setPath,
 } from './dot-path.js'
-import type { ConfigIssue } from './errors.js'
-import { Type } from './schema.js'
 import { compileTemplate, type Template, type TemplateScope, TemplateSyntaxError } from './template.js'
 
 /**

@@ -1,6 +1,6 @@
 import type { Static } from 'typebox'
 import { Type } from 'typebox'
-import { RedisSectionSchema } from './redis/schema.js'
+import { RedisSectionSchema } from '../redis/schema.js'
 
 /**
  * The configuration model: one TypeBox source for the TypeScript types below, the JSON Schema that
