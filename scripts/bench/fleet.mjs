@@ -239,7 +239,7 @@ async function convergence(redisUrl, upstream, size, deadline) {
     const polls = nodes.map((n) => seen(n.url, `v${v}`, until))
     const r = await apply(v)
     applyMs.push(r.ms)
-    const [[id]] = await client.xrevrange('gatehouse:fleet:events', '+', '-', 'COUNT', 1)
+    const [[id]] = await client.xrevrange('{gatehouse:fleet}:events', '+', '-', 'COUNT', 1)
     const published = Number(id.split('-')[0])
     const times = await Promise.all(polls)
     if (times.some((x) => x === undefined || x - published > CONVERGE_MS)) {

@@ -14,6 +14,7 @@ import { newPlugin } from './new-plugin.js'
 import { collectPlugins } from './resolve.js'
 import { formatRoutes } from './routes.js'
 import { type AdminListen, type StartOptions, startFromFile } from './start.js'
+import { parseStoreUri, STORE_FORMS, StoreUriError } from './store-uri.js'
 import { pluginList, runPrimary, runWorker } from './workers.js'
 
 /** Exit codes, documented in docs/cli.md. */
@@ -38,15 +39,15 @@ Usage:
                          [--admin [host:]port] [--admin-allow-remote] [--status [host:]port]
                          [--require-store URL] [--drain-delay T] [--supervise] [--pid-file FILE]
                          [--log-format json|pretty]
-  gatehouse start --store <redis-url> [--cache-dir DIR] [--node-id ID] [--poll T] [same options]
+  gatehouse start --store <store> [--cache-dir DIR] [--node-id ID] [--poll T] [same options]
                                 run a fleet node: no file, the configuration comes from the store
-  gatehouse apply <file> --store <redis-url> [--message M] [--dry-run] [--json]
+  gatehouse apply <file> --store <store> [--message M] [--dry-run] [--json]
                                 validate, then publish a signed snapshot to the fleet
-  gatehouse diff <file> --store <redis-url> [--json]
+  gatehouse diff <file> --store <store> [--json]
                                 what apply would change (services, routes, plugins, consumers)
-  gatehouse status --store <redis-url> [--json]     every node: version, state, last error
-  gatehouse history --store <redis-url> [--json]    every published snapshot
-  gatehouse rollback <version> --store <redis-url>  republish an old snapshot as a new version
+  gatehouse status --store <store> [--json]     every node: version, state, last error
+  gatehouse history --store <store> [--json]    every published snapshot
+  gatehouse rollback <version> --store <store>  republish an old snapshot as a new version
   gatehouse init [dir] [--force]
                                 start a project: a commented gateway.yaml, package.json, a local plugin
   gatehouse reload [--code] (--pid-file FILE | --pid N)
@@ -63,6 +64,9 @@ Usage:
   gatehouse import openapi <spec> --upstream <url> [-o gateway.yaml] [--strict]
                                 write a gateway file from a Kong declarative config or an OpenAPI description
   gatehouse --version | --help | help <command>
+
+A <store> (--store, --require-store) is one of:
+  ${STORE_FORMS.join('\n  ')}
 
 Environment:
   GATEHOUSE_ADMIN_TOKEN   the admin API's bearer token (required with --admin, 16+ characters)
@@ -122,13 +126,14 @@ Options:
   --admin-allow-remote   allow the admin API on a non-loopback address
   --status [host:]port   start the status listener (default host 127.0.0.1): GET /status, /status/ready,
                          /status/live, no token, nothing secret; with --workers the primary serves it
-  --require-store URL    a Redis URL that must answer PING for /status/ready to be 200 (repeatable)
+  --require-store S      a Redis store (any --store form) that must answer PING for /status/ready to be
+                         200 (repeatable)
   --drain-delay T        on SIGTERM, keep serving for T (ms, or 5s) after readiness turned 503 (default 0)
   --log-format F         json (one object a line) or pretty (coloured, one line per request); default
                          pretty when stdout is a terminal, json otherwise. Level: $GATEHOUSE_LOG_LEVEL
 
-Fleet node (gatehouse start --store <redis-url>, no file):
-  --store URL            follow the configuration published by \`gatehouse apply\` (needs $GATEHOUSE_CONFIG_KEY)
+Fleet node (gatehouse start --store <store>, no file):
+  --store S              follow the configuration published by \`gatehouse apply\` (needs $GATEHOUSE_CONFIG_KEY)
   --cache-dir DIR        where the last applied snapshot is kept, to boot from while Redis is down
                          (default .gatehouse-fleet in the working directory)
   --node-id ID           this node's id in \`gatehouse status\` (default <host>-<pid>)
@@ -159,7 +164,7 @@ working plugin, a test against a real gateway, a README and a build. Then:
   cd gatehouse-plugin-<name> && npm install && npm test && npm pack
 --sdk and --core set the dependency specs for @gatehousejs/sdk and @gatehousejs/core (default ^${VERSION}).`,
   import: IMPORT_HELP,
-  apply: `gatehouse apply <file> --store <redis-url> [--message M] [--dry-run] [--json]
+  apply: `gatehouse apply <file> --store <store> [--message M] [--dry-run] [--json]
 
 Runs every check \`validate\` runs, then publishes the file to the fleet as an immutable snapshot:
 a new version (monotonic), the sha256 of its canonical JSON, the time and --message, signed with
@@ -167,18 +172,18 @@ HMAC-SHA256 under $GATEHOUSE_CONFIG_KEY, recorded in the history and announced o
 started with \`start --store\` apply it. \${ENV} references are published as references: each node
 resolves them from its own environment. An invalid file writes nothing; --dry-run writes nothing and
 prints what would change. Publishing the configuration already current is a no-op.`,
-  diff: `gatehouse diff <file> --store <redis-url> [--json]
+  diff: `gatehouse diff <file> --store <store> [--json]
 
 Prints what \`apply <file>\` would change against the current snapshot: services, routes, plugins,
 consumers and top-level settings added (+), removed (-) or changed (~).`,
-  status: `gatehouse status --store <redis-url> [--json]
+  status: `gatehouse status --store <store> [--json]
 
 Prints the current version and every node with a live heartbeat: id, host, pid, Gatehouse version,
 applied version and hash, state (in-sync, applying, failed, stale) and its last error.`,
-  history: `gatehouse history --store <redis-url> [--json]
+  history: `gatehouse history --store <store> [--json]
 
 Prints every published snapshot (version, hash, time, message); * marks the current one.`,
-  rollback: `gatehouse rollback <version> --store <redis-url> [--message M]
+  rollback: `gatehouse rollback <version> --store <store> [--message M]
 
 Publishes the configuration of an earlier snapshot as a new version (history only grows), signed
 again with $GATEHOUSE_CONFIG_KEY once the old one's signature checks out. Nodes converge on it.`,
@@ -214,12 +219,18 @@ function parseDuration(value: string | undefined, flag: string): number | undefi
   return Math.round(n)
 }
 
-function parseStores(values: string[] | undefined): string[] {
-  for (const v of values ?? []) {
-    if (!/^rediss?:\/\/\S+$/.test(v)) {
-      throw new UsageError(`--require-store takes a Redis URL (redis://host:port or rediss://…), not "${v}"`)
-    }
+/** `--store` and `--require-store`: one of STORE_FORMS, else a usage error that lists them. */
+function checkStoreUri(value: string, flag: string): void {
+  try {
+    parseStoreUri(value, { connectTimeout: 0, commandTimeout: 0 })
+  } catch (err) {
+    if (!(err instanceof StoreUriError)) throw err
+    throw new UsageError(`${flag}: ${err.message}; it takes one of:\n  ${STORE_FORMS.join('\n  ')}`)
   }
+}
+
+function parseStores(values: string[] | undefined): string[] {
+  for (const v of values ?? []) checkStoreUri(v, '--require-store')
   return values ?? []
 }
 
@@ -461,11 +472,7 @@ export async function main(argv: string[], out: Console = console): Promise<numb
     }
     const target = rest[0]
     const store = values.store as string | undefined
-    if (store !== undefined && !/^rediss?:\/\/\S+$/.test(store)) {
-      throw new UsageError(
-        `--store takes a Redis URL (redis://[user:password@]host:port or rediss://…), not "${store}"`,
-      )
-    }
+    if (store !== undefined) checkStoreUri(store, '--store')
     if (STORE_COMMANDS.has(command) || (command === 'start' && store !== undefined)) {
       return await storeCommand(command, target, rest, values, store, out)
     }
@@ -563,7 +570,7 @@ async function storeCommand(
   store: string | undefined,
   out: Console,
 ): Promise<number> {
-  if (store === undefined) throw new UsageError(`${command} needs --store <redis-url>`)
+  if (store === undefined) throw new UsageError(`${command} needs --store <store>`)
   const json = values.json === true
   const message = values.message as string | undefined
   const takes =

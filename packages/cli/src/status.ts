@@ -8,7 +8,8 @@ import {
   statusBody,
   type WorkerStatus,
 } from '@gatehousejs/core'
-import { Redis } from 'ioredis'
+import type { RedisConnection } from '@gatehousejs/sdk/redis'
+import { openStore, storeLabel } from './store-uri.js'
 
 /** `--status [host:]port`: where the status listener listens (nothing secret: no token, any host). */
 export interface StatusListen {
@@ -17,40 +18,39 @@ export interface StatusListen {
 }
 
 /**
- * Stores the operator marks as required (`--require-store redis://…`): `/status/ready` answers 503
- * while one of them does not answer a PING. One client per URL, reconnecting in the background; a
- * check never queues a command behind a dead connection.
+ * Stores the operator marks as required (`--require-store`, any `--store` form: standalone, Sentinel,
+ * Cluster): `/status/ready` answers 503 while one of them does not answer a PING. Each is a connection
+ * of the SDK's shared Redis client, with its outage policy: reconnecting in the background, and a check
+ * never queues a command behind a dead connection.
  */
-export function storeChecks(urls: readonly string[]): { checks: StoreCheck[]; close(): Promise<void> } {
-  const clients: Redis[] = []
-  const checks = urls.map((url): StoreCheck => {
-    const client = new Redis(url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      connectTimeout: 1000,
-      retryStrategy: () => 1000,
-    })
-    let lastError = 'not connected'
-    client.on('error', (err: Error) => {
-      lastError = err.message
-    })
-    client.connect().catch(() => {})
-    clients.push(client)
-    const parsed = new URL(url)
+export function storeChecks(stores: readonly string[]): { checks: StoreCheck[]; close(): Promise<void> } {
+  const connections: RedisConnection[] = []
+  const checks = stores.map((store, i): StoreCheck => {
+    const { connection, lastError } = openStore(
+      store,
+      `require-store-${i}`,
+      { connectTimeout: 1000, commandTimeout: 1000 },
+      { purpose: 'a required store', whileDown: '/status/ready answers 503' },
+    )
+    connections.push(connection)
     return {
       // Never the password: only where the store is.
-      name: `${parsed.protocol.replace(':', '')} ${parsed.host}`,
+      name: storeLabel(store),
       async check() {
-        if (client.status !== 'ready') throw new Error(lastError)
-        await client.ping()
+        if (!connection.available) throw new Error(lastError() ?? 'not connected')
+        try {
+          await connection.run((c) => c.ping())
+        } catch (err) {
+          const cause = (err as { cause?: unknown }).cause
+          throw cause instanceof Error ? cause : err
+        }
       },
     }
   })
   return {
     checks,
     async close() {
-      for (const c of clients) c.disconnect()
+      await Promise.all(connections.map((c) => c.release()))
     },
   }
 }

@@ -13,7 +13,7 @@ import { installPackage } from './helpers/plugins.js'
 const run = (args: string[], options: Parameters<typeof runCli>[1] = {}) =>
   runCli(args, { timeout: 120_000, ...options })
 
-const PREFIX = 'gatehouse:fleet:'
+const PREFIX = '{gatehouse:fleet}:'
 
 t.test('apply refuses before writing anything: no key, an invalid file, an unreachable store', async (t) => {
   const redis = await startRedis({ t })

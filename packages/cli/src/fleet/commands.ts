@@ -15,7 +15,7 @@ export interface StoreCommandOptions {
 }
 
 async function openStore(options: StoreCommandOptions): Promise<FleetStore> {
-  const store = new FleetStore(options.store, { mode: 'cli', prefix: options.prefix })
+  const store = new FleetStore(options.store, { prefix: options.prefix })
   try {
     await store.connect()
   } catch (err) {

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { type AdminServer, createGateway, type Gateway, startAdmin } from '@gatehousejs/core'
 import type { ConfigIssue, PluginDefinition } from '@gatehousejs/sdk'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '@gatehousejs/sdk/redis'
 import { parseConfigText } from '../load.js'
 import { withRequestLog } from '../logs.js'
 import { resolvePlugins } from '../resolve.js'
@@ -15,7 +15,7 @@ import { FleetStore, type Heartbeat } from './store.js'
 
 export interface FleetStartOptions
   extends Omit<StartOptions, 'file' | 'watch' | 'debounce' | 'onAdminApplied'> {
-  /** The Redis URL of the configuration store (`--store`). */
+  /** The configuration store (`--store`: a redis://, redis-sentinel:// or redis-cluster:// string). */
   store: string
   /** Where the last applied snapshot is kept (`--cache-dir`). */
   cacheDir: string
@@ -111,7 +111,7 @@ export async function startFromStore(options: FleetStartOptions): Promise<Runnin
   const key = configKey()
   const interval = options.interval ?? 2000
   const nodeId = options.nodeId ?? `${hostname()}-${process.pid}`
-  const store = new FleetStore(options.store, { mode: 'node', prefix: options.prefix })
+  const store = new FleetStore(options.store, { prefix: options.prefix })
   const cache = new SnapshotCache(options.cacheDir)
   const log = options.logger
 
@@ -309,13 +309,11 @@ export async function startFromStore(options: FleetStartOptions): Promise<Runnin
 
   let closed = false
   // The stream, on its own connection (XREAD BLOCK holds it): prompt, but never relied upon.
-  const reader: Redis = store.client.duplicate()
-  reader.on('error', () => {})
+  const reader: RedisClient = store.connection.duplicate()
   async function follow(): Promise<void> {
     let lastId = '$'
     while (!closed) {
       try {
-        if (reader.status === 'wait') await reader.connect()
         const res = (await reader.xread('BLOCK', 5000, 'STREAMS', store.key('events'), lastId)) as
           | [string, [string, string[]][]][]
           | null

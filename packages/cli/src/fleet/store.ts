@@ -1,8 +1,6 @@
-import { Redis, type RedisOptions } from 'ioredis'
+import type { RedisClient, RedisConnection } from '@gatehousejs/sdk/redis'
+import { openStore, redact } from '../store-uri.js'
 import { FleetError, type Snapshot, type SnapshotSummary, summaryOf } from './snapshot.js'
-
-/** The default prefix of every key the configuration plane writes. */
-export const DEFAULT_PREFIX = 'gatehouse:fleet:'
 
 /** How many stream entries Redis keeps (approximately: `XADD … MAXLEN ~`). Nodes never depend on it. */
 const STREAM_MAXLEN = 1000
@@ -51,60 +49,55 @@ redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'version', ARGV[2], 'ha
 return promoted
 `
 
-/** Where a store is, never with its password (for messages and status). */
-export function describeStore(url: string): string {
-  try {
-    const u = new URL(url)
-    return `${u.protocol}//${u.host}${u.pathname && u.pathname !== '/' ? u.pathname : ''}`
-  } catch {
-    return 'the store'
-  }
-}
+/** Connection settings `--store` cannot set: the fleet is off the request path, so commands may take longer. */
+const STORE_DEFAULTS = { connectTimeout: 2000, commandTimeout: 5000 }
 
 /**
- * The configuration plane's keys in Redis:
- * `<prefix>version` (counter), `<prefix>snapshot:<v>` (immutable), `<prefix>current`,
- * `<prefix>history` (list of summaries), `<prefix>events` (stream), `<prefix>node:<id>` (heartbeats).
+ * The configuration plane's keys in Redis, all under one hash tag (`{gatehouse:fleet}:` by default)
+ * so that on a Redis Cluster they live in one slot: the publish script, which writes four of them at
+ * once, runs on one node. `<prefix>version` (counter), `<prefix>snapshot:<v>` (immutable),
+ * `<prefix>current`, `<prefix>history` (list of summaries), `<prefix>events` (stream),
+ * `<prefix>node:<id>` (heartbeats).
+ *
+ * Every command goes through the SDK's shared connection (`@gatehousejs/sdk/redis`): the same client
+ * for standalone, Sentinel and Cluster, and its outage policy (no queue behind a dead connection,
+ * every command bounded, reconnection in the background).
  */
 export class FleetStore {
-  readonly client: Redis
+  readonly connection: RedisConnection
   readonly prefix: string
+  /** Where the store is, without its password (`--store` as given, redacted). */
   readonly where: string
+  private readonly lastError: () => string | undefined
 
-  /**
-   * `mode: 'cli'` fails fast (one connection attempt, for apply/status/…); `mode: 'node'` keeps
-   * reconnecting in the background and never queues a command behind a dead connection.
-   */
-  constructor(
-    url: string,
-    options: { prefix?: string; mode?: 'cli' | 'node'; connectTimeout?: number } = {},
-  ) {
-    this.prefix = options.prefix ?? DEFAULT_PREFIX
-    this.where = describeStore(url)
-    const common: RedisOptions = {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      connectTimeout: options.connectTimeout ?? 2000,
-      commandTimeout: 5000,
-    }
-    this.client = new Redis(url, {
-      ...common,
-      retryStrategy: options.mode === 'node' ? (n) => Math.min(100 * n, 1000) : () => null,
+  /** `store`: a `--store` string (STORE_FORMS); a StoreUriError when it is not one. */
+  constructor(store: string, options: { prefix?: string } = {}) {
+    const opened = openStore(store, 'fleet', STORE_DEFAULTS, {
+      purpose: 'the fleet configuration store',
+      whileDown: 'serving the last applied snapshot',
     })
-    // Errors are reported where commands fail; an unhandled 'error' event would only be noise.
-    this.client.on('error', () => {})
+    this.connection = opened.connection
+    this.lastError = opened.lastError
+    this.where = redact(store)
+    // The connection's keyPrefix (default `gatehouse:`) inside the tag: `{gatehouse:fleet}:`.
+    this.prefix = options.prefix ?? `{${this.connection.prefix}fleet}:`
   }
 
   key(name: string): string {
     return `${this.prefix}${name}`
   }
 
-  /** Connects once; a FleetError GH_FLEET_STORE_UNREACHABLE when Redis does not answer. */
+  private run<T>(command: (client: RedisClient) => Promise<T>): Promise<T> {
+    return this.connection.run(command)
+  }
+
+  /** Waits for the first connection; a FleetError GH_FLEET_STORE_UNREACHABLE when Redis does not answer. */
   async connect(): Promise<void> {
+    if (!(await this.connection.ready())) {
+      throw this.unreachable(new Error(this.lastError() ?? 'no answer within the connect timeout'))
+    }
     try {
-      if (this.client.status === 'wait') await this.client.connect()
-      await this.client.ping()
+      await this.run((c) => c.ping())
     } catch (err) {
       throw this.unreachable(err)
     }
@@ -112,24 +105,27 @@ export class FleetStore {
 
   unreachable(err: unknown): FleetError {
     if (err instanceof FleetError) return err
+    // GH_STORE_UNAVAILABLE carries the store's own error as its cause.
+    const cause = (err as { cause?: unknown }).cause
+    const reason = cause instanceof Error ? cause.message : (err as Error)?.message || String(err)
     return new FleetError(
       'GH_FLEET_STORE_UNREACHABLE',
-      `the configuration store ${this.where} is unreachable: ${(err as Error).message || String(err)}`,
+      `the configuration store ${this.where} is unreachable: ${reason}`,
     )
   }
 
   async current(): Promise<CurrentPointer | undefined> {
-    const raw = await this.client.get(this.key('current'))
+    const raw = await this.run((c) => c.get(this.key('current')))
     return raw ? (JSON.parse(raw) as CurrentPointer) : undefined
   }
 
   async snapshot(version: number): Promise<Snapshot | undefined> {
-    const raw = await this.client.get(this.key(`snapshot:${version}`))
+    const raw = await this.run((c) => c.get(this.key(`snapshot:${version}`)))
     return raw ? (JSON.parse(raw) as Snapshot) : undefined
   }
 
   async history(): Promise<SnapshotSummary[]> {
-    const raw = await this.client.lrange(this.key('history'), 0, -1)
+    const raw = await this.run((c) => c.lrange(this.key('history'), 0, -1))
     return raw.map((r) => JSON.parse(r) as SnapshotSummary)
   }
 
@@ -139,51 +135,63 @@ export class FleetStore {
    */
   async nextVersion(): Promise<number> {
     const counter = this.key('version')
-    if ((await this.client.exists(counter)) === 0) {
+    if ((await this.run((c) => c.exists(counter))) === 0) {
       const floor = Math.max(0, ...(await this.nodes()).map((n) => n.applied?.version ?? 0))
-      await this.client.set(counter, String(floor), 'NX')
+      await this.run((c) => c.set(counter, String(floor), 'NX'))
     }
-    return this.client.incr(counter)
+    return this.run((c) => c.incr(counter))
   }
 
   /** Writes a signed snapshot, moves `current` to it, records it and announces it. */
   async publish(snapshot: Snapshot): Promise<{ promoted: boolean }> {
-    const promoted = await this.client.eval(
-      PUBLISH,
-      4,
-      this.key(`snapshot:${snapshot.version}`),
-      this.key('current'),
-      this.key('history'),
-      this.key('events'),
-      JSON.stringify(snapshot),
-      String(snapshot.version),
-      JSON.stringify({ version: snapshot.version, hash: snapshot.hash } satisfies CurrentPointer),
-      JSON.stringify(summaryOf(snapshot)),
-      String(STREAM_MAXLEN),
-      snapshot.hash,
+    const promoted = await this.run((c) =>
+      c.eval(
+        PUBLISH,
+        4,
+        this.key(`snapshot:${snapshot.version}`),
+        this.key('current'),
+        this.key('history'),
+        this.key('events'),
+        JSON.stringify(snapshot),
+        String(snapshot.version),
+        JSON.stringify({ version: snapshot.version, hash: snapshot.hash } satisfies CurrentPointer),
+        JSON.stringify(summaryOf(snapshot)),
+        String(STREAM_MAXLEN),
+        snapshot.hash,
+      ),
     )
     return { promoted: promoted === 1 }
   }
 
   async heartbeat(beat: Heartbeat, ttlSeconds: number): Promise<void> {
-    await this.client.set(this.key(`node:${beat.node}`), JSON.stringify(beat), 'EX', ttlSeconds)
+    await this.run((c) => c.set(this.key(`node:${beat.node}`), JSON.stringify(beat), 'EX', ttlSeconds))
   }
 
   async removeNode(node: string): Promise<void> {
-    await this.client.del(this.key(`node:${node}`))
+    await this.run((c) => c.del(this.key(`node:${node}`)))
   }
 
-  /** Every live heartbeat (their keys expire with their TTL), sorted by node id. */
+  /**
+   * Every live heartbeat (their keys expire with their TTL), sorted by node id. SCAN runs on every
+   * master: on a Cluster each holds part of the keyspace (the hash tag keeps these keys on one of them
+   * today, but a custom prefix without a tag would spread them).
+   */
   async nodes(): Promise<Heartbeat[]> {
-    const keys: string[] = []
-    let cursor = '0'
-    do {
-      const [next, batch] = await this.client.scan(cursor, 'MATCH', this.key('node:*'), 'COUNT', 200)
-      cursor = next
-      keys.push(...batch)
-    } while (cursor !== '0')
+    const keys = await this.run(async () => {
+      const found: string[] = []
+      for (const master of this.connection.masters()) {
+        let cursor = '0'
+        do {
+          const [next, batch] = await master.scan(cursor, 'MATCH', this.key('node:*'), 'COUNT', 200)
+          cursor = next
+          found.push(...batch)
+        } while (cursor !== '0')
+      }
+      return found
+    })
     if (keys.length === 0) return []
-    const values = await this.client.mget(...keys)
+    // One GET per key: a multi-key MGET would need every key in one slot.
+    const values = await this.run((c) => Promise.all(keys.map((k) => c.get(k))))
     return values
       .filter((v): v is string => typeof v === 'string')
       .map((v) => JSON.parse(v) as Heartbeat)
@@ -191,6 +199,6 @@ export class FleetStore {
   }
 
   async close(): Promise<void> {
-    this.client.disconnect()
+    await this.connection.release()
   }
 }
