@@ -7,15 +7,24 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { startRedis, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
-import { run as runCli, type Started, start, tempDir, writeFiles } from './helpers/cli.js'
-import { fleetConfig, KEY, loadLoop, redisClient, stampOf, startRelay, waitFor } from './helpers/fleet.js'
+import { run as runCli, type Started, tempDir, writeFiles } from './helpers/cli.js'
+import {
+  fleetConfig,
+  KEY,
+  loadLoop,
+  redisClient,
+  stampOf,
+  startFleetNode,
+  startRelay,
+  waitFor,
+} from './helpers/fleet.js'
 import { installPackage } from './helpers/plugins.js'
 
 /** The CLI, with a bound that allows for a loaded machine (a bound, not a timing assertion). */
 const run = (args: string[], options: Parameters<typeof runCli>[1] = {}) =>
   runCli(args, { timeout: 120_000, ...options })
 
-const PREFIX = 'gatehouse:fleet:'
+const PREFIX = '{gatehouse:fleet}:'
 
 interface NodeView {
   node: string
@@ -47,23 +56,9 @@ t.test('a fleet of nodes follows the store', async (t) => {
     if (r.code !== 0) throw new Error(r.stderr)
     return JSON.parse(r.stdout)
   }
-  const nodeArgs = (id: string, store = redis.url) => [
-    '--store',
-    store,
-    '--cache-dir',
-    join(root, `cache-${id}`),
-    '--node-id',
-    id,
-    '--port',
-    '0',
-    '--host',
-    '127.0.0.1',
-    '--poll',
-    '300ms',
-  ]
   const nodes: Record<string, Started> = {}
-  async function startNode(id: string, cwd: string, store?: string) {
-    nodes[id] = await start(t, nodeArgs(id, store), { cwd, env, timeout: 120_000 })
+  async function startNode(id: string, cwd: string, store = redis.url) {
+    nodes[id] = await startFleetNode(t, { store, id, cacheRoot: root, cwd, env })
     return nodes[id]
   }
   async function allServe(value: string, ids = Object.keys(nodes)) {

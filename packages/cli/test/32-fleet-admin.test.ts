@@ -6,8 +6,8 @@
  */
 import { request, startRedis, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
-import { run as runCli, type Started, start, tempDir, writeFiles } from './helpers/cli.js'
-import { fleetConfig, KEY, loadLoop, stampOf, waitFor } from './helpers/fleet.js'
+import { run as runCli, type Started, tempDir, writeFiles } from './helpers/cli.js'
+import { fleetConfig, KEY, loadLoop, stampOf, startFleetNode, waitFor } from './helpers/fleet.js'
 import { installPackage } from './helpers/plugins.js'
 
 const run = (args: string[], options: Parameters<typeof runCli>[1] = {}) =>
@@ -39,26 +39,7 @@ t.test('fleet nodes with the admin API', async (t) => {
   const nodes: Record<string, Started> = {}
   for (const id of ['a', 'b', 'c']) {
     if (id === 'a') t.equal((await apply('v1')).code, 0, 'the first snapshot is published')
-    nodes[id] = await start(
-      t,
-      [
-        '--store',
-        redis.url,
-        '--cache-dir',
-        `${dir}/cache-${id}`,
-        '--node-id',
-        id,
-        '--port',
-        '0',
-        '--host',
-        '127.0.0.1',
-        '--poll',
-        '300ms',
-        '--admin',
-        '127.0.0.1:0',
-      ],
-      { cwd: dir, env, timeout: 120_000 },
-    )
+    nodes[id] = await startFleetNode(t, { store: redis.url, id, cacheRoot: dir, cwd: dir, env, admin: true })
   }
   const urls = Object.values(nodes).map((s) => s.url)
   async function allServe(value: string) {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 
 export const BIN = fileURLToPath(new URL('../../bin/gatehouse.js', import.meta.url))
 
-interface TestLike {
+export interface TestLike {
   teardown(fn: () => unknown): void
 }
 

@@ -1,5 +1,7 @@
 import net from 'node:net'
+import { join } from 'node:path'
 import { Redis } from 'ioredis'
+import { type Started, start, type TestLike } from './cli.js'
 
 /** The fleet signing key the tests share (any 32+ characters). */
 export const KEY = 'test-fleet-key-0123456789abcdef-0123456789'
@@ -161,4 +163,30 @@ export async function startRelay(port: number) {
       return new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
+}
+
+export interface FleetNodeOptions {
+  /** The `--store` string. */
+  store: string
+  /** `--node-id`; its cache is `<cacheRoot>/cache-<id>`. */
+  id: string
+  cacheRoot: string
+  /** Where plugins resolve from. */
+  cwd: string
+  env: NodeJS.ProcessEnv
+  /** `--poll` (default 300ms: tests converge fast through the version check too). */
+  poll?: string
+  /** Serve the admin API on a free loopback port (`--admin 127.0.0.1:0`). */
+  admin?: boolean
+}
+
+/** `gatehouse start --store …` on a free loopback port, waiting for its "listening on" line; stopped at teardown. */
+export function startFleetNode(t: TestLike, o: FleetNodeOptions): Promise<Started> {
+  const args = [
+    ...['--store', o.store, '--cache-dir', join(o.cacheRoot, `cache-${o.id}`), '--node-id', o.id],
+    ...['--port', '0', '--host', '127.0.0.1', '--poll', o.poll ?? '300ms'],
+    ...(o.admin ? ['--admin', '127.0.0.1:0'] : []),
+  ]
+  // A bound that allows for a loaded machine (a bound, not a timing assertion).
+  return start(t, args, { cwd: o.cwd, env: o.env, timeout: 120_000 })
 }
