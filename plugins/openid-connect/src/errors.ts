@@ -79,13 +79,6 @@ export const OidcLogoutRequestInvalid = defineError(
   400,
   (why: string = 'The logout request does not match this provider or session') => why,
 )
-/** 503: the session store (Redis) cannot be reached; sessions fail closed. */
-export const OidcSessionStoreDown = defineError(
-  'GH_OIDC_SESSION_STORE_DOWN',
-  503,
-  'The session store is unavailable; try again later',
-)
-
 /** RFC 6750 §3: a quoted-string may not hold `"` or `\`, nor control characters. */
 function quoted(value: string): string {
   return value.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, ' ')

@@ -9,6 +9,7 @@ import {
   type PluginHandlers,
   PRIORITY,
 } from '@gatehousejs/sdk'
+import { openRedis } from '@gatehousejs/sdk/redis'
 import manifest from '../package.json' with { type: 'json' }
 import { BearerVerifier } from './bearer.js'
 import { BrowserFlow } from './browser.js'
@@ -29,7 +30,7 @@ import { withoutCookies } from './session.js'
 import { MemoryStore, type OidcStore, RedisStore } from './store.js'
 
 export * from './errors.js'
-export { type BrowserConfig, type OidcConfig, OidcSchema, type RedisConfig } from './schema.js'
+export { type BrowserConfig, type OidcConfig, OidcSchema } from './schema.js'
 
 /** What later plugins can read: `ctx.shared.oidc`. */
 export interface OidcShared {
@@ -85,8 +86,19 @@ export const openidConnect = definePlugin({
     })
     if (config.browser?.session?.store === 'redis' && config.redis === undefined)
       throw new Error('config/browser/session/store: "redis" needs the "redis" connection (config/redis)')
-    const redis = config.redis === undefined ? undefined : new RedisStore(config.redis, env.log)
+    const redis =
+      config.redis === undefined
+        ? undefined
+        : new RedisStore(
+            openRedis(env, config.redis, {
+              field: 'redis',
+              prefix: 'oidc:',
+              purpose: 'openid-connect sessions and caches',
+              whileDown: 'session checks fail closed (503) and the caches ask the provider',
+            }),
+          )
     const store: OidcStore = redis ?? new MemoryStore()
+    // At most the connection's connectTimeout; a Redis that is down does not stop the gateway.
     if (redis !== undefined) await redis.connect()
     const bearerOn = config.bearer ?? true
     const bearer = new BearerVerifier(provider, {

@@ -1,4 +1,5 @@
 import { AnonymousField, Duration, HeaderName, Secret, type Static, Type } from '@gatehousejs/sdk'
+import { REDIS_CONNECTION_NAME } from '@gatehousejs/sdk/redis'
 
 const ClaimRule = Type.Object(
   {
@@ -110,29 +111,6 @@ const Browser = Type.Object(
   },
 )
 
-export const RedisSchema = Type.Object(
-  {
-    url: Type.String({
-      pattern: '^rediss?://',
-      description: 'The Redis server, e.g. `redis://10.0.0.5:6379/0`',
-    }),
-    keyPrefix: Type.String({
-      default: 'gatehouse:oidc:',
-      description: 'Prefix of every key this plugin writes',
-    }),
-    timeout: Duration({
-      default: '500ms',
-      description:
-        'Connect and command timeout; past it a session lookup fails closed (503) and the caches ask the provider',
-    }),
-  },
-  {
-    additionalProperties: false,
-    description:
-      'Redis shared by every gateway node: sessions (`browser.session.store: redis`), revocations and used logout tokens, introspection answers and JWKS',
-  },
-)
-
 export const OidcSchema = Type.Object(
   {
     issuer: Type.String({
@@ -185,7 +163,13 @@ export const OidcSchema = Type.Object(
         description: 'With `redis`: how long a JWKS document fetched by one node is shared with the others',
       }),
     ),
-    redis: Type.Optional(RedisSchema),
+    redis: Type.Optional(
+      Type.String({
+        pattern: REDIS_CONNECTION_NAME,
+        description:
+          'Share state between gateway nodes through Redis: the name of a connection in the top-level `redis` section (docs/redis.md). Holds sessions (`browser.session.store: redis`), revocations and used logout tokens, introspection answers and JWKS. While Redis is down, session checks fail closed (503 GH_STORE_UNAVAILABLE) and the caches ask the provider',
+      }),
+    ),
     timeout: Type.Optional(Duration({ default: '5s', description: 'Longest wait for the provider' })),
     clockSkew: Type.Optional(Duration({ default: '30s', description: 'Tolerance on `exp` / `nbf` / `iat`' })),
     maxTokenLength: Type.Optional(
@@ -234,5 +218,4 @@ export const OidcSchema = Type.Object(
 
 export type OidcConfig = Static<typeof OidcSchema>
 export type BrowserConfig = Static<typeof Browser>
-export type RedisConfig = Static<typeof RedisSchema>
 export type ClaimRuleConfig = Static<typeof ClaimRule>

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import type { Logger } from '@gatehousejs/sdk'
-import { OidcSessionStoreDown } from './errors.js'
+import { isGatehouseError, type Logger } from '@gatehousejs/sdk'
+import { StoreUnavailable } from '@gatehousejs/sdk/redis'
 import { type CookieSeal, MAX_COOKIE, type Session } from './session.js'
 import type { OidcStore } from './store.js'
 
@@ -23,7 +23,7 @@ export interface SessionsOptions {
  * a random id, the session is a Redis key with the session's TTL, sealed as the cookie is (encrypted
  * and authenticated with `sessionSecret`, bound to its id), indexed by `sid` and `sub` so that a
  * logout deletes it. Index and revocation keys hold an HMAC of the claim, never the claim. A store
- * that cannot answer a session lookup fails closed: 503 GH_OIDC_SESSION_STORE_DOWN, never a request
+ * that cannot answer a session lookup fails closed: 503 GH_STORE_UNAVAILABLE, never a request
  * let through unchecked.
  */
 export class Sessions {
@@ -129,8 +129,10 @@ export class Sessions {
     try {
       return await p
     } catch (err) {
+      // The SDK's connection already logged the outage once and made GH_STORE_UNAVAILABLE.
+      if (isGatehouseError(err)) throw err
       this.o.log.warn({ err }, 'openid-connect: session store failed; failing closed')
-      const e = OidcSessionStoreDown()
+      const e = StoreUnavailable()
       Object.defineProperty(e, 'cause', { value: err, enumerable: false })
       throw e
     }

@@ -1,12 +1,10 @@
-import type { Logger } from '@gatehousejs/sdk'
-import { Redis } from 'ioredis'
-import type { RedisConfig } from './schema.js'
+import type { RedisConnection } from '@gatehousejs/sdk/redis'
 
 /**
  * Where the plugin keeps server-side state: revoked sessions, used logout-token `jti`s, sessions
  * (with `browser.session.store: redis`), and the shared introspection and JWKS caches. In memory by
- * default (one process); in Redis with `redis`, shared by every gateway node. Every method throws
- * when the store cannot answer: callers choose the outage policy (session checks fail closed with
+ * default (one process); in Redis with `redis` (a connection name), shared by every gateway node.
+ * Every method throws (GH_STORE_UNAVAILABLE) when the store cannot answer: callers choose the outage policy (session checks fail closed with
  * 503, caches fall back to asking the provider).
  */
 export interface OidcStore {
@@ -23,7 +21,7 @@ export interface OidcStore {
   addMember(key: string, member: string, ttlMs: number): Promise<void>
   /** The set's members, removing the set. */
   takeMembers(key: string): Promise<string[]>
-  close(): void
+  close(): void | Promise<void>
 }
 
 /** Entries kept by the memory store; the oldest go first past it. */
@@ -98,118 +96,87 @@ export class MemoryStore implements OidcStore {
 }
 
 /**
- * The Redis store: one ioredis client per instance, set up as the jwt plugin's shared key-set store
- * is (no offline queue, no retried commands, `timeout` for connect and each command), so an outage
- * fails a lookup at once instead of holding requests.
+ * The Redis store: a handle on a named connection of the gateway's top-level `redis` section
+ * (docs/redis.md), so the client, its timeouts and its outage policy are the SDK's, shared with every
+ * other user of that connection. A command while Redis is down or slow rejects at once with
+ * GH_STORE_UNAVAILABLE (the SDK logs the outage once). On a Redis Cluster, commands over several keys
+ * are sent one key at a time (the keys of one session do not share a slot).
  */
 export class RedisStore implements OidcStore {
   readonly shared = true
-  private readonly redis: Redis
-  private readonly prefix: string
-  private down = false
 
-  constructor(
-    config: RedisConfig,
-    private readonly log: Logger,
-  ) {
-    this.prefix = config.keyPrefix
-    const timeout = config.timeout as number
-    this.redis = new Redis(config.url, {
-      lazyConnect: true,
-      connectTimeout: timeout,
-      commandTimeout: timeout,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-    })
-    // One warning per outage, not one per reconnection attempt.
-    this.redis.on('error', (err) => this.degraded(err))
-    this.redis.on('ready', () => {
-      if (this.down) this.log.info('openid-connect: redis store is back')
-      this.down = false
-    })
-  }
+  constructor(private readonly redis: RedisConnection) {}
 
+  /** Waits for the first connection, at most the connection's `connectTimeout`. */
   async connect(): Promise<void> {
-    await this.redis.connect().catch((err: unknown) => this.degraded(err))
+    await this.redis.ready()
   }
 
-  degraded(err: unknown): void {
-    if (this.down) return
-    this.down = true
-    this.log.warn({ err }, 'openid-connect: redis store unavailable')
-  }
-
-  private async run<T>(op: () => Promise<T>): Promise<T> {
-    try {
-      return await op()
-    } catch (err) {
-      this.degraded(err)
-      throw err
-    }
+  private k(key: string): string {
+    return this.redis.key(key)
   }
 
   get(key: string): Promise<string | undefined> {
-    return this.run(async () => (await this.redis.get(this.prefix + key)) ?? undefined)
+    return this.redis.run(async (c) => (await c.get(this.k(key))) ?? undefined)
   }
 
   getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
-    return this.run(async () =>
-      (await this.redis.mget(keys.map((k) => this.prefix + k))).map((v) => v ?? undefined),
-    )
+    if (keys.length === 0) return Promise.resolve([])
+    return this.redis.run(async (c) => {
+      const values = this.redis.cluster
+        ? await Promise.all(keys.map((k) => c.get(this.k(k))))
+        : await c.mget(keys.map((k) => this.k(k)))
+      return values.map((v) => v ?? undefined)
+    })
   }
 
   set(key: string, value: string, ttlMs: number): Promise<void> {
     if (ttlMs <= 0) return Promise.resolve()
-    return this.run(async () => {
-      await this.redis.set(this.prefix + key, value, 'PX', Math.ceil(ttlMs))
+    return this.redis.run(async (c) => {
+      await c.set(this.k(key), value, 'PX', Math.ceil(ttlMs))
     })
   }
 
   replace(key: string, value: string, ttlMs: number): Promise<void> {
     if (ttlMs <= 0) return Promise.resolve()
-    return this.run(async () => {
-      await this.redis.set(this.prefix + key, value, 'PX', Math.ceil(ttlMs), 'XX')
+    return this.redis.run(async (c) => {
+      await c.set(this.k(key), value, 'PX', Math.ceil(ttlMs), 'XX')
     })
   }
 
   claim(key: string, ttlMs: number): Promise<boolean> {
-    return this.run(
-      async () => (await this.redis.set(this.prefix + key, '1', 'PX', Math.ceil(ttlMs), 'NX')) === 'OK',
-    )
+    return this.redis.run(async (c) => (await c.set(this.k(key), '1', 'PX', Math.ceil(ttlMs), 'NX')) === 'OK')
   }
 
   del(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return Promise.resolve()
-    return this.run(async () => {
-      await this.redis.del(...keys.map((k) => this.prefix + k))
+    return this.redis.run(async (c) => {
+      if (this.redis.cluster) await Promise.all(keys.map((k) => c.del(this.k(k))))
+      else await c.del(...keys.map((k) => this.k(k)))
     })
   }
 
   addMember(key: string, member: string, ttlMs: number): Promise<void> {
-    return this.run(async () => {
-      await this.redis
+    // One key: a transaction works on a Cluster too.
+    return this.redis.run(async (c) => {
+      await c
         .multi()
-        .sadd(this.prefix + key, member)
-        .pexpire(this.prefix + key, Math.ceil(ttlMs), 'GT')
-        .pexpire(this.prefix + key, Math.ceil(ttlMs), 'NX')
+        .sadd(this.k(key), member)
+        .pexpire(this.k(key), Math.ceil(ttlMs), 'GT')
+        .pexpire(this.k(key), Math.ceil(ttlMs), 'NX')
         .exec()
     })
   }
 
   takeMembers(key: string): Promise<string[]> {
-    return this.run(async () => {
-      const r = await this.redis
-        .multi()
-        .smembers(this.prefix + key)
-        .del(this.prefix + key)
-        .exec()
+    return this.redis.run(async (c) => {
+      const r = await c.multi().smembers(this.k(key)).del(this.k(key)).exec()
       const members = r?.[0]?.[1]
       return Array.isArray(members) ? (members as string[]) : []
     })
   }
 
-  close(): void {
-    this.redis.disconnect()
+  close(): Promise<void> {
+    return this.redis.release()
   }
 }

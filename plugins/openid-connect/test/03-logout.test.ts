@@ -10,7 +10,7 @@ import { SignJWT } from 'jose'
 import t from 'tap'
 import { CookieSeal, type Session } from '../src/session.js'
 import { CLIENT_ID, hop, Jar, loginAtProvider, logoutAtProvider, signingKey } from './fixtures/provider.js'
-import { browserConfig, type Rig, rig } from './fixtures/setup.js'
+import { browserConfig, type Rig, redisSection, rig } from './fixtures/setup.js'
 
 const BACK = '/app/oidc/backchannel'
 const FRONT = '/app/oidc/frontchannel'
@@ -204,11 +204,15 @@ t.test('front-channel: the iframe the provider renders ends the session on every
     const r = await rig(
       t,
       (url) => ({
-        ...(redis === undefined ? {} : { redis: { url: redis.url, timeout: '300ms' } }),
+        ...(redis === undefined ? {} : { redis: 'default' }),
         browser: { ...config(url).browser, session: { store } },
       }),
       // Registered for back-channel too, so that the provider puts `sid` in the ID token.
-      { backchannelLogoutPath: BACK, gateways: 2 },
+      {
+        backchannelLogoutPath: BACK,
+        gateways: 2,
+        ...(redis === undefined ? {} : { redis: redisSection(redis.url) }),
+      },
     )
     const jar = new Jar()
     const start = await hop(`${r.url}/app/home`, jar)

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { tokenFromCodeFlow } from './fixtures/flow.js'
 import { hop, Jar, loginAtProvider, logoutAtProvider } from './fixtures/provider.js'
-import { browserConfig, type Rig, rig } from './fixtures/setup.js'
+import { browserConfig, type Rig, redisSection, rig } from './fixtures/setup.js'
 
 const BACK = '/app/oidc/backchannel'
 const code = (res: { body: Buffer }) => JSON.parse(res.body.toString()).code as string
@@ -27,10 +27,10 @@ async function redisRig(t: Test) {
   const r = await rig(
     t,
     (url) => ({
-      redis: { url: redis.url, timeout: '300ms' },
+      redis: 'default',
       browser: { ...browserConfig(url), session: { store: 'redis' }, backchannelLogoutPath: BACK },
     }),
-    { gateways: 2, backchannelLogoutPath: BACK },
+    { gateways: 2, backchannelLogoutPath: BACK, redis: redisSection(redis.url) },
   )
   const client = new Redis(redis.url)
   t.teardown(() => client.disconnect())
@@ -82,20 +82,21 @@ t.test('redis sessions: back-channel logout at the provider deletes the session'
   t.equal((await api(r.second!.url, jar)).status, 401)
 })
 
-t.test('redis down: session lookups fail closed with 503 GH_OIDC_SESSION_STORE_DOWN', async (t) => {
+t.test('redis down: session lookups fail closed with 503 GH_STORE_UNAVAILABLE', async (t) => {
   const { r, redis } = await redisRig(t)
   const jar = new Jar()
   await login(r, jar)
   await redis.stop()
   const res = await api(r.url, jar)
   t.equal(res.status, 503)
-  t.equal(code(res), 'GH_OIDC_SESSION_STORE_DOWN')
+  t.equal(code(res), 'GH_STORE_UNAVAILABLE')
+  t.equal(res.headers['retry-after'], '1')
   t.equal(r.upstream.requests.length, 0, 'nothing reached the upstream unchecked')
 })
 
 t.test('two gateways introspect an opaque token once, and fetch the JWKS once', async (t) => {
   const redis = await startRedis({ t })
-  const r = await rig(t, { redis: { url: redis.url } }, { gateways: 2 })
+  const r = await rig(t, { redis: 'default' }, { gateways: 2, redis: redisSection(redis.url) })
   const opaque = await tokenFromCodeFlow(r.url, r.op)
   const count = (path: string) => r.op.requests.filter((p) => p === path).length
   for (const url of [r.url, r.second!.url, r.url, r.second!.url]) {

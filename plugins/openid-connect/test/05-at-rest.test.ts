@@ -11,7 +11,7 @@ import t, { type Test } from 'tap'
 import { CookieSeal, type Session } from '../src/session.js'
 import { tokenFromCodeFlow } from './fixtures/flow.js'
 import { CLIENT_ID, CLIENT_SECRET, hop, Jar, loginAtProvider, logoutAtProvider } from './fixtures/provider.js'
-import { browserConfig, gatewayFor, type Rig, recordingLogger, rig } from './fixtures/setup.js'
+import { browserConfig, gatewayFor, type Rig, recordingLogger, redisSection, rig } from './fixtures/setup.js'
 
 const OLD = 'an-old-session-secret-of-at-least-32-characters'
 const NEW = 'a-new-session-secret-of-at-least-32-characters!'
@@ -54,9 +54,9 @@ async function redisRig(t: Test, extra: Record<string, unknown> = {}, logger?: u
   const redis = await startRedis({ t })
   const r = await rig(
     t,
-    (url) => ({ redis: { url: redis.url, timeout: '300ms' }, browser: browser(url, extra) }),
+    (url) => ({ redis: 'default', browser: browser(url, extra) }),
     // Registered for back-channel logout: ID tokens then carry `sid`.
-    { logger, backchannelLogoutPath: BACK },
+    { logger, backchannelLogoutPath: BACK, redis: redisSection(redis.url) },
   )
   const client = new Redis(redis.url)
   t.teardown(() => client.disconnect())
@@ -165,12 +165,13 @@ t.test(
     const redis = await startRedis({ t })
     const client = new Redis(redis.url)
     t.teardown(() => client.disconnect())
-    const redisConfig = { url: redis.url, timeout: '300ms' }
+    const section = redisSection(redis.url)
     // idleTimeout 4 s: the session is sealed again at most every second of use.
-    const r = await rig(t, (url) => ({
-      redis: redisConfig,
-      browser: browser(url, { sessionSecret: OLD, idleTimeout: '4s' }),
-    }))
+    const r = await rig(
+      t,
+      (url) => ({ redis: 'default', browser: browser(url, { sessionSecret: OLD, idleTimeout: '4s' }) }),
+      { redis: section },
+    )
     const jar = new Jar()
     await login(r, jar)
     const id = jar.get('gh_oidc')!
@@ -184,8 +185,9 @@ t.test(
     const rotated = await gatewayFor(t, {
       op: r.op,
       upstream: r.upstream,
+      redis: section,
       config: {
-        redis: redisConfig,
+        redis: 'default',
         browser: browser(r.url, { sessionSecret: NEW, previousSessionSecrets: [OLD], idleTimeout: '4s' }),
       },
     })
@@ -203,7 +205,8 @@ t.test(
     const dropped = await gatewayFor(t, {
       op: r.op,
       upstream: r.upstream,
-      config: { redis: redisConfig, browser: browser(r.url, { sessionSecret: NEW, idleTimeout: '4s' }) },
+      redis: section,
+      config: { redis: 'default', browser: browser(r.url, { sessionSecret: NEW, idleTimeout: '4s' }) },
     })
     const droppedUrl = dropped.url!
     const res = await api(droppedUrl, stale)
@@ -237,9 +240,10 @@ t.test('back-channel logout finds sessions by hashed sid after a rotation', asyn
   const redis = await startRedis({ t })
   const client = new Redis(redis.url)
   t.teardown(() => client.disconnect())
-  const redisConfig = { url: redis.url, timeout: '300ms' }
-  const r = await rig(t, (url) => ({ redis: redisConfig, browser: browser(url, { sessionSecret: OLD }) }), {
+  const section = redisSection(redis.url)
+  const r = await rig(t, (url) => ({ redis: 'default', browser: browser(url, { sessionSecret: OLD }) }), {
     backchannelLogoutPath: BACK,
+    redis: section,
   })
   const jar = new Jar()
   const opJar = new Jar()
@@ -248,6 +252,7 @@ t.test('back-channel logout finds sessions by hashed sid after a rotation', asyn
   const id = jar.get('gh_oidc')!
   // The node that receives the logout token now seals with NEW and still lists OLD.
   await r.gw.reload({
+    redis: section,
     services: [{ name: 'app', url: r.upstream.url, routes: [{ paths: ['/app'] }] }],
     plugins: [
       {
@@ -257,7 +262,7 @@ t.test('back-channel logout finds sessions by hashed sid after a rotation', asyn
           issuer: r.op.issuer,
           clientId: CLIENT_ID,
           clientSecret: CLIENT_SECRET,
-          redis: redisConfig,
+          redis: 'default',
           browser: browser(r.url, { sessionSecret: NEW, previousSessionSecrets: [OLD] }),
         },
       },
