@@ -200,6 +200,10 @@ t.test('a fleet of nodes follows the store', async (t) => {
 
       await (nodes.a as Started).stop()
       const a = await startNode('a', full)
+      // The log (stdout) and the "listening" line (stderr) are two pipes: either may arrive first.
+      await waitFor('the boot-from-cache log line', () =>
+        /fleet: booted from the cached snapshot/.test(a.output()),
+      )
       t.match(a.output(), /fleet: booted from the cached snapshot/)
       t.equal(await stampOf(a.url), 'v7', 'the restarted node serves its cached snapshot')
 
