@@ -15,6 +15,7 @@ export interface NewPluginOptions {
 }
 
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/
+// Written at build time from plugins/_template by scripts/copy-template.mjs: one template, not two.
 const TEMPLATE = fileURLToPath(new URL('../template/plugin/', import.meta.url))
 
 async function copyTree(from: string, to: string, fill: (text: string) => string): Promise<string[]> {
@@ -26,7 +27,8 @@ async function copyTree(from: string, to: string, fill: (text: string) => string
       written.push(...(await copyTree(src, join(to, entry.name), fill)))
       continue
     }
-    // npm drops `.gitignore` from published tarballs, so the template keeps it as `gitignore`.
+    // npm drops `.gitignore` from published tarballs, so the template keeps it as `gitignore`; a
+    // package.json in the CLI's tarball would be taken for a nested package, so it is `.tmpl`.
     const name =
       entry.name === 'gitignore'
         ? '.gitignore'
@@ -41,18 +43,35 @@ async function copyTree(from: string, to: string, fill: (text: string) => string
 }
 
 /**
- * The template's error code for a missing required header, `GH_<PLUGIN>_HEADER_MISSING`, without
- * saying HEADER twice when the plugin's name already ends in it: `tenant-header` gives
- * `GH_TENANT_HEADER_MISSING`, `tenant-stamp` gives `GH_TENANT_STAMP_HEADER_MISSING`.
+ * A text of plugins/_template, renamed. The template's plugin is `template` (package
+ * `@gatehousejs/plugin-template`, codes `GH_TEMPLATE_…`, `TemplateSchema`, `templateAccess`); each
+ * spelling becomes the new name's: `tenant-stamp` gives `gatehouse-plugin-tenant-stamp`,
+ * `GH_TENANT_STAMP_…`, `TenantStampSchema`, `tenantStampAccess`, `name: 'tenant-stamp'` and, as a
+ * variable, `tenantStamp`. A name that already ends in `header` does not say HEADER twice:
+ * `tenant-header` gives `GH_TENANT_HEADER_REQUIRED`.
  */
-export function headerMissingCode(name: string): string {
-  const area = name.toUpperCase().replace(/-/g, '_')
-  return area === 'HEADER' || area.endsWith('_HEADER') ? `GH_${area}_MISSING` : `GH_${area}_HEADER_MISSING`
+export function renameTemplate(text: string, name: string): string {
+  const camel = name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase())
+  const pascal = `${camel.charAt(0).toUpperCase()}${camel.slice(1)}`
+  const upper = name.toUpperCase().replace(/-/g, '_')
+  const headerArea = upper === 'HEADER' || upper.endsWith('_HEADER') ? upper : `${upper}_HEADER`
+  return (
+    text
+      .replaceAll('@gatehousejs/plugin-template', `gatehouse-plugin-${name}`)
+      .replaceAll('GH_TEMPLATE_HEADER_', `GH_${headerArea}_`)
+      .replace(/(?<![A-Za-z])TEMPLATE(?![A-Za-z])/g, upper)
+      .replace(/\bTemplate(?=[A-Z])/g, pascal)
+      .replace(/\btemplate(?=[A-Z])/g, camel)
+      // The name as a configuration writes it: quoted, in backticks, or at the start of a pattern.
+      .replace(/(['"`^])template\b/g, `$1${name}`)
+      // What is left is code: the definition's variable.
+      .replace(/\btemplate\b/g, camel)
+  )
 }
 
 /**
- * `gatehouse new-plugin <name>`: writes a plugin package (source, a test against a real gateway,
- * README, build config) that builds, tests and packs with plain npm.
+ * `gatehouse new-plugin <name>`: writes a plugin package (source, tests against a real gateway,
+ * README, build config) that builds, tests and packs with plain npm: plugins/_template, renamed.
  */
 export async function newPlugin(name: string, options: NewPluginOptions, out: Console): Promise<number> {
   if (!NAME.test(name)) {
@@ -66,12 +85,10 @@ export async function newPlugin(name: string, options: NewPluginOptions, out: Co
   }
   const range = `^${options.version}`
   const fill = (text: string) =>
-    text
+    renameTemplate(text, name)
       .replaceAll('__SDK_PEER__', range)
       .replaceAll('__SDK__', options.sdk ?? range)
       .replaceAll('__CORE__', options.core ?? range)
-      .replaceAll('__MISSING_CODE__', headerMissingCode(name))
-      .replaceAll('__NAME__', name)
   const written = await copyTree(TEMPLATE, dir, fill)
   const shown = relative(process.cwd(), dir) || '.'
   out.log(`created gatehouse-plugin-${name} in ${shown} (${written.length} files)
@@ -79,8 +96,8 @@ export async function newPlugin(name: string, options: NewPluginOptions, out: Co
 Next:
   cd ${shown}
   npm install
-  npm test        # builds it and runs its tests against a real gateway
-  npm pack        # the tarball to publish (npm publish when ready)
+  npm test        # runs its tests against a real gateway and upstream
+  npm pack        # builds it (dist/) and writes the tarball to publish (npm publish when ready)
 
 Use it from a gateway file installed next to it: plugins: [{ name: ${name} }]`)
   return 0

@@ -1,38 +1,62 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Ajv } from 'ajv'
 import t from 'tap'
 import { parseConfigText } from '../src/load.js'
+import { renameTemplate } from '../src/new-plugin.js'
 import { run, tempDir, writeFiles } from './helpers/cli.js'
 
 // `gatehouse new-plugin` writes a complete package (the packaging test builds, tests and packs it with
 // npm); the published JSON Schema checks files as editors will.
 
-t.test('new-plugin writes a package named after the plugin, with the placeholders filled', async (t) => {
+/** Every file under `dir`, as paths relative to it. */
+function filesUnder(dir: string, prefix = ''): string[] {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(dir, join(prefix, e.name)) : [join(prefix, e.name)],
+  )
+}
+
+const TEMPLATE = fileURLToPath(new URL('../../../plugins/_template/', import.meta.url))
+
+t.test('new-plugin writes plugins/_template as a package named after the plugin', async (t) => {
   const dir = tempDir(t)
   const r = await run(['new-plugin', 'tenant-stamp', '--sdk', '^9.9.9'], { cwd: dir })
   t.equal(r.code, 0, r.stderr)
   t.match(r.stdout, /created gatehouse-plugin-tenant-stamp in gatehouse-plugin-tenant-stamp/)
   const root = join(dir, 'gatehouse-plugin-tenant-stamp')
-  for (const f of [
-    'package.json',
-    'README.md',
-    'tsconfig.json',
-    'tsup.config.mjs',
-    '.gitignore',
-    'src/index.ts',
-    'test/plugin.test.mjs',
-  ]) {
-    t.ok(existsSync(join(root, f)), `${f} written`)
-  }
+  const written = filesUnder(root).sort()
+  const fromTemplate = ['src', 'test'].flatMap((d) => filesUnder(TEMPLATE, d))
+  t.same(
+    written,
+    [...fromTemplate, 'README.md', 'package.json', 'tsconfig.json', 'tsup.config.mjs', '.gitignore'].sort(),
+    "the template's sources and tests, its README and manifest, and a standalone build config",
+  )
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
   t.equal(pkg.name, 'gatehouse-plugin-tenant-stamp')
+  t.equal(pkg.private, undefined, 'publishable')
   t.equal(pkg.devDependencies['@gatehousejs/sdk'], '^9.9.9', '--sdk sets the dependency spec')
   t.match(pkg.peerDependencies['@gatehousejs/sdk'], /^\^\d+\.\d+\.\d+$/)
+  t.notMatch(JSON.stringify(pkg), /workspace:/, 'no workspace ranges')
+  t.same(pkg.exports, JSON.parse(readFileSync(join(TEMPLATE, 'package.json'), 'utf8')).exports)
   const src = readFileSync(join(root, 'src/index.ts'), 'utf8')
   t.match(src, /name: 'tenant-stamp'/)
-  t.match(src, /'GH_TENANT_STAMP_HEADER_MISSING'/)
-  t.notMatch(src + readFileSync(join(root, 'README.md'), 'utf8'), /__[A-Z_]+__/, 'no placeholder left')
+  t.match(src, /export const tenantStamp = definePlugin/)
+  t.match(readFileSync(join(root, 'src/schema.ts'), 'utf8'), /export const TenantStampSchema/)
+  t.match(readFileSync(join(root, 'src/errors.ts'), 'utf8'), /'GH_TENANT_STAMP_HEADER_REQUIRED'/)
+  for (const f of written) {
+    const text = readFileSync(join(root, f), 'utf8')
+    t.notMatch(text, /template|__[A-Z_]+__/i, `${f}: renamed everywhere, no placeholder left`)
+  }
+  // Each file is the template's, renamed: renaming the template's own text gives the same file.
+  for (const f of fromTemplate) {
+    const original = readFileSync(join(TEMPLATE, f), 'utf8')
+    t.equal(
+      readFileSync(join(root, f), 'utf8'),
+      renameTemplate(original, 'tenant-stamp'),
+      `${f} is the template's`,
+    )
+  }
 })
 
 t.test('new-plugin says HEADER once when the plugin name already ends in it', async (t) => {
@@ -40,11 +64,11 @@ t.test('new-plugin says HEADER once when the plugin name already ends in it', as
   const r = await run(['new-plugin', 'tenant-header'], { cwd: dir })
   t.equal(r.code, 0, r.stderr)
   const root = join(dir, 'gatehouse-plugin-tenant-header')
-  const written = ['src/index.ts', 'README.md', 'test/plugin.test.mjs'].map((f) =>
+  const written = ['src/errors.ts', 'README.md', 'test/03-required-headers.test.ts'].map((f) =>
     readFileSync(join(root, f), 'utf8'),
   )
   for (const text of written) {
-    t.match(text, /GH_TENANT_HEADER_MISSING/)
+    t.match(text, /GH_TENANT_HEADER_REQUIRED/)
     t.notMatch(text, /HEADER_HEADER|__[A-Z_]+__/)
   }
 })

@@ -94,19 +94,29 @@ const NEVER: [RegExp, string][] = [
   [/\.log$/, 'a log file'],
 ]
 
+/** Every file under `dir`, as paths relative to it. */
+function filesUnder(dir: string, prefix = ''): string[] {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(dir, posix.join(prefix, e.name)) : [posix.join(prefix, e.name)],
+  )
+}
+
 /**
- * The CLI's `template/` is what `gatehouse new-plugin` copies: a plugin package with its own test and
- * build config, which the user needs. These are the only such files it may ship.
+ * The CLI's `template/plugin/` is what `gatehouse new-plugin` copies: plugins/_template (its sources,
+ * tests, README and manifest as `package.json.tmpl`) and a standalone build config, all of which the user needs. These are
+ * the only such files it may ship.
  */
-const TEMPLATE_FILES = new Set([
-  'template/plugin/README.md',
-  'template/plugin/gitignore',
-  'template/plugin/package.json.tmpl',
-  'template/plugin/src/index.ts',
-  'template/plugin/test/plugin.test.mjs',
-  'template/plugin/tsconfig.json',
-  'template/plugin/tsup.config.mjs',
-])
+const TEMPLATE = join(ROOT, 'plugins/_template')
+const TEMPLATE_FILES = new Set(
+  [
+    ...['src', 'test'].flatMap((d) => filesUnder(TEMPLATE, d)),
+    'README.md',
+    'package.json.tmpl',
+    'gitignore',
+    'tsconfig.json',
+    'tsup.config.mjs',
+  ].map((f) => `template/plugin/${f}`),
+)
 
 t.test(
   'a publish dry run of every public package ships what a user needs and nothing else',
@@ -148,7 +158,7 @@ t.test(
       t.same(missing, [], `${id}: every entry point of package.json is shipped`)
 
       const roots = new Set([...ALWAYS, ...(manifest.files ?? [])])
-      const stray = files.filter((f) => !roots.has(f) && !roots.has(f.split('/')[0] as string))
+      const stray = files.filter((f) => ![...roots].some((r) => f === r || f.startsWith(`${r}/`)))
       t.same(stray, [], `${id}: only LICENSE, README, package.json and its \`files\``)
 
       const unwanted: string[] = []

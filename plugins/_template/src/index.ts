@@ -7,8 +7,9 @@ export { HeaderRequired } from './errors.js'
 export { type TemplateConfig, TemplateSchema } from './schema.js'
 
 /**
- * `template`: the plugin new plugins are copied from. It adds configured headers to the request sent
- * upstream and to the response, and can refuse requests that lack a header.
+ * `template`: adds configured headers to the request sent upstream and to the response, and can
+ * refuse requests that lack a header. New plugins start from this one: replace the behaviour, keep
+ * the shape (a schema, errors, `init` returning only the handlers a configuration uses).
  *
  * Phases: `access` (check required headers, then set upstream headers) and `response` (set response
  * headers, on every response including errors). An instance takes part only in the phases its
