@@ -1,4 +1,4 @@
-import type { Target } from './health.js'
+import type { Target } from './target.js'
 
 /**
  * Choosing a target for a request. Every balancer skips targets the health state says are not

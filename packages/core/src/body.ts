@@ -5,8 +5,8 @@ import type { Readable, TransformCallback } from 'node:stream'
 import { PassThrough, Transform } from 'node:stream'
 import zlib from 'node:zlib'
 import type { Headers } from '@gatehousejs/sdk'
-import type { Response } from './context.js'
 import { RequestBodyInvalid, RequestBodyTooLarge, RequestEncodingUnsupported } from './errors.js'
+import type { Response } from './response.js'
 
 /**
  * Opt-in body access. Core reads a body only when a plugin on the route declared it needs it; every

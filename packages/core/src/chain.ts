@@ -1,48 +1,6 @@
-import type { ConfigIssue, PluginDefinition, PluginHandlers, PluginScope } from '@gatehousejs/sdk'
+import type { ConfigIssue, PluginScope } from '@gatehousejs/sdk'
 import type { WhenConfig } from '@gatehousejs/sdk/config'
-
-/** A configured, initialised plugin instance. */
-export interface Instance {
-  id: string
-  def: PluginDefinition
-  handlers: PluginHandlers
-  scope: PluginScope
-  /** consumer+route 6 > consumer+service 5 > consumer 4 > route 2 > service 1 > global 0 */
-  specificity: number
-  when: ((req: WhenInput) => boolean) | undefined
-  before: string[]
-  after: string[]
-  /** Position in the one global order (priority, then before/after); set by {@link rankInstances}. */
-  rank: number
-  /** Where the instance is declared, for error messages. */
-  pointer: string
-  /** Identity across reloads: same plugin, version, scope and config reuse the running instance. */
-  reuseKey: string
-}
-
-export interface WhenInput {
-  method: string
-  path: string
-  headers: Record<string, string | string[] | undefined>
-}
-
-export interface Step<F> {
-  instance: Instance
-  fn: F
-  when: ((req: WhenInput) => boolean) | undefined
-}
-
-/** The compiled, ordered handlers of one route (for one consumer, or none). */
-export interface Chain {
-  rewrite: Step<NonNullable<PluginHandlers['rewrite']>>[]
-  access: Step<NonNullable<PluginHandlers['access']>>[]
-  response: Step<NonNullable<PluginHandlers['response']>>[]
-  log: Step<NonNullable<PluginHandlers['log']>>[]
-  error: Step<NonNullable<PluginHandlers['error']>>[]
-  needsRequestBody: boolean
-  needsResponseBody: boolean
-  instances: Instance[]
-}
+import type { Chain, Instance, Step, WhenInput } from './model.js'
 
 export function specificityOf(scope: PluginScope): number {
   return (scope.consumer ? 4 : 0) + (scope.route ? 2 : scope.service ? 1 : 0)

@@ -1,88 +1,11 @@
-import {
-  ConfigError,
-  type ConsumerRecord,
-  type Dispatch,
-  type PluginDefinition,
-  type RouteInfo,
-  type ServiceInfo,
-  type UpstreamHealth,
-} from '@gatehousejs/sdk'
-import type { EscapedSlashesPolicy, GatewayConfig, InterimResponsesPolicy } from '@gatehousejs/sdk/config'
+import { ConfigError, type Dispatch, type PluginDefinition, type UpstreamHealth } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import type { Logger } from 'pino'
-import { buildChain, type Chain, type Instance, rankInstances, selectInstances } from './chain.js'
-import type { UpstreamGroup } from './health.js'
+import { buildChain, rankInstances, selectInstances } from './chain.js'
 import { closeInstances, initialiseInstances } from './instances.js'
-import type { MirrorRule } from './mirror.js'
-import type { PoolLimits } from './proxy.js'
-import type { RetryPolicy } from './retry.js'
+import type { Chain, CompiledRoute, Generation, Instance } from './model.js'
 import { Router } from './router.js'
-import type { TrustFn } from './trust.js'
-import type { CompiledUpstream, SplitPolicy } from './upstreams.js'
 import { type Plan, planGeneration, runPluginChecks } from './validate-config.js'
-
-export interface CompiledService {
-  name: string
-  origin: string
-  basePath: string
-  timeouts: { connect: number; read: number; total: number }
-  info: ServiceInfo
-  /** Targets, balancing and health (docs/upstreams.md); undefined for a plain `url`: the direct path. */
-  group: UpstreamGroup | undefined
-  retry: RetryPolicy | undefined
-  hashKey: CompiledUpstream['hashKey']
-  split: SplitPolicy | undefined
-  /** Connection pool limits per origin (`pool`); undefined: undici's default, no limit. */
-  pool: PoolLimits | undefined
-}
-
-export interface CompiledRoute {
-  name: string
-  service: CompiledService
-  info: RouteInfo
-  stripPath: boolean
-  rewrite: ((params: Record<string, string>) => string) | undefined
-  preserveHost: boolean
-  /** What `%2F`/`%5C` in this route's paths means (route, else service, else global; docs/security.md). */
-  escapedSlashes: EscapedSlashesPolicy
-  /** Milliseconds; `total` 0 means none. */
-  timeouts: { connect: number; read: number; total: number }
-  chain: Chain
-  /** Chains for consumers that have consumer-scoped instances on this route. */
-  consumerChains: Map<string, Chain>
-  /** Requests of this route in flight at once; 0 means no limit (protect.ts). */
-  maxInflight: number
-  /** Requests of this generation's route now in flight, counted only when `maxInflight` is set. */
-  inflight: number
-}
-
-/** One compiled configuration. Requests hold the generation they started on until they finish. */
-export interface Generation {
-  id: number
-  config: GatewayConfig
-  file: string | undefined
-  router: Router<CompiledRoute>
-  routes: CompiledRoute[]
-  services: Map<string, CompiledService>
-  globalChain: Chain
-  instances: Instance[]
-  consumers: ConsumerRecord[]
-  trust: TrustFn
-  requestId: { header: string; trustIncoming: boolean; responseHeader: boolean }
-  limits: { requestBody: number; responseBody: number }
-  /** The global `escapedSlashes` policy: for paths that match no route (routes carry their own). */
-  escapedSlashes: EscapedSlashesPolicy
-  /** Which clients get the upstream's 1xx responses (interim.ts; docs/security.md). */
-  interimResponses: InterimResponsesPolicy
-  /** Measure each plugin handler (`needs.pluginTimings` or `serverTiming`); nothing is timed otherwise. */
-  timePlugins: boolean
-  /** Send the measurements to the client in `Server-Timing`. */
-  serverTiming: boolean
-  /** Traffic mirroring rules by route name (mirror.ts); empty without any `mirror` in the config. */
-  mirrors: Map<string, MirrorRule[]>
-  inflight: number
-  retired: boolean
-  onDrained: (() => void) | undefined
-}
 
 export interface CompileOptions {
   plugins: Map<string, PluginDefinition>

@@ -1,32 +1,29 @@
 import type { IncomingMessage } from 'node:http'
 import { parse as parseQuery } from 'node:querystring'
-import type {
-  BodyLimit,
-  BodySkipReason,
-  ClientInfo,
-  Consumer,
-  Credential,
-  GatehouseError,
-  Headers,
-  Logger,
-  Phase,
-  PluginTiming,
-  RequestView,
-  ResponseData,
-  ResponseSource,
-  RouteInfo,
-  ServiceInfo,
-  SetConsumerOptions,
-  Timings,
-  UpstreamRequest,
+import {
+  type BodyLimit,
+  type ClientInfo,
+  type Consumer,
+  type Credential,
+  type GatehouseError,
+  GatehouseError as GatehouseErrorClass,
+  type Headers,
+  type Logger,
+  type Phase,
+  type PluginTiming,
+  type RequestView,
+  type RouteInfo,
+  type ServiceInfo,
+  type SetConsumerOptions,
+  type Timings,
+  type UpstreamRequest,
 } from '@gatehousejs/sdk'
-import { GatehouseError as GatehouseErrorClass } from '@gatehousejs/sdk'
 import { hasBody, readRequestBody } from './body.js'
-import type { Chain, Instance } from './chain.js'
-import type { CompiledRoute, CompiledService, Generation } from './compile.js'
 import { PhaseMisuse } from './errors.js'
 import { clientAddress, setIdentityHeaders } from './forwarding.js'
+import type { Chain, CompiledRoute, CompiledService, Generation, Instance } from './model.js'
 import type { Guard } from './protect.js'
+import { Response } from './response.js'
 
 export class Request implements RequestView {
   method: string
@@ -79,27 +76,6 @@ export class Upstream implements UpstreamRequest {
     this.headers = headers
     this.target = service.origin
     this.timeouts = { connect: timeouts.connect, read: timeouts.read }
-  }
-}
-
-export class Response implements ResponseData {
-  status: number
-  headers: Headers
-  body: unknown
-  bodySkipped: BodySkipReason | undefined = undefined
-  readonly source: ResponseSource
-  /** The decoded body as read, to tell whether a plugin replaced it. */
-  original: Buffer | undefined = undefined
-  /** The body as received (still encoded), to send unchanged when no plugin replaced it. */
-  raw: Buffer | undefined = undefined
-  /** The upstream body stream when it is passed through. */
-  stream: import('node:stream').Readable | undefined = undefined
-
-  constructor(status: number, headers: Headers, body: unknown, source: ResponseSource) {
-    this.status = status
-    this.headers = headers
-    this.body = body
-    this.source = source
   }
 }
 

@@ -8,11 +8,10 @@ import type {
   Headers,
   RouteInfo,
 } from '@gatehousejs/sdk'
-import { buildChain, type Chain, selectInstances } from './chain.js'
-import type { CompiledRoute, Generation } from './compile.js'
+import { buildChain, selectInstances } from './chain.js'
 import { Context } from './context.js'
 import { DispatchLoop, DispatchTimeout, InternalError } from './errors.js'
-import type { Sender } from './lifecycle.js'
+import type { Chain, CompiledRoute, Generation, Sender } from './model.js'
 import { type RouteMatch, Router } from './router.js'
 
 /**

@@ -5,20 +5,11 @@ import https from 'node:https'
 import net, { type Socket } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import type tls from 'node:tls'
-import {
-  type AdminEndpoint,
-  ConfigError,
-  type Headers as GatehouseHeaders,
-  type PluginDefinition,
-  type PluginScope,
-  type TSchema,
-} from '@gatehousejs/sdk'
+import { ConfigError, type Headers as GatehouseHeaders, type PluginDefinition } from '@gatehousejs/sdk'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { Logger } from 'pino'
-import { redactConfig } from './admin.js'
-import type { Instance } from './chain.js'
-import { compileGeneration, type Generation } from './compile.js'
+import { compileGeneration } from './compile.js'
 import { createDispatch, type Inject, pinOf } from './dispatch.js'
 import {
   ConnectUnsupported,
@@ -31,11 +22,13 @@ import {
 import { requestIdFor } from './forwarding.js'
 import type { HealthEvent, HealthHub, UpstreamGroup, UpstreamSnapshot } from './health.js'
 import { closeInstances } from './instances.js'
-import { handleRequest, type Runtime, type Sender } from './lifecycle.js'
+import { handleRequest } from './lifecycle.js'
 import { createLogger, type LoggerOption } from './logger.js'
-import { type MirrorStats, mirrorStats } from './mirror.js'
+import { mirrorStats } from './mirror.js'
+import type { Generation, Instance, MirrorStats, PluginInstanceSummary, Runtime, Sender } from './model.js'
 import { checkingInterval, Guard, serverLimits } from './protect.js'
 import { Pools, UpstreamBody } from './proxy.js'
+import { redactConfig } from './redact.js'
 import {
   checkStores,
   configHash,
@@ -134,18 +127,6 @@ export interface ReloadOptions {
   file?: string
   /** Plugin definitions to add to (or replace in) the registry, e.g. a package the new file names. */
   plugins?: PluginDefinition[]
-}
-
-export interface PluginInstanceSummary {
-  id: string
-  plugin: string
-  version: string
-  scope: PluginScope
-  /** Where the instance is declared in the configuration (a JSON pointer). */
-  pointer: string
-  /** The plugin's config schema, for tools that show config (secrets are marked in it). */
-  schema: TSchema | undefined
-  admin: readonly AdminEndpoint[]
 }
 
 export interface Gateway {

@@ -2,6 +2,7 @@ import http from 'node:http'
 import https from 'node:https'
 import type { Logger } from 'pino'
 import { type Balancer, HashRing, LeastConnections, RoundRobin } from './balancer.js'
+import { type HealthState, Target } from './target.js'
 
 /**
  * Target health: a circuit breaker per target, fed by live traffic (passive) and by probes (active).
@@ -13,8 +14,6 @@ import { type Balancer, HashRing, LeastConnections, RoundRobin } from './balance
  *
  * With active checks configured, only probes bring a target back (no half-open trials), as in Kong.
  */
-
-export type HealthState = 'healthy' | 'unhealthy' | 'half-open'
 
 /** Emitted on every state change of a target (gateway.onHealthChange). */
 export interface HealthEvent {
@@ -75,37 +74,6 @@ export interface GroupConfig {
 export interface HealthHub {
   logger: Logger
   emit(event: HealthEvent): void
-}
-
-export class Target {
-  readonly url: string
-  readonly origin: string
-  readonly weight: number
-  /** Smooth weighted round-robin's running score. */
-  score = 0
-  active = 0
-  state: HealthState = 'healthy'
-  since = Date.now()
-  failures = 0
-  probeSuccesses = 0
-  probeFailures = 0
-  /** Passive only: when an unhealthy target may get a half-open trial (performance.now() time). */
-  reopenAt = 0
-  private readonly halfOpenTrials: boolean
-
-  constructor(url: string, origin: string, weight: number, halfOpenTrials: boolean) {
-    this.url = url
-    this.origin = origin
-    this.weight = weight
-    this.halfOpenTrials = halfOpenTrials
-  }
-
-  /** Whether a request may go here now: healthy, or due a half-open trial (none in flight). */
-  usable(now: number, tried: Set<Target> | undefined): boolean {
-    if (this.weight === 0 || tried?.has(this)) return false
-    if (this.state === 'healthy') return true
-    return this.state === 'unhealthy' && this.halfOpenTrials && now >= this.reopenAt
-  }
 }
 
 /** A service's targets, its balancer, and their health. Outlives a reload when its config is unchanged. */

@@ -1,8 +1,8 @@
 import type { ConfigIssue, Dispatch, PluginScope, UpstreamHealth } from '@gatehousejs/sdk'
 import { pluginKeyProblems } from '@gatehousejs/sdk/config'
 import type { Logger } from 'pino'
-import { compileWhen, type Instance, specificityOf } from './chain.js'
-import type { Generation } from './compile.js'
+import { compileWhen, specificityOf } from './chain.js'
+import type { Generation, Instance } from './model.js'
 import { type Plan, pluginIssues } from './validate-config.js'
 
 export interface InitialiseOptions {

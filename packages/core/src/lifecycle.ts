@@ -12,9 +12,7 @@ import {
 
 export { hasBody }
 
-import type { Instance, Step } from './chain.js'
-import type { Generation } from './compile.js'
-import { Context, Request, Response, Upstream } from './context.js'
+import { Context, Request, Upstream } from './context.js'
 import { matchPinned, pinOf } from './dispatch.js'
 import {
   GatewayClosing,
@@ -31,11 +29,13 @@ import {
 import { downstreamHeaders, upstreamHeaders } from './forwarding.js'
 import { interimSink } from './interim.js'
 import { mirrorRequest } from './mirror.js'
+import type { Generation, Instance, ResilientService, Runtime, Sender, Step } from './model.js'
 import { ESCAPED_SLASH, joinPaths, normalisePath, unsafeUpstreamPath } from './path.js'
-import { type Guard, REFUSAL_CODES } from './protect.js'
-import { type Pools, sendUpstream, upstreamError } from './proxy.js'
+import { REFUSAL_CODES } from './protect.js'
+import { sendUpstream, upstreamError } from './proxy.js'
+import { Response } from './response.js'
 import { sendBalanced } from './retry.js'
-import { type ResilientService, splitService } from './upstreams.js'
+import { splitService } from './upstreams.js'
 
 /**
  * The request lifecycle (docs/lifecycle.md):
@@ -44,26 +44,6 @@ import { type ResilientService, splitService } from './upstreams.js'
  * Any phase that throws, and any upstream failure, goes to `error`, then `response`, then send.
  * Handlers run in the order compiled at load; a handler's returned promise is awaited only if it is one.
  */
-
-export interface Runtime {
-  current: Generation
-  pools: Pools
-  /** `close()` began: HTTP/1.x responses carry `connection: close`. */
-  closing: boolean
-  /** `close()`'s grace is over: a request still arriving on an old connection is refused (503). */
-  refusing: boolean
-  logger: import('@gatehousejs/sdk').Logger
-  /** Connection and in-flight caps, overload shedding (protect.ts). */
-  guard: Guard
-}
-
-/** Sends a response through the HTTP layer; one function per gateway, not a closure per request. */
-export type Sender = (
-  reply: unknown,
-  status: number,
-  headers: Headers,
-  body: Buffer | string | Readable | undefined,
-) => void
 
 /** What the HTTP layer hands to the lifecycle: the raw request, its reply, and how to send. */
 export interface Exchange {

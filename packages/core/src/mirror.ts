@@ -1,8 +1,8 @@
 import { type Readable, Transform, type TransformCallback } from 'node:stream'
-import type { ConfigIssue, Headers, Logger } from '@gatehousejs/sdk'
+import type { ConfigIssue, Headers, Logger, RequestView } from '@gatehousejs/sdk'
 import type { MirrorConfig, ServiceConfig } from '@gatehousejs/sdk/config'
-import type { CompiledService } from './compile.js'
-import type { Context, Request } from './context.js'
+import type { Context } from './context.js'
+import type { CompiledService, MirrorRule, MirrorStats } from './model.js'
 import { joinPaths } from './path.js'
 import type { Pools } from './proxy.js'
 
@@ -25,41 +25,6 @@ const DEFAULT_TIMEOUT = 5_000
 const DEFAULT_MAX_INFLIGHT = 64
 /** While a mirror fails, one copy per this many ms probes it; the others are dropped (no connect storm). */
 const FAILING_PROBE_EVERY = 1_000
-
-/** Counters of one mirror rule, since the configuration that holds it was loaded. */
-export interface MirrorStats {
-  /** The route whose requests are copied. */
-  route: string
-  /** The service the copies go to. */
-  service: string
-  /** Copies the mirror answered (any status). */
-  sent: number
-  /** Copies that failed: connection refused or reset, timeout. */
-  failed: number
-  /** Requests chosen for mirroring whose body was over `bodyLimit`. */
-  skipped: number
-  /** Requests chosen while `maxInflight` copies were in flight, or while the mirror fails (one probe a second). */
-  dropped: number
-  /** Copies sent and not answered yet. */
-  inflight: number
-}
-
-export interface MirrorRule {
-  service: CompiledService
-  /** 0–1 */
-  share: number
-  test: ((req: Request) => boolean) | undefined
-  bodyLimit: number
-  timeout: number
-  maxInflight: number
-  /** Whether the last copy failed: a warning is logged when this turns true, not per copy. */
-  failing: boolean
-  /** When the last copy was sent while failing (performance.now()). */
-  probedAt: number
-  /** Round robin over a balanced mirror service's targets. */
-  next: number
-  stats: MirrorStats
-}
 
 /**
  * Each route's mirror rules (its own `mirror`, else its service's), by route name. Routes without
@@ -115,7 +80,7 @@ function compileRule(
   const test =
     header === undefined
       ? undefined
-      : (req: Request) => {
+      : (req: RequestView) => {
           const v = req.headers[header]
           const text = Array.isArray(v) ? v.join(',') : v
           return text !== undefined && (value === undefined || text === value)

@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream'
 import type { Context } from './context.js'
 import { UpstreamTimeout, UpstreamUnavailable } from './errors.js'
-import type { Target } from './health.js'
 import type { InterimSink } from './interim.js'
+import type { ResilientService, RetryPolicy } from './model.js'
 import { POOL_REFUSALS, type Pools, sendUpstream, type UpstreamResponse } from './proxy.js'
-import type { ResilientService } from './upstreams.js'
+import type { Target } from './target.js'
 
 /**
  * Sending to a balanced service: pick a target, send, judge the outcome for passive health, and
@@ -12,18 +12,6 @@ import type { ResilientService } from './upstreams.js'
  * repeated once the upstream may have acted on them; any method may be when the connection never
  * opened (nothing was sent). A request whose body is streaming from the client cannot be replayed.
  */
-
-export interface RetryPolicy {
-  /** Retries after the first attempt. */
-  attempts: number
-  methods: ReadonlySet<string>
-  backoffInitial: number
-  backoffMax: number
-  budget: RetryBudget
-}
-
-/** RFC 9110 §9.2.2 (CONNECT is never proxied). */
-export const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']
 
 /** Errors raised before a connection existed: the upstream cannot have seen the request. */
 const NOT_SENT = new Set([
@@ -38,53 +26,6 @@ const NOT_SENT = new Set([
 
 /** The client's fault, not the target's: no retry, no mark against the target. */
 const CLIENT_SIDE = new Set(['UND_ERR_REQ_CONTENT_LENGTH_MISMATCH'])
-
-/**
- * A retry budget (Finagle's RetryBudget, Envoy's retry_budget): over a sliding window, retries may be
- * at most `minRetries` plus `ratio` × requests. When every target fails, load on the upstream stays
- * within (1 + ratio) × the client's rate instead of (1 + attempts) × it.
- */
-export class RetryBudget {
-  private windowStart = 0
-  private requests = 0
-  private retries = 0
-  private previousRequests = 0
-  private previousRetries = 0
-
-  constructor(
-    private readonly ratio: number,
-    private readonly minRetries: number,
-    private readonly window: number,
-  ) {}
-
-  request(now: number): void {
-    this.roll(now)
-    this.requests++
-  }
-
-  /** Takes one retry from the budget; false when it is spent. */
-  tryRetry(now: number): boolean {
-    this.roll(now)
-    // The previous window counts in proportion to how much of it still overlaps the sliding window.
-    const overlap = 1 - (now - this.windowStart) / this.window
-    const requests = this.requests + this.previousRequests * overlap
-    const retries = this.retries + this.previousRetries * overlap
-    if (retries + 1 > this.minRetries + this.ratio * requests) return false
-    this.retries++
-    return true
-  }
-
-  private roll(now: number): void {
-    const elapsed = now - this.windowStart
-    if (elapsed < this.window) return
-    const skippedOne = elapsed >= 2 * this.window
-    this.previousRequests = skippedOne ? 0 : this.requests
-    this.previousRetries = skippedOne ? 0 : this.retries
-    this.requests = 0
-    this.retries = 0
-    this.windowStart = skippedOne ? now : this.windowStart + this.window
-  }
-}
 
 /** Exponential backoff with "equal jitter": half the step fixed, half random, so retries spread out. */
 function backoff(policy: RetryPolicy, attempt: number): number {

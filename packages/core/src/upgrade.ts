@@ -3,12 +3,14 @@ import https from 'node:https'
 import type { Socket } from 'node:net'
 import { Readable } from 'node:stream'
 import type { Headers } from '@gatehousejs/sdk'
-import { type Context, Response } from './context.js'
+import type { Context } from './context.js'
 import { RequestUpgradeUnsupported, UpstreamUnavailable } from './errors.js'
 import { downstreamHeaders, requestIdFor } from './forwarding.js'
-import type { Target } from './health.js'
-import { handleRequest, hasBody, type Runtime, type Sender } from './lifecycle.js'
+import { handleRequest, hasBody } from './lifecycle.js'
+import type { Runtime, Sender } from './model.js'
 import { upstreamError } from './proxy.js'
+import { Response } from './response.js'
+import type { Target } from './target.js'
 
 /**
  * WebSocket proxying (docs/protocols.md). An upgrade request goes through the lifecycle like any

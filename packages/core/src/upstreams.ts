@@ -1,39 +1,15 @@
-import type { ConfigIssue } from '@gatehousejs/sdk'
+import type { ConfigIssue, RequestView } from '@gatehousejs/sdk'
 import type { ServiceConfig } from '@gatehousejs/sdk/config'
-import type { CompiledService } from './compile.js'
-import type { Context, Request } from './context.js'
 import { type ActiveCheckConfig, type Algorithm, type PassiveCheckConfig, UpstreamGroup } from './health.js'
+import type { CompiledService, CompiledUpstream, RetryPolicy, SplitPolicy } from './model.js'
 import { poolKey } from './proxy.js'
-import { IDEMPOTENT_METHODS, RetryBudget, type RetryPolicy } from './retry.js'
+import { IDEMPOTENT_METHODS, RetryBudget } from './retry-budget.js'
 
 /**
  * A service's upstream, compiled: a plain `url` (the direct path, unchanged and free), or targets with
  * balancing, health checks, retries and a total timeout (docs/upstreams.md). Traffic split rules are
  * resolved once every service is known.
  */
-
-export interface CompiledUpstream {
-  origin: string
-  basePath: string
-  /** ServiceInfo.url: the `url`, or the first target's URL with the service path. */
-  infoUrl: string
-  group: UpstreamGroup | undefined
-  retry: RetryPolicy | undefined
-  hashKey: ((ctx: Context) => string | undefined) | undefined
-}
-
-/** A service that goes through a balancer (has a group and a retry policy). */
-export type ResilientService = CompiledService & {
-  group: UpstreamGroup
-  retry: RetryPolicy
-}
-
-export interface SplitPolicy {
-  /** Header and cookie rules, in order. */
-  match: Array<{ test: (req: Request) => boolean; service: CompiledService }>
-  /** Weight rules: cumulative percent → service. */
-  shares: Array<{ upTo: number; service: CompiledService }>
-}
 
 const DEFAULT_PASSIVE_STATUSES = [502, 503, 504]
 
@@ -204,7 +180,7 @@ function compileHashKey(
 }
 
 /** Reads a header (several values joined with ",") or a cookie from the request. */
-function reader(kind: 'header' | 'cookie', name: string): (req: Request) => string | undefined {
+function reader(kind: 'header' | 'cookie', name: string): (req: RequestView) => string | undefined {
   if (kind === 'cookie') return (req) => cookieValue(req, name)
   return (req) => {
     const v = req.headers[name]
@@ -213,7 +189,7 @@ function reader(kind: 'header' | 'cookie', name: string): (req: Request) => stri
 }
 
 /** The first cookie of that name (RFC 6265 §5.4 `name=value; …`), or undefined. */
-export function cookieValue(req: Request, name: string): string | undefined {
+export function cookieValue(req: RequestView, name: string): string | undefined {
   const header = req.headers.cookie
   if (header === undefined) return undefined
   const all = Array.isArray(header) ? header.join('; ') : header
@@ -275,7 +251,7 @@ export function compileSplits(
 }
 
 /** The service a request goes to: a split rule's, or the route's own. Not followed transitively. */
-export function splitService(service: CompiledService, req: Request): CompiledService {
+export function splitService(service: CompiledService, req: RequestView): CompiledService {
   const split = service.split!
   for (const m of split.match) if (m.test(req)) return m.service
   if (split.shares.length > 0) {

@@ -19,9 +19,9 @@ import {
   redisConnectionIssues,
   type TlsConfig,
 } from '@gatehousejs/sdk/config'
-import type { CompiledRoute, CompiledService, Generation } from './compile.js'
 import { didYouMean } from './hints.js'
-import { compileMirrors, type MirrorRule } from './mirror.js'
+import { compileMirrors } from './mirror.js'
+import type { CompiledRoute, CompiledService, Generation, MirrorRule } from './model.js'
 import type { PoolLimits } from './proxy.js'
 import { loadTls } from './tls.js'
 import { compileTrust, type TrustFn } from './trust.js'

@@ -1,6 +1,5 @@
 import type { ConfigIssue } from '@gatehousejs/sdk'
-import type { GatehouseFormat } from '@gatehousejs/sdk/config'
-import { parseDuration, parseSize } from '@gatehousejs/sdk/config'
+import { type GatehouseFormat, parseDuration, parseSize } from '@gatehousejs/sdk/config'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import { nearestName } from './hints.js'
