@@ -9,8 +9,10 @@ import { ConfigError, type Headers as GatehouseHeaders, type PluginDefinition } 
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { Logger } from 'pino'
-import { compileGeneration } from './compile.js'
-import { createDispatch, type Inject, pinOf } from './dispatch.js'
+import { compileGeneration } from './config/compile.js'
+import { closeInstances } from './config/initialise.js'
+import { redactConfig } from './config/redact.js'
+import { poolKeysOf } from './config/upstreams.js'
 import {
   ConnectUnsupported,
   InternalError,
@@ -19,16 +21,12 @@ import {
   RequestPathInvalid,
   RequestTimeout,
 } from './errors.js'
-import { requestIdFor } from './forwarding.js'
-import type { HealthEvent, HealthHub, UpstreamGroup, UpstreamSnapshot } from './health.js'
-import { closeInstances } from './instances.js'
-import { handleRequest } from './lifecycle.js'
 import { createLogger, type LoggerOption } from './logger.js'
-import { mirrorStats } from './mirror.js'
 import type { Generation, Instance, MirrorStats, PluginInstanceSummary, Runtime, Sender } from './model.js'
-import { checkingInterval, Guard, serverLimits } from './protect.js'
-import { Pools, UpstreamBody } from './proxy.js'
-import { redactConfig } from './redact.js'
+import { createDispatch, type Inject, pinOf } from './request/dispatch.js'
+import { requestIdFor } from './request/forwarding.js'
+import { handleRequest } from './request/lifecycle.js'
+import { checkingInterval, Guard, serverLimits } from './server/protect.js'
 import {
   checkStores,
   configHash,
@@ -38,7 +36,7 @@ import {
   startStatusServer,
   statusBody,
   type WorkerStatus,
-} from './status.js'
+} from './server/status.js'
 import {
   applyTls,
   type LoadedTls,
@@ -46,9 +44,12 @@ import {
   serverTlsOptions,
   type TlsState,
   watchCertificates,
-} from './tls.js'
-import { handleUpgrade, type Tunnels } from './upgrade.js'
-import { poolKeysOf } from './upstreams.js'
+} from './server/tls.js'
+import { handleUpgrade, type Tunnels } from './server/upgrade.js'
+import type { HealthEvent, HealthHub, UpstreamGroup, UpstreamSnapshot } from './upstream/health.js'
+import { mirrorStats } from './upstream/mirror.js'
+import { Pools } from './upstream/pools.js'
+import { UpstreamBody } from './upstream/send.js'
 
 export interface GatewayOptions {
   /** Plugin definitions the configuration may name. */
@@ -297,7 +298,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       server.on('tlsClientError', (err: Error & { code?: string }) =>
         logger.debug({ code: err.code, reason: err.message }, 'TLS handshake failed'),
       )
-      // WebSocket upgrades run rewrite and access, then tunnel (upgrade.ts).
+      // WebSocket upgrades run rewrite and access, then tunnel (server/upgrade.ts).
       server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) =>
         handleUpgrade(rt, tunnels, req, socket, head),
       )
@@ -323,7 +324,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const sender: Sender = function sendReply(reply, status, headers, body) {
     const r = reply as import('fastify').FastifyReply
     // An upstream body nobody read, on HTTP/1.x: headers and body go straight to Node's response,
-    // each upstream read one write (proxy.ts), without a stream pipe in between.
+    // each upstream read one write (upstream/send.ts), without a stream pipe in between.
     if (body instanceof UpstreamBody && body.direct && r.request.raw.httpVersionMajor === 1) {
       r.hijack()
       if (rt.closing || lastOnConnection(r.raw)) headers.connection = 'close'
@@ -354,7 +355,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   app.all('*', proxyHandler)
   app.setNotFoundHandler(proxyHandler)
   await app.ready()
-  // A dispatched call enters the lifecycle directly (dispatch.ts collects its answer), with its
+  // A dispatched call enters the lifecycle directly (request/dispatch.ts collects its answer), with its
   // caller's request id or, like a client request, one of its own.
   inject = (raw, res, requestId, send) => {
     const gen = rt.current
@@ -804,7 +805,7 @@ function writeClientError(
   gen: Generation,
   guard: Guard,
 ): void {
-  // Logged once per client address and 10 s, never once per connection or per byte (protect.ts).
+  // Logged once per client address and 10 s, never once per connection or per byte (server/protect.ts).
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') guard.slowClient(socket.remoteAddress)
   // RFC 9112 §9.6: a response already begun cannot be followed by another: only closing is left.
   const started = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent

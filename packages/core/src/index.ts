@@ -1,8 +1,9 @@
 export type { ConfigIssue } from '@gatehousejs/sdk'
 export { ConfigError, GatehouseError } from '@gatehousejs/sdk'
 export type { GatewayConfig } from '@gatehousejs/sdk/config'
-export type { AdminOptions, AdminServer } from './admin.js'
-export { startAdmin } from './admin.js'
+export { redactConfig } from './config/redact.js'
+export type { ConfigValidation, ValidateOptions } from './config/validate.js'
+export { validateConfig } from './config/validate.js'
 export * as errors from './errors.js'
 export type {
   Gateway,
@@ -12,11 +13,11 @@ export type {
   RouteSummary,
 } from './gateway.js'
 export { createGateway } from './gateway.js'
-export type { HealthEvent, TargetSnapshot, UpstreamSnapshot } from './health.js'
 export { createLogger, REDACT_PATHS } from './logger.js'
 export type { MirrorStats, PluginInstanceSummary } from './model.js'
-export { normalisePath } from './path.js'
-export { redactConfig } from './redact.js'
+export { normalisePath } from './request/path.js'
+export type { AdminOptions, AdminServer } from './server/admin.js'
+export { startAdmin } from './server/admin.js'
 export type {
   ConfigStatus,
   FleetStatus,
@@ -27,8 +28,7 @@ export type {
   StatusSource,
   StoreCheck,
   WorkerStatus,
-} from './status.js'
-export { checkStores, configHash, GATEHOUSE_VERSION, startStatusServer, statusBody } from './status.js'
-export type { HealthState } from './target.js'
-export type { ConfigValidation, ValidateOptions } from './validate-config.js'
-export { validateConfig } from './validate-config.js'
+} from './server/status.js'
+export { checkStores, configHash, GATEHOUSE_VERSION, startStatusServer, statusBody } from './server/status.js'
+export type { HealthEvent, TargetSnapshot, UpstreamSnapshot } from './upstream/health.js'
+export type { HealthState } from './upstream/target.js'

@@ -15,12 +15,12 @@ import type {
   TSchema,
 } from '@gatehousejs/sdk'
 import type { EscapedSlashesPolicy, GatewayConfig, InterimResponsesPolicy } from '@gatehousejs/sdk/config'
-import type { UpstreamGroup } from './health.js'
-import type { Guard } from './protect.js'
-import type { PoolLimits, Pools } from './proxy.js'
-import type { RetryBudget } from './retry-budget.js'
-import type { Router } from './router.js'
-import type { TrustFn } from './trust.js'
+import type { TrustFn } from './config/trust.js'
+import type { Router } from './request/router.js'
+import type { Guard } from './server/protect.js'
+import type { UpstreamGroup } from './upstream/health.js'
+import type { PoolLimits, Pools } from './upstream/pools.js'
+import type { RetryBudget } from './upstream/retry-budget.js'
 
 /**
  * The model of a running gateway, types only: what a load builds (a generation: its routes, services,
@@ -148,7 +148,7 @@ export interface CompiledRoute {
   chain: Chain
   /** Chains for consumers that have consumer-scoped instances on this route. */
   consumerChains: Map<string, Chain>
-  /** Requests of this route in flight at once; 0 means no limit (protect.ts). */
+  /** Requests of this route in flight at once; 0 means no limit (server/protect.ts). */
   maxInflight: number
   /** Requests of this generation's route now in flight, counted only when `maxInflight` is set. */
   inflight: number
@@ -209,13 +209,13 @@ export interface Generation {
   limits: { requestBody: number; responseBody: number }
   /** The global `escapedSlashes` policy: for paths that match no route (routes carry their own). */
   escapedSlashes: EscapedSlashesPolicy
-  /** Which clients get the upstream's 1xx responses (interim.ts; docs/security.md). */
+  /** Which clients get the upstream's 1xx responses (upstream/interim.ts; docs/security.md). */
   interimResponses: InterimResponsesPolicy
   /** Measure each plugin handler (`needs.pluginTimings` or `serverTiming`); nothing is timed otherwise. */
   timePlugins: boolean
   /** Send the measurements to the client in `Server-Timing`. */
   serverTiming: boolean
-  /** Traffic mirroring rules by route name (mirror.ts); empty without any `mirror` in the config. */
+  /** Traffic mirroring rules by route name (upstream/mirror.ts); empty without any `mirror` in the config. */
   mirrors: Map<string, MirrorRule[]>
   inflight: number
   retired: boolean
@@ -246,7 +246,7 @@ export interface Runtime {
   /** `close()`'s grace is over: a request still arriving on an old connection is refused (503). */
   refusing: boolean
   logger: Logger
-  /** Connection and in-flight caps, overload shedding (protect.ts). */
+  /** Connection and in-flight caps, overload shedding (server/protect.ts). */
   guard: Guard
 }
 

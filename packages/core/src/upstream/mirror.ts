@@ -1,10 +1,10 @@
 import { type Readable, Transform, type TransformCallback } from 'node:stream'
 import type { ConfigIssue, Headers, Logger, RequestView } from '@gatehousejs/sdk'
 import type { MirrorConfig, ServiceConfig } from '@gatehousejs/sdk/config'
-import type { Context } from './context.js'
-import type { CompiledService, MirrorRule, MirrorStats } from './model.js'
-import { joinPaths } from './path.js'
-import type { Pools } from './proxy.js'
+import type { CompiledService, MirrorRule, MirrorStats } from '../model.js'
+import type { Context } from '../request/context.js'
+import { joinPaths } from '../request/path.js'
+import type { Pools } from './pools.js'
 
 /**
  * Traffic mirroring (shadow traffic, docs/upstreams.md): a share of a route's requests is copied to

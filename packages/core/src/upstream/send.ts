@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
-import type { GatehouseError, Headers, Logger } from '@gatehousejs/sdk'
-import { Pool, util } from 'undici'
+import type { GatehouseError, Headers } from '@gatehousejs/sdk'
+import { type Pool, util } from 'undici'
 import {
   RequestBodyInvalid,
   UpstreamBadResponse,
@@ -9,109 +9,15 @@ import {
   UpstreamQueueTimeout,
   UpstreamTimeout,
   UpstreamUnreachable,
-} from './errors.js'
-import { RETRY_AFTER } from './protect.js'
-
-/** A service's pool limits per origin (`pool` in the configuration; docs/reliability.md). */
-export interface PoolLimits {
-  connections: number
-  queue: number
-  /** ms; 0 means no queue timeout. */
-  queueTimeout: number
-  /** Part of the pool's key: services with the same limits share their pools. */
-  key: string
-}
-
-/**
- * Requests of one limited pool between dispatch and their end. undici's Pool caps the connections but
- * queues without bound; this refuses at once beyond `connections + queue`, and a request that waits
- * longer than `queueTimeout` for a connection is answered 503 (it is dropped unsent when its turn comes).
- */
-class PoolLimiter {
-  inflight = 0
-  private refused = 0
-  private loggedAt = Number.NEGATIVE_INFINITY
-  constructor(
-    readonly limits: PoolLimits,
-    private readonly origin: string,
-    private readonly logger: Logger | undefined,
-  ) {}
-
-  /** One warn line on the first refusal, then one at most every 10 s with the count since. */
-  refuse(err: GatehouseError): GatehouseError {
-    this.refused++
-    const now = performance.now()
-    if (this.logger !== undefined && now - this.loggedAt >= 10_000) {
-      this.logger.warn(
-        { origin: this.origin, code: err.code, refused: this.refused, ...this.limits, key: undefined },
-        'upstream pool full: refusing requests (count since the last line)',
-      )
-      this.refused = 0
-      this.loggedAt = now
-    }
-    return err
-  }
-}
-const kLimiter = Symbol('gatehouse.poolLimiter')
-/** Refusals by a limited pool: the gateway's own capacity, never held against a target. */
-export const POOL_REFUSALS = new Set(['GH_UPSTREAM_QUEUE_FULL', 'GH_UPSTREAM_QUEUE_TIMEOUT'])
-type LimitedPool = Pool & { [kLimiter]?: PoolLimiter }
-
+} from '../errors.js'
+import { RETRY_AFTER } from '../server/protect.js'
 import { forwardInterim, type InterimSink } from './interim.js'
+import { limiterOf, type PoolLimiter } from './pools.js'
 
 /**
- * Upstream connections: one undici Pool per origin and connect timeout, kept alive and shared by every
- * route to that origin. Pools outlive a reload when the new configuration still uses them, so a
- * reload does not drop warm connections.
+ * One request to an upstream through a pool (undici's dispatcher API), its response body, and the
+ * mapping of upstream failures to stable codes (docs/errors.md).
  */
-export class Pools {
-  /**
-   * origin → connect timeout (and limits, for a limited pool) → pool: the lookup for an unlimited pool
-   * builds no key string.
-   */
-  private readonly byOrigin = new Map<string, Map<number | string, Pool>>()
-
-  /** `logger` hears about refusals by limited pools. */
-  constructor(private readonly logger?: Logger) {}
-
-  get(origin: string, connectTimeout: number, limits?: PoolLimits): Pool {
-    const key = limits === undefined ? connectTimeout : `${connectTimeout}|${limits.key}`
-    let byTimeout = this.byOrigin.get(origin)
-    let pool = byTimeout?.get(key)
-    if (pool !== undefined) return pool
-    pool = new Pool(origin, {
-      connect: { timeout: connectTimeout },
-      keepAliveTimeout: 4_000,
-      ...(limits === undefined ? {} : { connections: limits.connections }),
-    })
-    if (limits !== undefined) (pool as LimitedPool)[kLimiter] = new PoolLimiter(limits, origin, this.logger)
-    if (byTimeout === undefined) this.byOrigin.set(origin, (byTimeout = new Map()))
-    byTimeout.set(key, pool)
-    return pool
-  }
-
-  /** Closes pools whose {@link poolKey} is not in `keep`, after their requests finish. */
-  async retain(keep: Set<string>): Promise<void> {
-    const closing: Promise<void>[] = []
-    for (const [origin, byTimeout] of this.byOrigin) {
-      for (const [timeout, pool] of byTimeout) {
-        if (keep.has(`${origin}|${timeout}`)) continue
-        byTimeout.delete(timeout)
-        closing.push(pool.close().catch(() => {}))
-      }
-      if (byTimeout.size === 0) this.byOrigin.delete(origin)
-    }
-    await Promise.all(closing)
-  }
-
-  async closeAll(): Promise<void> {
-    await this.retain(new Set())
-  }
-}
-
-export function poolKey(origin: string, connectTimeout: number, limits?: PoolLimits): string {
-  return limits === undefined ? `${origin}|${connectTimeout}` : `${origin}|${connectTimeout}|${limits.key}`
-}
 
 export interface UpstreamResponse {
   statusCode: number
@@ -127,7 +33,7 @@ export interface SendOptions {
   readTimeout: number
   /** Anything undici accepts as a signal: `addEventListener`, `removeEventListener`, `aborted`. */
   signal: { aborted: boolean }
-  /** The client's response, when the upstream's 1xx responses are passed on to it (interim.ts). */
+  /** The client's response, when the upstream's 1xx responses are passed on to it (upstream/interim.ts). */
   interim?: InterimSink | undefined
 }
 
@@ -135,7 +41,7 @@ export interface SendOptions {
 const BAD_STATUS = 'ERR_UPSTREAM_STATUS_INVALID'
 
 export function sendUpstream(pool: Pool, opts: SendOptions): Promise<UpstreamResponse> {
-  const limiter = (pool as LimitedPool)[kLimiter]
+  const limiter = limiterOf(pool)
   if (limiter !== undefined) {
     const { connections, queue } = limiter.limits
     if (limiter.inflight >= connections + queue)
@@ -276,8 +182,8 @@ export class UpstreamBody extends Readable {
       this.abortUpstream?.(err)
       return false
     }
-    // 1xx (101 comes only to upgrades, upgrade.ts): passed on to the client when the policy says so
-    // (interim.ts); the final answer follows on the same request.
+    // 1xx (101 comes only to upgrades, server/upgrade.ts): passed on to the client when the policy says so
+    // (upstream/interim.ts); the final answer follows on the same request.
     if (statusCode < 200) {
       if (this.interim !== undefined)
         forwardInterim(this.interim, statusCode, util.parseHeaders(raw) as Record<string, string | string[]>)

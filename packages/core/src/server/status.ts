@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import manifest from '../../package.json' with { type: 'json' }
 
 /**
  * The status listener (as Kong's `status_listen`): a separate HTTP listener, off unless asked for, with
@@ -98,20 +96,8 @@ export interface StatusServer {
   close(): Promise<void>
 }
 
-/** This package's version (read from its package.json, from `src/` or `dist/` alike). */
-export const GATEHOUSE_VERSION: string = readVersion()
-
-function readVersion(): string {
-  try {
-    // CJS has __filename; ESM has import.meta.url (the CJS build never evaluates the second branch).
-    const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url)
-    return (
-      JSON.parse(readFileSync(join(dirname(here), '..', 'package.json'), 'utf8')) as { version: string }
-    ).version
-  } catch {
-    return 'unknown'
-  }
-}
+/** This package's version, from its package.json (only `name` and `version` are bundled). */
+export const GATEHOUSE_VERSION: string = manifest.version
 
 /** `sha256:<hex>` of a JSON value with sorted keys, so key order in the file does not matter. */
 export function configHash(value: unknown): string {

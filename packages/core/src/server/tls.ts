@@ -4,7 +4,7 @@ import { basename, dirname, resolve } from 'node:path'
 import tls, { type SecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls'
 import { type ClientCertificate, ConfigError, type ConfigIssue, type Logger } from '@gatehousejs/sdk'
 import { type TlsConfig, TlsSchema } from '@gatehousejs/sdk/config'
-import { validateWith } from './validate.js'
+import { validateWith } from '../config/ajv.js'
 
 /**
  * TLS termination (docs/protocols.md): certificates from PEM text or files, chosen by SNI, swapped

@@ -5,7 +5,7 @@ import type { Readable, TransformCallback } from 'node:stream'
 import { PassThrough, Transform } from 'node:stream'
 import zlib from 'node:zlib'
 import type { Headers } from '@gatehousejs/sdk'
-import { RequestBodyInvalid, RequestBodyTooLarge, RequestEncodingUnsupported } from './errors.js'
+import { RequestBodyInvalid, RequestBodyTooLarge, RequestEncodingUnsupported } from '../errors.js'
 import type { Response } from './response.js'
 
 /**

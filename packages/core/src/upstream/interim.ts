@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { validateHeaderName, validateHeaderValue } from 'node:http'
 import type { Http2ServerResponse } from 'node:http2'
 import type { InterimResponsesPolicy } from '@gatehousejs/sdk/config'
-import { downstreamHeaders } from './forwarding.js'
+import { downstreamHeaders } from '../request/forwarding.js'
 
 /**
  * Interim (1xx) responses from an upstream, passed on to the client. RFC 9110 §15.2: "A proxy MUST

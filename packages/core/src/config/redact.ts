@@ -1,5 +1,5 @@
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
-import type { PluginInstanceSummary } from './model.js'
+import type { PluginInstanceSummary } from '../model.js'
 
 /**
  * Secrets out of a configuration before anyone sees it (the admin API's `GET /config`, the status

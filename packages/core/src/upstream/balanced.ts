@@ -1,9 +1,10 @@
 import { Readable } from 'node:stream'
-import type { Context } from './context.js'
-import { UpstreamTimeout, UpstreamUnavailable } from './errors.js'
+import { UpstreamTimeout, UpstreamUnavailable } from '../errors.js'
+import type { ResilientService, RetryPolicy } from '../model.js'
+import type { Context } from '../request/context.js'
 import type { InterimSink } from './interim.js'
-import type { ResilientService, RetryPolicy } from './model.js'
-import { POOL_REFUSALS, type Pools, sendUpstream, type UpstreamResponse } from './proxy.js'
+import { POOL_REFUSALS, type Pools } from './pools.js'
+import { sendUpstream, type UpstreamResponse } from './send.js'
 import type { Target } from './target.js'
 
 /**

@@ -3,8 +3,8 @@ import type { IncomingMessage } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import type { ClientCertificate, ClientInfo, Consumer, Credential, Headers } from '@gatehousejs/sdk'
 import proxyaddr from 'proxy-addr'
-import { clientCertificate } from './tls.js'
-import type { TrustFn } from './trust.js'
+import type { TrustFn } from '../config/trust.js'
+import { clientCertificate } from '../server/tls.js'
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded, in either direction, nor any header the

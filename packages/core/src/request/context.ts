@@ -18,11 +18,11 @@ import {
   type Timings,
   type UpstreamRequest,
 } from '@gatehousejs/sdk'
+import { PhaseMisuse } from '../errors.js'
+import type { Chain, CompiledRoute, CompiledService, Generation, Instance } from '../model.js'
+import type { Guard } from '../server/protect.js'
 import { hasBody, readRequestBody } from './body.js'
-import { PhaseMisuse } from './errors.js'
 import { clientAddress, setIdentityHeaders } from './forwarding.js'
-import type { Chain, CompiledRoute, CompiledService, Generation, Instance } from './model.js'
-import type { Guard } from './protect.js'
 import { Response } from './response.js'
 
 export class Request implements RequestView {
@@ -94,7 +94,7 @@ export class Context {
   route: RouteInfo | undefined = undefined
   service: ServiceInfo | undefined = undefined
   compiledRoute: CompiledRoute | undefined = undefined
-  /** Set while the request counts against the gateway's in-flight cap (protect.ts). */
+  /** Set while the request counts against the gateway's in-flight cap (server/protect.ts). */
   guard: Guard | undefined = undefined
   /** Whether the request counts against its route's `maxInflight`. */
   routeCounted = false

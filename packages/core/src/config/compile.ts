@@ -1,11 +1,12 @@
 import { ConfigError, type Dispatch, type PluginDefinition, type UpstreamHealth } from '@gatehousejs/sdk'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import type { Logger } from 'pino'
-import { buildChain, rankInstances, selectInstances } from './chain.js'
-import { closeInstances, initialiseInstances } from './instances.js'
-import type { Chain, CompiledRoute, Generation, Instance } from './model.js'
-import { Router } from './router.js'
-import { type Plan, planGeneration, runPluginChecks } from './validate-config.js'
+import type { Chain, CompiledRoute, Generation, Instance } from '../model.js'
+import { Router } from '../request/router.js'
+import { buildChain, selectInstances } from './chains.js'
+import { closeInstances, initialiseInstances } from './initialise.js'
+import { rankInstances } from './rank.js'
+import { type Plan, planGeneration, runPluginChecks } from './validate.js'
 
 export interface CompileOptions {
   plugins: Map<string, PluginDefinition>

@@ -1,9 +1,14 @@
 import type { ConfigIssue, RequestView } from '@gatehousejs/sdk'
 import type { ServiceConfig } from '@gatehousejs/sdk/config'
-import { type ActiveCheckConfig, type Algorithm, type PassiveCheckConfig, UpstreamGroup } from './health.js'
-import type { CompiledService, CompiledUpstream, RetryPolicy, SplitPolicy } from './model.js'
-import { poolKey } from './proxy.js'
-import { IDEMPOTENT_METHODS, RetryBudget } from './retry-budget.js'
+import type { CompiledService, CompiledUpstream, RetryPolicy, SplitPolicy } from '../model.js'
+import {
+  type ActiveCheckConfig,
+  type Algorithm,
+  type PassiveCheckConfig,
+  UpstreamGroup,
+} from '../upstream/health.js'
+import { poolKey } from '../upstream/pools.js'
+import { IDEMPOTENT_METHODS, RetryBudget } from '../upstream/retry-budget.js'
 
 /**
  * A service's upstream, compiled: a plain `url` (the direct path, unchanged and free), or targets with
@@ -250,18 +255,6 @@ export function compileSplits(
   })
 }
 
-/** The service a request goes to: a split rule's, or the route's own. Not followed transitively. */
-export function splitService(service: CompiledService, req: RequestView): CompiledService {
-  const split = service.split!
-  for (const m of split.match) if (m.test(req)) return m.service
-  if (split.shares.length > 0) {
-    const roll = Math.random() * 100
-    for (const s of split.shares) if (roll < s.upTo) return s.service
-  }
-  return service
-}
-
-/** Every origin a service may send to (for keeping their connection pools over a reload). */
 /** The {@link poolKey} of every pool a route to `service` may use (its targets, its split services'). */
 export function poolKeysOf(service: CompiledService, connectTimeout: number): string[] {
   const origins = service.group ? service.group.targets.map((t) => t.origin) : [service.origin]

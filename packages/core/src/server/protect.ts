@@ -7,7 +7,7 @@ import {
   GatewayConnectionLimit,
   GatewayOverloaded,
   RouteConcurrencyLimit,
-} from './errors.js'
+} from '../errors.js'
 
 /**
  * The server edge's protections (docs/reliability.md): slow-client timeouts, caps on connections and

@@ -1,9 +1,9 @@
 import type { ConfigIssue, Dispatch, PluginScope, UpstreamHealth } from '@gatehousejs/sdk'
 import { pluginKeyProblems } from '@gatehousejs/sdk/config'
 import type { Logger } from 'pino'
-import { compileWhen, specificityOf } from './chain.js'
-import type { Generation, Instance } from './model.js'
-import { type Plan, pluginIssues } from './validate-config.js'
+import type { Generation, Instance } from '../model.js'
+import { compileWhen, specificityOf } from './chains.js'
+import { type Plan, pluginIssues } from './validate.js'
 
 export interface InitialiseOptions {
   logger: Logger

@@ -12,8 +12,6 @@ import {
 
 export { hasBody }
 
-import { Context, Request, Upstream } from './context.js'
-import { matchPinned, pinOf } from './dispatch.js'
 import {
   GatewayClosing,
   InternalError,
@@ -25,17 +23,19 @@ import {
   RequestPathEscapedSlash,
   RequestPathInvalid,
   RouteNotFound,
-} from './errors.js'
+} from '../errors.js'
+import type { Generation, Instance, ResilientService, Runtime, Sender, Step } from '../model.js'
+import { REFUSAL_CODES } from '../server/protect.js'
+import { sendBalanced } from '../upstream/balanced.js'
+import { interimSink } from '../upstream/interim.js'
+import { mirrorRequest } from '../upstream/mirror.js'
+import { sendUpstream, upstreamError } from '../upstream/send.js'
+import { splitService } from '../upstream/split.js'
+import { Context, Request, Upstream } from './context.js'
+import { matchPinned, pinOf } from './dispatch.js'
 import { downstreamHeaders, upstreamHeaders } from './forwarding.js'
-import { interimSink } from './interim.js'
-import { mirrorRequest } from './mirror.js'
-import type { Generation, Instance, ResilientService, Runtime, Sender, Step } from './model.js'
 import { ESCAPED_SLASH, joinPaths, normalisePath, unsafeUpstreamPath } from './path.js'
-import { REFUSAL_CODES } from './protect.js'
-import { sendUpstream, upstreamError } from './proxy.js'
 import { Response } from './response.js'
-import { sendBalanced } from './retry.js'
-import { splitService } from './upstreams.js'
 
 /**
  * The request lifecycle (docs/lifecycle.md):
@@ -52,7 +52,7 @@ export interface Exchange {
   requestId: string
   reply: unknown
   sender: Sender
-  /** Replaces the upstream request after `access`: a WebSocket upgrade opens a tunnel (upgrade.ts). */
+  /** Replaces the upstream request after `access`: a WebSocket upgrade opens a tunnel (server/upgrade.ts). */
   tunnel?: ((ctx: Context) => Promise<void>) | undefined
 }
 
@@ -236,7 +236,7 @@ async function proxy(rt: Runtime, ctx: Context, ex: Exchange): Promise<void> {
   } else if (hasBody(raw)) {
     body = up.bodyLimit === undefined ? raw : limitedClientBody(raw, up.bodyLimit)
   }
-  // Shadow traffic (mirror.ts): started here, never awaited; a streamed body is teed for the copies.
+  // Shadow traffic (upstream/mirror.ts): started here, never awaited; a streamed body is teed for the copies.
   const mirrors = ctx.gen.mirrors.size === 0 ? undefined : ctx.gen.mirrors.get(ctx.compiledRoute!.name)
   const outgoing = mirrors === undefined ? body : mirrorRequest(rt.pools, ctx, mirrors, body)
   const signal = new AbortHook()
@@ -501,7 +501,7 @@ const PLUGIN_BUGS = new Set([PluginFailed.code, PhaseMisuse.code])
 
 function logOutcome(ctx: Context, gerr: GatehouseError, info: PluginFailure | undefined): void {
   const fields = { code: gerr.code, statusCode: gerr.statusCode, ...info }
-  // A refusal by a limit is summed up in one throttled line by the guard (protect.ts).
+  // A refusal by a limit is summed up in one throttled line by the guard (server/protect.ts).
   if (REFUSAL_CODES.has(gerr.code)) {
     ctx.requestLog.debug(fields, gerr.message)
   } else if (gerr.statusCode < 500) {

@@ -19,14 +19,14 @@ import {
   redisConnectionIssues,
   type TlsConfig,
 } from '@gatehousejs/sdk/config'
+import type { CompiledRoute, CompiledService, Generation, MirrorRule } from '../model.js'
+import { loadTls } from '../server/tls.js'
+import { compileMirrors } from '../upstream/mirror.js'
+import type { PoolLimits } from '../upstream/pools.js'
+import { validateWith } from './ajv.js'
 import { didYouMean } from './hints.js'
-import { compileMirrors } from './mirror.js'
-import type { CompiledRoute, CompiledService, Generation, MirrorRule } from './model.js'
-import type { PoolLimits } from './proxy.js'
-import { loadTls } from './tls.js'
 import { compileTrust, type TrustFn } from './trust.js'
 import { compileSplits, compileUpstream } from './upstreams.js'
-import { validateWith } from './validate.js'
 
 /**
  * Step 1 of a load (docs/architecture.md, "The generation model"): the whole configuration checked

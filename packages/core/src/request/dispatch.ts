@@ -8,10 +8,10 @@ import type {
   Headers,
   RouteInfo,
 } from '@gatehousejs/sdk'
-import { buildChain, selectInstances } from './chain.js'
+import { buildChain, selectInstances } from '../config/chains.js'
+import { DispatchLoop, DispatchTimeout, InternalError } from '../errors.js'
+import type { Chain, CompiledRoute, Generation, Sender } from '../model.js'
 import { Context } from './context.js'
-import { DispatchLoop, DispatchTimeout, InternalError } from './errors.js'
-import type { Chain, CompiledRoute, Generation, Sender } from './model.js'
 import { type RouteMatch, Router } from './router.js'
 
 /**
@@ -311,7 +311,7 @@ class Collector {
     private readonly reject: (err: unknown) => void,
   ) {}
 
-  /** Core listens for 'close' only (lifecycle.ts), once per response. */
+  /** Core listens for 'close' only (request/lifecycle.ts), once per response. */
   on(event: string, listener: (this: Collector) => void): this {
     if (event === 'close') this[kClose] = listener
     return this

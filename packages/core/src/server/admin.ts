@@ -10,8 +10,8 @@ import {
   type PluginDefinition,
 } from '@gatehousejs/sdk'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
-import type { Gateway } from './gateway.js'
-import { redactConfig } from './redact.js'
+import { redactConfig } from '../config/redact.js'
+import type { Gateway } from '../gateway.js'
 
 /**
  * The admin API: a separate HTTP listener, off unless started, on loopback unless told otherwise,
