@@ -1,32 +1,20 @@
-import { randomUUID } from 'node:crypto'
-import http from 'node:http'
-import http2 from 'node:http2'
-import https from 'node:https'
-import net, { type Socket } from 'node:net'
-import { dirname, resolve } from 'node:path'
+import type http from 'node:http'
+import type http2 from 'node:http2'
+import net from 'node:net'
 import type tls from 'node:tls'
-import { ConfigError, type Headers as GatehouseHeaders, type PluginDefinition } from '@gatehousejs/sdk'
+import { ConfigError, type PluginDefinition } from '@gatehousejs/sdk'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { Logger } from 'pino'
 import { compileGeneration } from './config/compile.js'
-import { closeInstances } from './config/initialise.js'
+import { Generations, groupsOf } from './config/generation.js'
 import { redactConfig } from './config/redact.js'
-import { poolKeysOf } from './config/upstreams.js'
-import {
-  ConnectUnsupported,
-  InternalError,
-  RequestHeadersTooLarge,
-  RequestMalformed,
-  RequestPathInvalid,
-  RequestTimeout,
-} from './errors.js'
 import { createLogger, type LoggerOption } from './logger.js'
-import type { Generation, Instance, MirrorStats, PluginInstanceSummary, Runtime, Sender } from './model.js'
-import { createDispatch, type Inject, pinOf } from './request/dispatch.js'
+import type { Generation, MirrorStats, PluginInstanceSummary, Runtime } from './model.js'
+import { createDispatch, type Inject } from './request/dispatch.js'
 import { requestIdFor } from './request/forwarding.js'
 import { handleRequest } from './request/lifecycle.js'
-import { checkingInterval, Guard, serverLimits } from './server/protect.js'
+import { createApp, createSender } from './server/http.js'
+import { Guard, serverLimits } from './server/protect.js'
 import {
   checkStores,
   configHash,
@@ -39,17 +27,17 @@ import {
 } from './server/status.js'
 import {
   applyTls,
+  baseDirOf,
   type LoadedTls,
   loadTls,
-  serverTlsOptions,
   type TlsState,
+  tlsForReload,
   watchCertificates,
 } from './server/tls.js'
-import { handleUpgrade, type Tunnels } from './server/upgrade.js'
-import type { HealthEvent, HealthHub, UpstreamGroup, UpstreamSnapshot } from './upstream/health.js'
+import type { Tunnels } from './server/upgrade.js'
+import type { HealthEvent, HealthHub, UpstreamSnapshot } from './upstream/health.js'
 import { mirrorStats } from './upstream/mirror.js'
 import { Pools } from './upstream/pools.js'
-import { UpstreamBody } from './upstream/send.js'
 
 export interface GatewayOptions {
   /** Plugin definitions the configuration may name. */
@@ -248,101 +236,20 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     },
   }
   for (const group of groupsOf(first)) group.start(hub)
-  const retired = new Set<Generation>()
   const createdAt = performance.now()
   let served = 0
   const drainTimeout = options.drainTimeout ?? 30_000
+  const generations = new Generations(rt, drainTimeout, logger)
 
-  const app: FastifyInstance = Fastify({
-    // Fastify's own info lines ("Server listening at …") would repeat core's: it logs warnings up.
-    loggerInstance: (logger.levelVal < 40
-      ? logger.child({}, { level: 'warn' })
-      : logger) as unknown as FastifyBaseLogger,
-    // Core logs what it decides (errors with the request id); an access log is a plugin's job.
-    logController: new LogController({ disableRequestLogging: true }),
-    // No per-request child logger: the lifecycle makes one lazily, only when something is logged.
-    childLoggerFactory: (parent) => parent,
-    requestIdHeader: false,
-    genReqId: (req) => {
-      const gen = rt.current
-      // A dispatched call logs under its caller's id; pinOf also strips a client's forged marker.
-      const pinned = pinOf(req)?.requestId
-      if (pinned !== undefined) return pinned
-      return requestIdFor(req, gen.requestId.header, gen.requestId.trustIncoming, gen.trust)
-    },
-    exposeHeadRoutes: false,
-    return503OnClosing: false,
-    // Our own server, for maxHeaderSize (431 beyond it). Fastify does not apply its timeouts to a
-    // server it did not create, so they are set here.
-    serverFactory: (handler) => {
-      const maxHeaderSize = options.maxHeaderSize ?? 16 * 1024
-      // An HTTP/2 server serves its HTTP/1.1 connections with http's connection handling, timeouts included.
-      const server = createServer(
-        handler,
-        tlsState,
-        http2Enabled,
-        maxHeaderSize,
-        checkingInterval(guard.limits),
-      ) as http.Server
-      // Slow clients (headers, body, idle keep-alive, requests per connection): Node's own checks.
-      guard.applyTo(server)
-      // Connections are counted once they can carry a request: after the TLS handshake with TLS.
-      server.on(tlsState === undefined ? 'connection' : 'secureConnection', (socket: Socket) =>
-        guard.onConnection(socket),
-      )
-      // A reverse proxy does not tunnel: CONNECT gets a JSON 405 rather than a silently closed socket.
-      server.on('connect', (_req: http.IncomingMessage, socket: Socket) =>
-        writeError(ConnectUnsupported(), socket, rt.current),
-      )
-      // A failed handshake has no request to log: a debug line says why (expired, no shared cipher…).
-      server.on('tlsClientError', (err: Error & { code?: string }) =>
-        logger.debug({ code: err.code, reason: err.message }, 'TLS handshake failed'),
-      )
-      // WebSocket upgrades run rewrite and access, then tunnel (server/upgrade.ts).
-      server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) =>
-        handleUpgrade(rt, tunnels, req, socket, head),
-      )
-      return server
-    },
-    clientErrorHandler: (err, socket) => writeClientError(err, socket, rt.current, guard),
-    frameworkErrors: (err, req, reply) => {
-      const e =
-        err.code === 'FST_ERR_BAD_URL' ? RequestPathInvalid('bad percent-encoding') : RequestMalformed()
-      sendLastError(reply as import('fastify').FastifyReply, e, String(req.id), rt.current)
-    },
+  const app = createApp({
+    rt,
+    logger,
+    tlsState,
+    http2: http2Enabled,
+    maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
+    tunnels,
   })
-  app.removeAllContentTypeParsers()
-  // Bodies are not parsed by Fastify: they stream to the upstream, or core reads them for a plugin.
-  app.addContentTypeParser('*', function passThrough(_req, _payload, done) {
-    done(null)
-  })
-  app.setErrorHandler(function lastResort(err, req, reply) {
-    req.log.error({ err }, 'unhandled error')
-    const e = (err as { statusCode?: number }).statusCode === 400 ? RequestMalformed() : InternalError()
-    sendLastError(reply, e, req.id, rt.current)
-  })
-  const sender: Sender = function sendReply(reply, status, headers, body) {
-    const r = reply as import('fastify').FastifyReply
-    // An upstream body nobody read, on HTTP/1.x: headers and body go straight to Node's response,
-    // each upstream read one write (upstream/send.ts), without a stream pipe in between.
-    if (body instanceof UpstreamBody && body.direct && r.request.raw.httpVersionMajor === 1) {
-      r.hijack()
-      if (rt.closing || lastOnConnection(r.raw)) headers.connection = 'close'
-      r.raw.writeHead(status, rawHeaderList(headers))
-      body.sendTo(r.raw)
-      return
-    }
-    r.code(status)
-    for (const k in headers) {
-      const v = headers[k]
-      if (v !== undefined) r.header(k, v)
-    }
-    // Node only announces the close when maxRequestsPerConnection is reached; naming it makes Node close.
-    if (rt.closing || lastOnConnection(r.raw)) r.header('connection', 'close')
-    // RFC 9113 §8.2.2: connection-specific headers are malformed in HTTP/2 (Node throws on them).
-    if (r.request.raw.httpVersionMajor === 2) for (const h of H2_FORBIDDEN) r.removeHeader(h)
-    r.send(body)
-  }
+  const sender = createSender(rt)
   async function proxyHandler(
     this: unknown,
     req: import('fastify').FastifyRequest,
@@ -382,55 +289,6 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const removeSignals = () => {
     process.off('SIGTERM', onSignal)
     process.off('SIGINT', onSignal)
-  }
-
-  // A reused instance is the same handlers object wrapped in a new Instance per generation, so
-  // liveness and "already closed" are decided by handlers: close() runs once per handlers object.
-  const closedHandlers = new WeakSet<object>()
-  function closeOnce(instances: Iterable<Instance>): Promise<void> {
-    const todo: Instance[] = []
-    for (const inst of instances) {
-      if (closedHandlers.has(inst.handlers)) continue
-      closedHandlers.add(inst.handlers)
-      todo.push(inst)
-    }
-    return closeInstances(todo, logger)
-  }
-
-  /** Resolves once no request holds `gen`, keeping any drain callback already waiting on it. */
-  function whenDrained(gen: Generation): Promise<void> {
-    if (gen.inflight === 0) return Promise.resolve()
-    return new Promise<void>((resolve) => {
-      const previous = gen.onDrained
-      gen.retired = true
-      gen.onDrained = () => {
-        previous?.()
-        resolve()
-      }
-    })
-  }
-
-  async function retire(old: Generation): Promise<void> {
-    retired.add(old)
-    old.retired = true
-    await new Promise<void>((resolve) => {
-      if (old.inflight === 0) return resolve()
-      const timer = setTimeout(resolve, drainTimeout)
-      timer.unref()
-      old.onDrained = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-    retired.delete(old)
-    // Still live: the running generation's handlers and those of generations still draining.
-    const live = new Set([rt.current, ...retired].flatMap((g) => g.instances.map((i) => i.handlers)))
-    await closeOnce(old.instances.filter((i) => !live.has(i.handlers)))
-    const keep = new Set<string>()
-    for (const gen of [rt.current, ...retired]) {
-      for (const r of gen.routes) for (const key of poolKeysOf(r.service, r.timeouts.connect)) keep.add(key)
-    }
-    if (!rt.closing) await pools.retain(keep)
   }
 
   const gateway: Gateway = {
@@ -543,7 +401,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         for (const group of liveGroups) group.start(hub)
         for (const group of groupsOf(old)) if (!liveGroups.has(group)) group.stop()
         logger.info({ generation: gen.id, routes: gen.routes.length }, 'configuration reloaded')
-        void retire(old)
+        void generations.retire(old)
       })
       reloading = run.catch(() => {})
       return run
@@ -568,14 +426,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         // Every connection has ended: Fastify's own close finds nothing left to refuse or cut.
         await app.close()
         clearTimeout(force)
-        // `log` handlers run after the last byte, so a request outlives its connection: let every
-        // generation drain (bounded by drainTimeout) before closing the instances its handlers use.
-        const gens = [rt.current, ...retired]
-        await Promise.race([Promise.all(gens.map(whenDrained)), delay(drainTimeout)])
-        const all = new Set(gens.flatMap((g) => g.instances))
-        await closeOnce(all)
-        for (const g of gens) for (const group of groupsOf(g)) group.stop()
-        await pools.closeAll()
+        await generations.closeAll()
         closed = true
         // Last: a probe sees 503 (draining) until the process is gone, never a refused connection early.
         await statusServer?.close()
@@ -695,150 +546,6 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   return gateway
 }
 
-/** Hop-by-hop response headers that HTTP/2 forbids (RFC 9113 §8.2.2). */
-/** Headers as Node's `writeHead` takes them without storing a copy: `[name, value, name, value…]`. */
-function rawHeaderList(headers: GatehouseHeaders): (string | string[])[] {
-  const list: (string | string[])[] = []
-  for (const k in headers) {
-    const v = headers[k]
-    if (v !== undefined) list.push(k, v)
-  }
-  return list
-}
-
-/** Node's flag (not in its types) for the response that reaches `maxRequestsPerSocket`. */
-function lastOnConnection(res: http.ServerResponse): boolean {
-  return (
-    (res as http.ServerResponse & { maxRequestsOnConnectionReached?: boolean })
-      .maxRequestsOnConnectionReached === true
-  )
-}
-
-const H2_FORBIDDEN = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']
-
-/**
- * The server for the configuration: plain HTTP, HTTPS, or HTTP/2 with HTTP/1.1 on the same TLS port
- * (ALPN picks). Which one is fixed at creation: a reload may change certificates, not the protocol.
- */
-function createServer(
-  handler: http.RequestListener,
-  tlsState: TlsState | undefined,
-  useHttp2: boolean,
-  maxHeaderSize: number,
-  connectionsCheckingInterval: number,
-): http.Server | https.Server | http2.Http2SecureServer {
-  const http1 = { maxHeaderSize, requireHostHeader: false, connectionsCheckingInterval }
-  if (tlsState === undefined) return http.createServer(http1, handler)
-  if (!useHttp2) return https.createServer({ ...http1, ...serverTlsOptions(tlsState) }, handler)
-  return http2.createSecureServer(
-    {
-      ...serverTlsOptions(tlsState),
-      allowHTTP1: true,
-      settings: { maxHeaderListSize: maxHeaderSize },
-    },
-    // HTTP/2 has `:authority` instead of Host; routing, forwarding and plugins read `host`.
-    function http2Request(req, res) {
-      if (
-        req.httpVersionMajor === 2 &&
-        req.headers.host === undefined &&
-        req.headers[':authority'] !== undefined
-      )
-        req.headers.host = req.headers[':authority']
-      ;(handler as unknown as (q: typeof req, s: typeof res) => void)(req, res)
-    },
-  )
-}
-
-/**
- * The certificates of a configuration about to be reloaded, read before anything is built. TLS and
- * HTTP/2 cannot be switched on or off by a reload: the listening server would have to change.
- */
-function tlsForReload(
-  next: GatewayConfig,
-  hasTls: boolean,
-  hasHttp2: boolean,
-  baseDir: string,
-): LoadedTls | undefined {
-  if ((next.tls !== undefined) !== hasTls) {
-    throw new ConfigError([
-      {
-        pointer: '/tls',
-        message: `TLS cannot be turned ${hasTls ? 'off' : 'on'} by a reload; restart the gateway`,
-      },
-    ])
-  }
-  if ((next.http2 === true) !== hasHttp2) {
-    throw new ConfigError([
-      {
-        pointer: '/http2',
-        message: `HTTP/2 cannot be turned ${hasHttp2 ? 'off' : 'on'} by a reload; restart the gateway`,
-      },
-    ])
-  }
-  return next.tls === undefined ? undefined : loadTls(next.tls, baseDir)
-}
-
-/** Relative certificate paths are read from the configuration file's folder, else the working directory. */
-function baseDirOf(file: string | undefined): string {
-  return file === undefined ? process.cwd() : dirname(resolve(file))
-}
-
-function groupsOf(gen: Generation): Set<UpstreamGroup> {
-  const groups = new Set<UpstreamGroup>()
-  for (const service of gen.services.values()) if (service.group !== undefined) groups.add(service.group)
-  return groups
-}
-
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref())
-}
-
-const CLIENT_ERRORS: Record<string, () => import('@gatehousejs/sdk').GatehouseError> = {
-  HPE_HEADER_OVERFLOW: RequestHeadersTooLarge,
-  ERR_HTTP_REQUEST_TIMEOUT: RequestTimeout,
-}
-
-/** Errors Node raises before a request exists (bad HTTP, huge headers): a JSON answer, then close. */
-function writeClientError(
-  err: Error & { code?: string },
-  socket: Socket,
-  gen: Generation,
-  guard: Guard,
-): void {
-  // Logged once per client address and 10 s, never once per connection or per byte (server/protect.ts).
-  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') guard.slowClient(socket.remoteAddress)
-  // RFC 9112 §9.6: a response already begun cannot be followed by another: only closing is left.
-  const started = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent
-  if (!socket.writable || err.code === 'ECONNRESET' || started === true) {
-    socket.destroy()
-    return
-  }
-  writeError((CLIENT_ERRORS[err.code ?? ''] ?? RequestMalformed)(), socket, gen)
-}
-
-/**
- * Writes a JSON error on a raw socket (no request object exists yet) and closes it. It still gets a
- * request id of its own, in the body and (as configured) the request id header, so a client can quote
- * one whatever went wrong.
- */
-function writeError(e: import('@gatehousejs/sdk').GatehouseError, socket: Socket, gen: Generation): void {
-  const requestId = randomUUID()
-  const body = JSON.stringify(e.toBody(requestId))
-  const idLine = gen.requestId.responseHeader ? `${gen.requestId.header}: ${requestId}\r\n` : ''
-  socket.end(
-    `HTTP/1.1 ${e.statusCode} ${http.STATUS_CODES[e.statusCode]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-      `${idLine}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  )
-}
-
-/** An error Fastify raised before the lifecycle (a bad URL, a last-resort fault), with its request id. */
-function sendLastError(
-  reply: import('fastify').FastifyReply,
-  e: import('@gatehousejs/sdk').GatehouseError,
-  requestId: string,
-  gen: Generation,
-): void {
-  reply.code(e.statusCode).header('content-type', 'application/json; charset=utf-8')
-  if (gen.requestId.responseHeader) reply.header(gen.requestId.header, requestId)
-  reply.send(JSON.stringify(e.toBody(requestId)))
 }

@@ -217,9 +217,12 @@ export interface Generation {
   serverTiming: boolean
   /** Traffic mirroring rules by route name (upstream/mirror.ts); empty without any `mirror` in the config. */
   mirrors: Map<string, MirrorRule[]>
-  inflight: number
-  retired: boolean
-  onDrained: (() => void) | undefined
+  /** A request starts on this generation: it keeps it until its `log` phase has run (request/lifecycle.ts). */
+  hold(): void
+  /** That request is done with it. */
+  release(): void
+  /** Resolves once no request holds it (at once if none does), or after `timeout` ms at the latest. */
+  drained(timeout: number): Promise<void>
 }
 
 /** A running plugin instance as the gateway shows it (`gateway.plugins()`, the admin API). */

@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import type { Chain, CompiledRoute, Generation, Instance } from '../model.js'
 import { Router } from '../request/router.js'
 import { buildChain, selectInstances } from './chains.js'
+import { requestHolds } from './generation.js'
 import { closeInstances, initialiseInstances } from './initialise.js'
 import { rankInstances } from './rank.js'
 import { type Plan, planGeneration, runPluginChecks } from './validate.js'
@@ -104,8 +105,6 @@ function compileTables(plan: Plan, instances: Instance[], opts: CompileOptions):
     interimResponses: config.interimResponses ?? 'forward',
     timePlugins: config.serverTiming === true || instances.some((i) => i.handlers.needs?.pluginTimings),
     serverTiming: config.serverTiming === true,
-    inflight: 0,
-    retired: false,
-    onDrained: undefined,
+    ...requestHolds(),
   }
 }

@@ -66,7 +66,7 @@ const failureInfo = new WeakMap<object, PluginFailure>()
 export async function handleRequest(rt: Runtime, ex: Exchange): Promise<void> {
   const gen = rt.current
   const raw = ex.raw
-  gen.inflight++
+  gen.hold()
   const url = raw.url ?? '/'
   let rawPath: string
   let querystring = ''
@@ -587,7 +587,7 @@ function onClose(ctx: Context, res: ServerResponse): void {
     discard(ctx.response?.stream)
   }
   const steps = ctx.chain.log
-  if (steps.length === 0) release(ctx.gen)
+  if (steps.length === 0) ctx.gen.release()
   else setImmediate(runLog, ctx, steps)
 }
 
@@ -605,12 +605,7 @@ async function runLog(ctx: Context, steps: Context['chain']['log']): Promise<voi
     }
   }
   ctx.current = undefined
-  release(ctx.gen)
-}
-
-function release(gen: Generation): void {
-  gen.inflight--
-  if (gen.retired && gen.inflight === 0) gen.onDrained?.()
+  ctx.gen.release()
 }
 
 const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::\d*)?$/

@@ -3,7 +3,7 @@ import { type FSWatcher, readFileSync, watch } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
 import tls, { type SecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls'
 import { type ClientCertificate, ConfigError, type ConfigIssue, type Logger } from '@gatehousejs/sdk'
-import { type TlsConfig, TlsSchema } from '@gatehousejs/sdk/config'
+import { type GatewayConfig, type TlsConfig, TlsSchema } from '@gatehousejs/sdk/config'
 import { validateWith } from '../config/ajv.js'
 
 /**
@@ -249,4 +249,38 @@ function namesIn(x509: X509Certificate): string[] {
   }
   const cn = /(?:^|\n)CN=([^\n]+)/.exec(x509.subject)
   return cn?.[1] !== undefined ? [cn[1]] : []
+}
+
+/**
+ * The certificates of a configuration about to be reloaded, read before anything is built. TLS and
+ * HTTP/2 cannot be switched on or off by a reload: the listening server would have to change.
+ */
+export function tlsForReload(
+  next: GatewayConfig,
+  hasTls: boolean,
+  hasHttp2: boolean,
+  baseDir: string,
+): LoadedTls | undefined {
+  if ((next.tls !== undefined) !== hasTls) {
+    throw new ConfigError([
+      {
+        pointer: '/tls',
+        message: `TLS cannot be turned ${hasTls ? 'off' : 'on'} by a reload; restart the gateway`,
+      },
+    ])
+  }
+  if ((next.http2 === true) !== hasHttp2) {
+    throw new ConfigError([
+      {
+        pointer: '/http2',
+        message: `HTTP/2 cannot be turned ${hasHttp2 ? 'off' : 'on'} by a reload; restart the gateway`,
+      },
+    ])
+  }
+  return next.tls === undefined ? undefined : loadTls(next.tls, baseDir)
+}
+
+/** Relative certificate paths are read from the configuration file's folder, else the working directory. */
+export function baseDirOf(file: string | undefined): string {
+  return file === undefined ? process.cwd() : dirname(resolve(file))
 }
