@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import { Value } from 'typebox/value'
 import type { AccessContext, Consumer, Credential } from './context.js'
 import { ConfigError, type ConfigIssue, type GatehouseError } from './errors.js'
-import type { ConsumerRecord, PluginEnv } from './plugin.js'
+import type { ConsumerRecord, PluginCheckEnv, PluginEnv } from './plugin.js'
 
 /**
  * The shared contract of auth plugins (key-auth, basic-auth, jwt, ...), so that several of them on one
@@ -74,7 +74,31 @@ export function findConsumer(consumers: readonly ConsumerRecord[], ref: string):
 }
 
 /**
- * Built in `init`; a ConfigError (pointer `/config/anonymous`) when `anonymous` names no consumer.
+ * What {@link createAuthGuard} would refuse, for an auth plugin's `validate`: `anonymous` naming no
+ * consumer (pointer `/config/anonymous`). Empty when the options are fine.
+ *
+ * @example
+ * validate(config, env) {
+ *   return authGuardIssues(env, { plugin: 'key-auth', anonymous: config.anonymous })
+ * }
+ */
+export function authGuardIssues(
+  env: Pick<PluginCheckEnv, 'consumers'>,
+  options: { plugin: string; anonymous?: string },
+): ConfigIssue[] {
+  const ref = options.anonymous
+  if (ref === undefined || findConsumer(env.consumers, ref)) return []
+  return [
+    {
+      pointer: '/config/anonymous',
+      plugin: options.plugin,
+      message: `no consumer with id or username "${ref}"`,
+    },
+  ]
+}
+
+/**
+ * Built in `init`; throws what {@link authGuardIssues} finds (call that in `validate`) as a ConfigError.
  *
  * @example
  * const guard = createAuthGuard(env, { plugin: 'key-auth', anonymous: config.anonymous })
@@ -87,22 +111,14 @@ export function findConsumer(consumers: readonly ConsumerRecord[], ref: string):
  *   },
  * }
  */
-export function createAuthGuard(env: PluginEnv, options: { plugin: string; anonymous?: string }): AuthGuard {
-  const ref = options.anonymous
-  let anonymous: Consumer | undefined
-  if (ref !== undefined) {
-    const record = findConsumer(env.consumers, ref)
-    if (!record) {
-      throw new ConfigError([
-        {
-          pointer: '/config/anonymous',
-          plugin: options.plugin,
-          message: `no consumer with id or username "${ref}"`,
-        },
-      ])
-    }
-    anonymous = publicConsumer(record)
-  }
+export function createAuthGuard(
+  env: Pick<PluginEnv, 'consumers'>,
+  options: { plugin: string; anonymous?: string },
+): AuthGuard {
+  const issues = authGuardIssues(env, options)
+  if (issues.length > 0) throw new ConfigError(issues)
+  const record = options.anonymous === undefined ? undefined : findConsumer(env.consumers, options.anonymous)
+  const anonymous = record && publicConsumer(record)
   return {
     anonymous,
     skip(ctx) {
@@ -133,15 +149,15 @@ export function pointerSegment(segment: string | number): string {
 
 /**
  * Every consumer's credentials for `plugin` (`consumers[i].credentials['<plugin>']`), each checked
- * against `schema` when one is given. Throws one ConfigError naming every bad entry by its pointer
- * (`/consumers/2/credentials/key-auth/0/key`), so a plugin's own semantic checks can follow with
- * {@link credentialIssue} on entries already known to be well-formed.
+ * against `schema` when one is given: the well-formed entries, and one issue per bad field by its
+ * pointer (`/consumers/2/credentials/key-auth/0/key`). For an auth plugin's `validate` (return
+ * `issues`, then check `entries` with {@link credentialIssue}); `init` uses {@link credentialsOf}.
  */
-export function credentialsOf<T = Readonly<Record<string, unknown>>>(
-  env: PluginEnv,
+export function readCredentials<T = Readonly<Record<string, unknown>>>(
+  env: Pick<PluginCheckEnv, 'consumers'>,
   plugin: string,
   schema?: TSchema,
-): CredentialEntry<T>[] {
+): { entries: CredentialEntry<T>[]; issues: ConfigIssue[] } {
   const entries: CredentialEntry<T>[] = []
   const issues: ConfigIssue[] = []
   env.consumers.forEach((consumer, ci) => {
@@ -167,11 +183,25 @@ export function credentialsOf<T = Readonly<Record<string, unknown>>>(
       entries.push({ consumer, credential: credential as T, pointer })
     })
   })
+  return { entries, issues }
+}
+
+/**
+ * The well-formed entries of {@link readCredentials}, for `init`; throws one ConfigError naming every
+ * bad entry by its pointer, so a plugin's own semantic checks can follow with {@link credentialIssue}
+ * on entries already known to be well-formed.
+ */
+export function credentialsOf<T = Readonly<Record<string, unknown>>>(
+  env: Pick<PluginEnv, 'consumers'>,
+  plugin: string,
+  schema?: TSchema,
+): CredentialEntry<T>[] {
+  const { entries, issues } = readCredentials<T>(env, plugin, schema)
   if (issues.length > 0) throw new ConfigError(issues)
   return entries
 }
 
-/** A ConfigIssue for one field of a credential entry, for a plugin's own checks at `init`. */
+/** A ConfigIssue for one field of a credential entry, for a plugin's own checks (in `validate`). */
 export function credentialIssue(
   entry: CredentialEntry<unknown>,
   field: string | undefined,

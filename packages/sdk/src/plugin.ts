@@ -92,7 +92,7 @@ export interface PluginScope {
 export interface ConsumerRecord extends Consumer {
   /**
    * Credentials per auth plugin name, as configured: `credentials['key-auth'] = [{ key: '...' }]`.
-   * Each auth plugin validates its own entries at `init` (see `credentialsOf` in the SDK's auth helpers).
+   * Each auth plugin checks its own entries in `validate` (see `readCredentials` in the SDK's auth helpers).
    */
   readonly credentials: Readonly<Record<string, ReadonlyArray<Readonly<Record<string, unknown>>>>>
   /**
@@ -214,23 +214,27 @@ export interface PluginDefinition<TConfig = any, TState = any> {
   readonly stacking?: boolean
   readonly apiVersion: number
   /**
-   * Builds an instance. To refuse a configuration the schema cannot judge, throw a ConfigError: an
-   * issue whose pointer starts with `/config` is relative to this instance (core prefixes the
-   * instance's own pointer, e.g. `/plugins/0/config/anonymous`); any other pointer is taken as
-   * absolute in the gateway configuration (e.g. `/consumers/2/credentials/key-auth/0/key`).
+   * Builds an instance from a config that passed the schema and `validate`. Checks belong in
+   * `validate` (so `gatehouse validate` finds them); `init` may still refuse with a ConfigError (by
+   * calling the same checker and throwing what it found): an issue whose pointer starts with
+   * `/config` is relative to this instance (core prefixes the instance's own pointer, e.g.
+   * `/plugins/0/config/anonymous`); any other pointer is taken as absolute in the gateway
+   * configuration (e.g. `/consumers/2/credentials/key-auth/0/key`).
    */
   init(config: TConfig, env: PluginEnv): Awaitable<PluginHandlers<TState>>
   /**
    * Checks the schema cannot express, with no side effect (no socket, timer, file watcher or network):
-   * `gatehouse validate` and every load run it before any `init`. Return the problems (or throw a
-   * ConfigError); pointers follow `init`'s rule (`/config/...` is relative to this instance).
+   * `gatehouse validate` and every load run it before any `init`. Every check that needs no I/O goes
+   * here, not in `init`. Return the problems (nothing, or an empty list, when there are none; or throw
+   * a ConfigError); pointers follow `init`'s rule (`/config/...` is relative to this instance).
+   * Reading a file the config names (a spec, a .proto) is reading configuration, allowed here.
    */
-  readonly validate?: (config: TConfig, env: PluginCheckEnv) => Awaitable<ConfigIssue[] | void>
+  readonly validate?: (config: TConfig, env: PluginCheckEnv) => Awaitable<ConfigIssue[] | undefined>
   /**
    * Checks that need I/O (a JWKS URL answers, a file exists on a remote store). Only
    * `gatehouse validate --online` runs it; a load never does. Same return rule as `validate`.
    */
-  readonly check?: (config: TConfig, env: PluginCheckEnv) => Awaitable<ConfigIssue[] | void>
+  readonly check?: (config: TConfig, env: PluginCheckEnv) => Awaitable<ConfigIssue[] | undefined>
   /**
    * Runs once in the node:cluster primary when the gateway runs as several worker processes
    * (`gatehouse start --workers N`, or a primary of your own that calls it), for a plugin whose
@@ -265,9 +269,9 @@ export interface PluginOptions<
    */
   init: I & ExactInit<I>
   /** See {@link PluginDefinition.validate}. */
-  validate?: (config: Static<S>, env: PluginCheckEnv) => Awaitable<ConfigIssue[] | void>
+  validate?: (config: Static<S>, env: PluginCheckEnv) => Awaitable<ConfigIssue[] | undefined>
   /** See {@link PluginDefinition.check}. */
-  check?: (config: Static<S>, env: PluginCheckEnv) => Awaitable<ConfigIssue[] | void>
+  check?: (config: Static<S>, env: PluginCheckEnv) => Awaitable<ConfigIssue[] | undefined>
   /** See {@link PluginDefinition.primary}. */
   primary?: () => Awaitable<void | (() => Awaitable<void>)>
 }

@@ -144,6 +144,35 @@ export const noPriority = definePlugin({ name: 'x', version: '1.0.0', init: () =
 // @ts-expect-error init returns the handlers object
 export const badInit = definePlugin({ name: 'x', version: '1.0.0', priority: 1, init: () => 42 })
 
+// validate and check return the issues, or nothing (sync or async); anything else is an error.
+export const checking = definePlugin({
+  name: 'checking',
+  version: '1.0.0',
+  priority: 1,
+  schema: Type.Object({ from: Type.Number(), to: Type.Number() }),
+  validate(config) {
+    if (config.from > config.to) return [{ pointer: '/config/from', message: 'must not be after `to`' }]
+  },
+  async check() {},
+  init: () => ({}),
+})
+export const checkingNothing = definePlugin({
+  name: 'x',
+  version: '1.0.0',
+  priority: 1,
+  validate() {},
+  check: async () => [],
+  init: () => ({}),
+})
+export const checkingWrong = definePlugin({
+  name: 'x',
+  version: '1.0.0',
+  priority: 1,
+  // @ts-expect-error validate returns ConfigIssue[] (or nothing), not a message
+  validate: () => 'from must not be after to',
+  init: () => ({}),
+})
+
 // Definitions fit where core and the test kit take them.
 export const list: PluginDefinition[] = [typed, allowed, misuse]
 
