@@ -1,9 +1,15 @@
-import { createAuthGuard, definePlugin, type PluginHandlers, PRIORITY } from '@gatehousejs/sdk'
+import {
+  authGuardIssues,
+  createAuthGuard,
+  definePlugin,
+  type PluginHandlers,
+  PRIORITY,
+} from '@gatehousejs/sdk'
 import manifest from '../package.json' with { type: 'json' }
 import { BasicInvalid, BasicMalformed, BasicMissing } from './errors.js'
 import { parseBasic } from './parse.js'
 import { BasicAuthSchema } from './schema.js'
-import { CredentialStore } from './store.js'
+import { CredentialStore, indexCredentials } from './store.js'
 
 export { BasicInvalid, BasicMalformed, BasicMissing } from './errors.js'
 export { type HashOptions, hashPassword, parseHash, verifyPassword } from './hash.js'
@@ -36,6 +42,13 @@ export const basicAuth = definePlugin({
   priority: PRIORITY.auth - 100,
   description: 'Authenticates consumers by HTTP Basic credentials checked against scrypt or bcrypt hashes',
   schema: BasicAuthSchema,
+  /** The consumers' basic-auth credentials and `anonymous`; `init` refuses the same problems. */
+  validate(config, env) {
+    return [
+      ...indexCredentials(env, NAME).issues,
+      ...authGuardIssues(env, { plugin: NAME, anonymous: config.anonymous }),
+    ]
+  },
   init(config, env) {
     const store = new CredentialStore(env, NAME, config.cacheSize)
     const guard = createAuthGuard(env, { plugin: NAME, anonymous: config.anonymous })

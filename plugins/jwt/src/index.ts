@@ -1,5 +1,6 @@
 import {
   type AccessContext,
+  authGuardIssues,
   ConfigError,
   type ConfigIssue,
   type ConsumerRecord,
@@ -63,6 +64,16 @@ export const jwt = definePlugin({
   description:
     'Authenticates requests with JSON Web Tokens (HS/RS/PS/ES/EdDSA, keys from config, consumers or JWKS)',
   schema: JwtSchema,
+  /**
+   * Every key given in the config or the consumers' credentials imports, each consumer named exists
+   * (`anonymous`, `keys[].consumer`, `jwks[].consumer`); `init` refuses the same problems.
+   */
+  validate(config, env) {
+    return [
+      ...authGuardIssues(env, { plugin: 'jwt', anonymous: config.anonymous }),
+      ...buildKeyRing(config, env).issues,
+    ]
+  },
   /** `gatehouse validate --online`: each JWKS URL answers 200 with a key set. A load never runs this. */
   async check(config) {
     return (
@@ -94,7 +105,7 @@ export const jwt = definePlugin({
             }),
           )
         : undefined
-    const { ring, issues } = buildKeyRing(config, env, store)
+    const { ring, issues } = buildKeyRing(config, env, { store, log: env.log })
     if (issues.length > 0) {
       await store?.close()
       throw new ConfigError(issues)

@@ -1,10 +1,11 @@
 import {
   type ConfigIssue,
   type ConsumerRecord,
-  credentialsOf,
   findConsumer,
-  type PluginEnv,
+  type Logger,
+  type PluginCheckEnv,
   pointerSegment,
+  readCredentials,
 } from '@gatehousejs/sdk'
 import { KeySet } from './jwks.js'
 import { buildVerifier, type ClaimOptions, importKey, KeyProblem } from './keys.js'
@@ -37,12 +38,13 @@ export function claimOptionsOf(config: JwtConfig): ClaimOptions {
 /**
  * Every key of one instance, imported and with its verifier built, from the plugin config (`keys`,
  * `jwks`) and the consumers' `credentials.jwt`. Collects one ConfigIssue per bad entry, each naming
- * its field by JSON pointer, and returns them instead of a ring when there are any.
+ * its field by JSON pointer (the ring is not to be used when there are any). Pure: `validate` calls
+ * it without `io`, and then no key set is made (fetching one is `check`'s and the ring's job).
  */
 export function buildKeyRing(
   config: JwtConfig,
-  env: PluginEnv,
-  store: SharedKeySetStore | undefined,
+  env: Pick<PluginCheckEnv, 'consumers'>,
+  io?: { store: SharedKeySetStore | undefined; log: Logger },
 ): { ring: KeyRing; issues: ConfigIssue[] } {
   const claims = claimOptionsOf(config)
   const issues: ConfigIssue[] = []
@@ -59,8 +61,10 @@ export function buildKeyRing(
     return consumer
   }
 
-  // Consumer credentials (Kong's jwt_secrets). credentialsOf throws a ConfigError for malformed entries.
-  for (const entry of credentialsOf<CredentialConfig>(env, PLUGIN, CredentialSchema)) {
+  // Consumer credentials (Kong's jwt_secrets): malformed entries are issues, the others are imported.
+  const credentialEntries = readCredentials<CredentialConfig>(env, PLUGIN, CredentialSchema)
+  issues.push(...credentialEntries.issues)
+  for (const entry of credentialEntries.entries) {
     const algorithm: Algorithm = entry.credential.algorithm ?? 'HS256'
     try {
       const key = buildVerifier(importKey(entry.credential, algorithm), [algorithm], claims)
@@ -89,22 +93,26 @@ export function buildKeyRing(
     }
   })
 
-  const keySets = config.jwks.map(
-    (j, i) =>
-      new KeySet({
-        url: j.url,
-        issuer: j.issuer,
-        algorithms: j.algorithms,
-        consumer: consumerRef(j.consumer, `/config/jwks/${i}/consumer`),
-        refreshInterval: config.jwksRefreshInterval,
-        cacheTtl: config.jwksCacheTtl,
-        maxTtl: config.jwksMaxTtl,
-        timeout: config.jwksTimeout,
-        claims,
-        store,
-        log: env.log,
-      }),
-  )
+  const jwksConsumers = config.jwks.map((j, i) => consumerRef(j.consumer, `/config/jwks/${i}/consumer`))
+  const keySets =
+    io === undefined
+      ? []
+      : config.jwks.map(
+          (j, i) =>
+            new KeySet({
+              url: j.url,
+              issuer: j.issuer,
+              algorithms: j.algorithms,
+              consumer: jwksConsumers[i],
+              refreshInterval: config.jwksRefreshInterval,
+              cacheTtl: config.jwksCacheTtl,
+              maxTtl: config.jwksMaxTtl,
+              timeout: config.jwksTimeout,
+              claims,
+              store: io.store,
+              log: io.log,
+            }),
+        )
 
   return {
     ring: { keyClaim: config.keyClaim, credentials, byKid, byIssuer, anyToken, keySets },

@@ -1,8 +1,14 @@
-import { createAuthGuard, definePlugin, type PluginHandlers, PRIORITY } from '@gatehousejs/sdk'
+import {
+  authGuardIssues,
+  createAuthGuard,
+  definePlugin,
+  type PluginHandlers,
+  PRIORITY,
+} from '@gatehousejs/sdk'
 import manifest from '../package.json' with { type: 'json' }
 import { KeyInvalid, KeyMissing } from './errors.js'
 import { findKey, hideKey, type Lookup } from './find.js'
-import { KeyStore } from './keys.js'
+import { indexKeys, KeyStore } from './keys.js'
 import { KeyAuthSchema } from './schema.js'
 
 export { KeyDuplicate, KeyInvalid, KeyMissing } from './errors.js'
@@ -30,6 +36,13 @@ export const keyAuth = definePlugin({
   priority: PRIORITY.auth,
   description: 'Authenticates consumers by API key (header, query parameter or body field)',
   schema: KeyAuthSchema,
+  /** The consumers' key-auth credentials and `anonymous`; `init` refuses the same problems. */
+  validate(config, env) {
+    return [
+      ...indexKeys(env, NAME).issues,
+      ...authGuardIssues(env, { plugin: NAME, anonymous: config.anonymous }),
+    ]
+  },
   init(config, env) {
     const keys = new KeyStore(env, NAME)
     const guard = createAuthGuard(env, { plugin: NAME, anonymous: config.anonymous })

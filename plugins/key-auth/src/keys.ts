@@ -4,9 +4,10 @@ import {
   type ConfigIssue,
   type Consumer,
   credentialIssue,
-  credentialsOf,
+  type PluginCheckEnv,
   type PluginEnv,
   publicConsumer,
+  readCredentials,
 } from '@gatehousejs/sdk'
 import { type KeyCredential, KeyCredentialSchema } from './schema.js'
 
@@ -18,39 +19,53 @@ export interface KeyOwner {
 }
 
 /**
+ * Every consumer's key-auth credentials by the hex SHA-256 digest of the key, and the problems found:
+ * malformed entries, neither or both of `key` and `keySha256`, and one key given twice. Pure: the
+ * plugin's `validate` returns the issues, `KeyStore` refuses them.
+ */
+export function indexKeys(
+  env: Pick<PluginCheckEnv, 'consumers'>,
+  plugin: string,
+): { byDigest: Map<string, KeyOwner>; issues: ConfigIssue[] } {
+  const { entries, issues } = readCredentials<KeyCredential>(env, plugin, KeyCredentialSchema)
+  const byDigest = new Map<string, KeyOwner>()
+  const seen = new Map<string, string>()
+  for (const entry of entries) {
+    const { key, keySha256, id } = entry.credential
+    if ((key === undefined) === (keySha256 === undefined)) {
+      issues.push(credentialIssue(entry, undefined, plugin, 'give exactly one of "key" and "keySha256"'))
+      continue
+    }
+    const digest = key !== undefined ? sha256(key) : Buffer.from(keySha256!, 'hex')
+    const hex = digest.toString('hex')
+    const first = seen.get(hex)
+    if (first !== undefined) {
+      issues.push(
+        credentialIssue(entry, key !== undefined ? 'key' : 'keySha256', plugin, `the same key as ${first}`),
+      )
+      continue
+    }
+    seen.set(hex, entry.pointer)
+    const credentialId =
+      id ?? `${entry.consumer.id}/${plugin}/${entry.pointer.slice(entry.pointer.lastIndexOf('/') + 1)}`
+    byDigest.set(hex, { consumer: publicConsumer(entry.consumer), credentialId, digest })
+  }
+  return { byDigest, issues }
+}
+
+/**
  * The keys of every consumer, held only as SHA-256 digests: the configured keys are not kept once
  * `init` returns (a heap dump shows digests, not keys). A presented key is hashed and looked up by its
  * digest; hashing first means the map lookup leaks nothing usable about a stored key's bytes, and the
  * final comparison is constant-time all the same.
  */
 export class KeyStore {
-  private readonly byDigest = new Map<string, KeyOwner>()
+  private readonly byDigest: Map<string, KeyOwner>
 
-  constructor(env: PluginEnv, plugin: string) {
-    const entries = credentialsOf<KeyCredential>(env, plugin, KeyCredentialSchema)
-    const issues: ConfigIssue[] = []
-    const seen = new Map<string, string>()
-    entries.forEach((entry) => {
-      const { key, keySha256, id } = entry.credential
-      if ((key === undefined) === (keySha256 === undefined)) {
-        issues.push(credentialIssue(entry, undefined, plugin, 'give exactly one of "key" and "keySha256"'))
-        return
-      }
-      const digest = key !== undefined ? sha256(key) : Buffer.from(keySha256!, 'hex')
-      const hex = digest.toString('hex')
-      const first = seen.get(hex)
-      if (first !== undefined) {
-        issues.push(
-          credentialIssue(entry, key !== undefined ? 'key' : 'keySha256', plugin, `the same key as ${first}`),
-        )
-        return
-      }
-      seen.set(hex, entry.pointer)
-      const credentialId =
-        id ?? `${entry.consumer.id}/${plugin}/${entry.pointer.slice(entry.pointer.lastIndexOf('/') + 1)}`
-      this.byDigest.set(hex, { consumer: publicConsumer(entry.consumer), credentialId, digest })
-    })
+  constructor(env: Pick<PluginEnv, 'consumers'>, plugin: string) {
+    const { byDigest, issues } = indexKeys(env, plugin)
     if (issues.length > 0) throw new ConfigError(issues)
+    this.byDigest = byDigest
   }
 
   get size(): number {
