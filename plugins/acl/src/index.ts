@@ -1,7 +1,7 @@
-import { ConfigError, definePlugin, PRIORITY } from '@gatehousejs/sdk'
+import { ConfigError, type ConfigIssue, definePlugin, PRIORITY } from '@gatehousejs/sdk'
 import manifest from '../package.json' with { type: 'json' }
 import { AclForbidden, AclUnauthenticated } from './errors.js'
-import { AclSchema } from './schema.js'
+import { type AclConfig, AclSchema } from './schema.js'
 
 export { AclForbidden, AclUnauthenticated } from './errors.js'
 export { type AclConfig, AclSchema } from './schema.js'
@@ -26,20 +26,10 @@ export const acl = definePlugin({
   priority: PRIORITY.acl,
   description: 'Allows or denies consumers by their groups',
   schema: AclSchema,
+  validate: aclIssues,
   init(config) {
-    // Kong's rule: one list per instance; both would leave it unclear which wins for a consumer in both.
-    if ((config.allow === undefined) === (config.deny === undefined)) {
-      throw new ConfigError([
-        {
-          pointer: '/config',
-          plugin: NAME,
-          message:
-            config.allow === undefined
-              ? 'give "allow" or "deny" (a list of consumer groups)'
-              : 'give "allow" or "deny", not both (use two acl instances on different scopes to combine them)',
-        },
-      ])
-    }
+    const issues = aclIssues(config)
+    if (issues.length > 0) throw new ConfigError(issues)
     const allow = config.allow ? new Set(config.allow) : undefined
     const deny = config.deny ? new Set(config.deny) : undefined
     const hide = config.hideGroupsHeader
@@ -56,5 +46,20 @@ export const acl = definePlugin({
     }
   },
 })
+
+/** Kong's rule: one list per instance; both would leave it unclear which wins for a consumer in both. */
+function aclIssues(config: AclConfig): ConfigIssue[] {
+  if ((config.allow === undefined) !== (config.deny === undefined)) return []
+  return [
+    {
+      pointer: '/config',
+      plugin: NAME,
+      message:
+        config.allow === undefined
+          ? 'give "allow" or "deny" (a list of consumer groups)'
+          : 'give "allow" or "deny", not both (use two acl instances on different scopes to combine them)',
+    },
+  ]
+}
 
 export default acl

@@ -1,8 +1,10 @@
 import {
   ConfigError,
+  type ConfigIssue,
   definePlugin,
   type Headers,
   type PluginHandlers,
+  type PluginScope,
   PRIORITY,
   type RequestView,
 } from '@gatehousejs/sdk'
@@ -35,9 +37,10 @@ export const cors = definePlugin({
   priority: PRIORITY.cors,
   description: 'Answers CORS preflights and sets CORS headers on every response',
   schema: CorsSchema,
+  validate: (config, env) => compileCors(config, env.instance.scope).issues,
   init(config, env) {
-    if (config.preflightBeforeRouting) checkEarlyPreflight(config, env.instance.scope)
-    const origins = compileOrigins(config.origins)
+    const { origins, issues } = compileCors(config, env.instance.scope)
+    if (issues.length > 0) throw new ConfigError(issues)
     // With credentials, `*` is not allowed (Fetch §3.2.5): reflect the origin instead, like Kong.
     const wildcardHeader = origins.any && !config.credentials
     const methods = config.methods.join(', ')
@@ -131,20 +134,22 @@ function isPreflight(req: RequestView): boolean {
   )
 }
 
-/** `preflightBeforeRouting` runs in `rewrite`, which only global instances take part in. */
-function checkEarlyPreflight(
-  config: CorsConfig,
-  scope: { service?: string; route?: string; consumer?: string },
-) {
-  const pointer = '/config/preflightBeforeRouting'
-  if (scope.service !== undefined || scope.route !== undefined || scope.consumer !== undefined) {
-    throw new ConfigError([
-      { pointer, message: 'is allowed on global instances only (preflights are answered before routing)' },
-    ])
+/** The origin matcher, and what is wrong with the config: `validate` returns the issues, `init` refuses them. */
+function compileCors(config: CorsConfig, scope: PluginScope) {
+  const issues: ConfigIssue[] = []
+  if (config.preflightBeforeRouting) {
+    // `preflightBeforeRouting` runs in `rewrite`, which only global instances take part in.
+    const pointer = '/config/preflightBeforeRouting'
+    if (scope.service !== undefined || scope.route !== undefined || scope.consumer !== undefined)
+      issues.push({
+        pointer,
+        message: 'is allowed on global instances only (preflights are answered before routing)',
+      })
+    if (config.preflightContinue)
+      issues.push({ pointer, message: 'cannot be combined with preflightContinue' })
   }
-  if (config.preflightContinue) {
-    throw new ConfigError([{ pointer, message: 'cannot be combined with preflightContinue' }])
-  }
+  const origins = compileOrigins(config.origins, issues)
+  return { origins, issues }
 }
 
 export default cors

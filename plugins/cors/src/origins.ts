@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigIssue } from '@gatehousejs/sdk'
+import type { ConfigIssue } from '@gatehousejs/sdk'
 
 /**
  * Origin matching, compiled once per instance. An entry is one of:
@@ -50,8 +50,8 @@ export function parseOrigin(value: string): Parsed | undefined {
   return { origin: `${scheme}://${url.host}`, scheme, host: url.hostname, port: url.port }
 }
 
-export function compileOrigins(entries: readonly string[]): OriginMatcher {
-  const issues: ConfigIssue[] = []
+/** The matcher of `origins`; each entry that is neither an origin nor a regular expression is an issue. */
+export function compileOrigins(entries: readonly string[], issues: ConfigIssue[]): OriginMatcher {
   const exact = new Set<string>()
   const wildcards: Wildcard[] = []
   const regexes: Array<{ re: RegExp; byHost: boolean }> = []
@@ -87,8 +87,6 @@ export function compileOrigins(entries: readonly string[]): OriginMatcher {
       })
     }
   })
-  if (issues.length > 0) throw new ConfigError(issues)
-
   return {
     any,
     allows(origin: string): boolean {

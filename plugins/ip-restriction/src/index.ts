@@ -2,7 +2,7 @@ import { ConfigError, type ConfigIssue, definePlugin, PRIORITY } from '@gatehous
 import manifest from '../package.json' with { type: 'json' }
 import { ipForbidden } from './errors.js'
 import { compileIpList } from './ip-list.js'
-import { IpRestrictionSchema } from './schema.js'
+import { type IpRestrictionConfig, IpRestrictionSchema } from './schema.js'
 
 export { IpForbidden } from './errors.js'
 export { unmap } from './ip-list.js'
@@ -29,13 +29,9 @@ export const ipRestriction = definePlugin({
   priority: PRIORITY.ipRestriction,
   description: 'Allows or denies clients by IP address or CIDR range (IPv4 and IPv6)',
   schema: IpRestrictionSchema,
+  validate: (config) => compileLists(config).issues,
   init(config) {
-    const issues: ConfigIssue[] = []
-    const allow = compileIpList(config.allow, '/config/allow', issues)
-    const deny = compileIpList(config.deny, '/config/deny', issues)
-    if (allow.size === 0 && deny.size === 0) {
-      issues.push({ pointer: '/config', message: 'at least one of "allow" and "deny" must list an address' })
-    }
+    const { allow, deny, issues } = compileLists(config)
     if (issues.length > 0) throw new ConfigError(issues)
     const { status, message } = config
     return {
@@ -47,5 +43,16 @@ export const ipRestriction = definePlugin({
     }
   },
 })
+
+/** Both lists, and what is wrong with them: `validate` returns the issues, `init` refuses them. */
+function compileLists(config: IpRestrictionConfig) {
+  const issues: ConfigIssue[] = []
+  const allow = compileIpList(config.allow, '/config/allow', issues)
+  const deny = compileIpList(config.deny, '/config/deny', issues)
+  if (allow.size === 0 && deny.size === 0) {
+    issues.push({ pointer: '/config', message: 'at least one of "allow" and "deny" must list an address' })
+  }
+  return { allow, deny, issues }
+}
 
 export default ipRestriction

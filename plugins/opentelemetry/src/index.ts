@@ -1,4 +1,4 @@
-import { ConfigError, definePlugin, type PluginHandlers, PRIORITY } from '@gatehousejs/sdk'
+import { ConfigError, type ConfigIssue, definePlugin, type PluginHandlers, PRIORITY } from '@gatehousejs/sdk'
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import {
@@ -37,8 +37,10 @@ export const opentelemetry = definePlugin({
   priority: PRIORITY.tracing,
   description: 'OpenTelemetry tracing: W3C trace context, server/upstream/plugin spans, OTLP/HTTP export',
   schema: OpenTelemetrySchema,
+  validate: (config) => endpointIssues(config.endpoint),
   init(config, env) {
-    checkEndpoint(config.endpoint)
+    const issues = endpointIssues(config.endpoint)
+    if (issues.length > 0) throw new ConfigError(issues)
     const ids = new PinnedIds()
     const sampler = new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.samplingRatio) })
     const exporter = new OTLPTraceExporter({
@@ -90,15 +92,13 @@ export const opentelemetry = definePlugin({
   },
 })
 
-function checkEndpoint(endpoint: string): void {
+function endpointIssues(endpoint: string): ConfigIssue[] {
   let ok = false
   try {
     const url = new URL(endpoint)
     ok = url.protocol === 'http:' || url.protocol === 'https:'
   } catch {}
-  if (!ok) {
-    throw new ConfigError([{ pointer: '/config/endpoint', message: `"${endpoint}" is not an http(s) URL` }])
-  }
+  return ok ? [] : [{ pointer: '/config/endpoint', message: `"${endpoint}" is not an http(s) URL` }]
 }
 
 export default opentelemetry

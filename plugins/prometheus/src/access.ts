@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto'
 import { BlockList, isIP } from 'node:net'
-import { ConfigError, type ConfigIssue } from '@gatehousejs/sdk'
+import type { ConfigIssue } from '@gatehousejs/sdk'
 import { ScrapeForbidden, ScrapeUnauthorized } from './errors.js'
 
 /** Who may read the metrics: an address allow-list and/or a bearer token, both checked per scrape. */
@@ -8,11 +8,18 @@ export interface ScrapeGuard {
   check(ip: string, authorization: string | string[] | undefined): void
 }
 
-/** Builds the guard at `init`; a bad address or CIDR is a config error naming its index. */
-export function scrapeGuard(allow: readonly string[], token: string | undefined): ScrapeGuard {
-  const list = allow.length > 0 ? allowList(allow) : undefined
+/**
+ * The guard, and one issue per address or CIDR that is none, by its index: `validate` returns the
+ * issues, `init` refuses them.
+ */
+export function scrapeGuard(
+  allow: readonly string[],
+  token: string | undefined,
+): { guard: ScrapeGuard; issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = []
+  const list = allow.length > 0 ? allowList(allow, issues) : undefined
   const expected = token === undefined ? undefined : Buffer.from(`Bearer ${token}`)
-  return {
+  const guard: ScrapeGuard = {
     check(ip, authorization) {
       if (list !== undefined && !allowed(list, ip)) throw ScrapeForbidden()
       if (expected !== undefined) {
@@ -22,11 +29,11 @@ export function scrapeGuard(allow: readonly string[], token: string | undefined)
       }
     },
   }
+  return { guard, issues }
 }
 
-function allowList(allow: readonly string[]): BlockList {
+function allowList(allow: readonly string[], issues: ConfigIssue[]): BlockList {
   const list = new BlockList()
-  const issues: ConfigIssue[] = []
   allow.forEach((entry, i) => {
     const [address, bits, extra] = entry.split('/')
     const family = isIP(address ?? '')
@@ -47,7 +54,6 @@ function allowList(allow: readonly string[]): BlockList {
     }
     list.addSubnet(address!, prefix, family === 6 ? 'ipv6' : 'ipv4')
   })
-  if (issues.length > 0) throw new ConfigError(issues)
   return list
 }
 

@@ -1,6 +1,7 @@
 import cluster from 'node:cluster'
 import {
   type AccessContext,
+  ConfigError,
   definePlugin,
   type LogContext,
   type PluginHandlers,
@@ -56,12 +57,14 @@ export const prometheus = definePlugin({
   primary() {
     return setupClusterMetrics().close
   },
+  validate: (config) => scrapeGuard(config.endpoint.allow, config.endpoint.token).issues,
   init(config, env) {
+    const { guard, issues } = scrapeGuard(config.endpoint.allow, config.endpoint.token)
+    if (issues.length > 0) throw new ConfigError(issues)
     const recorder = createRecorder(config)
     const registry = recorder.registry
     const unshare = shareRegistry(registry)
     const aggregate = config.workers === 'aggregate' && cluster.isWorker
-    const guard = scrapeGuard(config.endpoint.allow, config.endpoint.token)
     const path = config.endpoint.path
 
     async function metricsText(): Promise<string> {

@@ -1,7 +1,7 @@
 import { ConfigError, type ConfigIssue, definePlugin, PRIORITY } from '@gatehousejs/sdk'
 import manifest from '../package.json' with { type: 'json' }
 import { DEFAULT_MESSAGES, echoBody, triggered } from './answer.js'
-import { RequestTerminationSchema } from './schema.js'
+import { type RequestTerminationConfig, RequestTerminationSchema } from './schema.js'
 
 export { DEFAULT_MESSAGES } from './answer.js'
 export { type RequestTerminationConfig, RequestTerminationSchema } from './schema.js'
@@ -24,15 +24,9 @@ export const requestTermination = definePlugin({
   priority: PRIORITY.logger + 1,
   description: 'Answers with a fixed status and body (maintenance) without calling the upstream',
   schema: RequestTerminationSchema,
+  validate: terminationIssues,
   init(config) {
-    const issues: ConfigIssue[] = []
-    if (config.body !== undefined && config.message !== undefined)
-      issues.push({ pointer: '/config/body', message: 'cannot be combined with "message" (choose one)' })
-    if (config.body !== undefined && config.echo)
-      issues.push({
-        pointer: '/config/body',
-        message: 'cannot be combined with "echo" (the echo is the body)',
-      })
+    const issues = terminationIssues(config)
     if (issues.length > 0) throw new ConfigError(issues)
     const status = config.statusCode
     const headers: Record<string, string> = {}
@@ -58,5 +52,18 @@ export const requestTermination = definePlugin({
     }
   },
 })
+
+/** `body` excludes `message` and `echo`. */
+function terminationIssues(config: RequestTerminationConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = []
+  if (config.body !== undefined && config.message !== undefined)
+    issues.push({ pointer: '/config/body', message: 'cannot be combined with "message" (choose one)' })
+  if (config.body !== undefined && config.echo)
+    issues.push({
+      pointer: '/config/body',
+      message: 'cannot be combined with "echo" (the echo is the body)',
+    })
+  return issues
+}
 
 export default requestTermination
