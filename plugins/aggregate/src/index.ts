@@ -5,6 +5,7 @@ import {
   type Dispatch,
   definePlugin,
   type PluginDefinition,
+  type PluginEnv,
   PRIORITY,
 } from '@gatehousejs/sdk'
 import manifest from '../package.json' with { type: 'json' }
@@ -66,23 +67,37 @@ const JSON_TYPE = 'application/json; charset=utf-8'
  */
 export function aggregatePlugin(options: AggregatePluginOptions = {}): PluginDefinition<AggregateConfig> {
   const merges = options.merges ?? {}
+  /** The calls' plan and the merge function, pure: `validate` returns the issues, `init` refuses them. */
+  function compile(
+    config: AggregateConfig,
+    env: Pick<PluginEnv, 'services' | 'routes'>,
+    issues: ConfigIssue[],
+  ) {
+    const calls = compilePlan(config, env, issues)
+    const merge = config.merge === undefined ? undefined : merges[config.merge]
+    if (config.merge !== undefined && merge === undefined) {
+      const known = Object.keys(merges)
+      issues.push({
+        pointer: '/config/merge',
+        message: `no merge function "${config.merge}" was registered (${known.length ? known.join(', ') : 'none are'}); pass it with aggregatePlugin({ merges })`,
+      })
+    }
+    return { calls, merge }
+  }
   return definePlugin({
     name: 'aggregate',
     version: manifest.version,
     priority: PRIORITY.aggregation,
     description: 'Answers a route with one JSON response composed from several calls',
     schema: AggregateSchema,
+    validate(config, env) {
+      const issues: ConfigIssue[] = []
+      compile(config, env, issues)
+      return issues
+    },
     init(config, env) {
       const issues: ConfigIssue[] = []
-      const calls = compilePlan(config, env, issues)
-      const merge = config.merge === undefined ? undefined : merges[config.merge]
-      if (config.merge !== undefined && merge === undefined) {
-        const known = Object.keys(merges)
-        issues.push({
-          pointer: '/config/merge',
-          message: `no merge function "${config.merge}" was registered (${known.length ? known.join(', ') : 'none are'}); pass it with aggregatePlugin({ merges })`,
-        })
-      }
+      const { calls, merge } = compile(config, env, issues)
       if (issues.length > 0) throw new ConfigError(issues)
       if (env.dispatch === undefined)
         throw new Error('aggregate needs a gateway that offers env.dispatch (@gatehousejs/core 0.2 or later)')

@@ -69,7 +69,11 @@ export const NEVER_PASSED = new Set([
 const CALLS_REF = /\$\(\s*calls\.([A-Za-z_][A-Za-z0-9_-]*)/g
 
 /** Compiles and checks the calls; every problem is an issue naming its `/config/...` pointer. */
-export function compilePlan(config: AggregateConfig, env: PluginEnv, issues: ConfigIssue[]): CompiledCall[] {
+export function compilePlan(
+  config: AggregateConfig,
+  env: Pick<PluginEnv, 'services' | 'routes'>,
+  issues: ConfigIssue[],
+): CompiledCall[] {
   const names = new Map<string, number>()
   config.calls.forEach((c, i) => {
     if (names.has(c.name))
@@ -92,7 +96,7 @@ function compileCall(
   c: CallConfig,
   i: number,
   names: Map<string, number>,
-  env: PluginEnv,
+  env: Pick<PluginEnv, 'services' | 'routes'>,
   issues: ConfigIssue[],
 ): CompiledCall {
   const at = `/config/calls/${i}`

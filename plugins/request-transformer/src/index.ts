@@ -18,7 +18,7 @@ import {
   transformOpsOf,
 } from '@gatehousejs/sdk/transform'
 import manifest from '../package.json' with { type: 'json' }
-import { RequestTransformerSchema } from './schema.js'
+import { type RequestTransformerConfig, RequestTransformerSchema } from './schema.js'
 import { compileUriRewrite, REQUEST_VARIABLES, RequestScope } from './uri.js'
 
 export { PathInvalid } from './errors.js'
@@ -48,20 +48,9 @@ export const requestTransformer = definePlugin({
   stacking: true,
   description: 'Rewrites the upstream request: method, path, headers, query and body',
   schema: RequestTransformerSchema,
+  validate: (config) => compileTransforms(config).issues,
   init(config, env) {
-    const issues: ConfigIssue[] = []
-    const common = { issues, variables: REQUEST_VARIABLES, lowerCaseVariables: ['headers'] }
-    const headers = compileHeaderTransform(config, common)
-    const query = compileFlatTransform(transformOpsOf(config, 'query'), {
-      ...common,
-      pointer: (op) => `/config/${op}/query`,
-    })
-    const jsonBody = compileBodyTransform(config, common)
-    // A form is flat: a body "path" is the field name as written. Its problems are the JSON ones.
-    const formBody =
-      jsonBody &&
-      compileFlatTransform(transformOpsOf(config, 'body'), { ...common, issues: [], pointer: () => '' })
-    const uri = compileUriRewrite(config.replace.uri, config.uriPattern, issues)
+    const { headers, query, jsonBody, formBody, uri, issues } = compileTransforms(config)
     if (issues.length > 0) throw new ConfigError(issues)
 
     const method = config.httpMethod
@@ -130,6 +119,24 @@ function transformBody(
   } else {
     ctx.log.debug({ contentType: ct }, 'request body is neither JSON nor a form; left unchanged')
   }
+}
+
+/** Every transform of the config, compiled, and what is wrong: `validate` returns the issues, `init` refuses them. */
+function compileTransforms(config: RequestTransformerConfig) {
+  const issues: ConfigIssue[] = []
+  const common = { issues, variables: REQUEST_VARIABLES, lowerCaseVariables: ['headers'] }
+  const headers = compileHeaderTransform(config, common)
+  const query = compileFlatTransform(transformOpsOf(config, 'query'), {
+    ...common,
+    pointer: (op) => `/config/${op}/query`,
+  })
+  const jsonBody = compileBodyTransform(config, common)
+  // A form is flat: a body "path" is the field name as written. Its problems are the JSON ones.
+  const formBody =
+    jsonBody &&
+    compileFlatTransform(transformOpsOf(config, 'body'), { ...common, issues: [], pointer: () => '' })
+  const uri = compileUriRewrite(config.replace.uri, config.uriPattern, issues)
+  return { headers, query, jsonBody, formBody, uri, issues }
 }
 
 export default requestTransformer

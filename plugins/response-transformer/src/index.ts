@@ -15,7 +15,7 @@ import {
   TransformScope,
 } from '@gatehousejs/sdk/transform'
 import manifest from '../package.json' with { type: 'json' }
-import { ResponseTransformerSchema } from './schema.js'
+import { type ResponseTransformerConfig, ResponseTransformerSchema } from './schema.js'
 import { compileStatusMap } from './status.js'
 
 export { type ResponseTransformerConfig, ResponseTransformerSchema } from './schema.js'
@@ -42,12 +42,9 @@ export const responseTransformer = definePlugin({
   stacking: true,
   description: 'Rewrites responses: headers, JSON body fields and status codes',
   schema: ResponseTransformerSchema,
+  validate: (config) => compileTransforms(config).issues,
   init(config, env) {
-    const issues: ConfigIssue[] = []
-    const scope = { issues, variables: TRANSFORM_VARIABLES }
-    const headers = compileHeaderTransform(config, scope)
-    const body = compileBodyTransform(config, scope)
-    const status = compileStatusMap(config.status, issues)
+    const { headers, body, status, issues } = compileTransforms(config)
     if (issues.length > 0) throw new ConfigError(issues)
     if (!headers && !body && !status) {
       env.log.warn({ instance: env.instance.id }, 'response-transformer has nothing to do')
@@ -114,6 +111,16 @@ function jsonDocument(ctx: ResponseContext, limit: number): unknown {
     ctx.log.debug('response body is not valid JSON; passed through unchanged')
     return undefined
   }
+}
+
+/** Every transform of the config, compiled, and what is wrong: `validate` returns the issues, `init` refuses them. */
+function compileTransforms(config: ResponseTransformerConfig) {
+  const issues: ConfigIssue[] = []
+  const scope = { issues, variables: TRANSFORM_VARIABLES }
+  const headers = compileHeaderTransform(config, scope)
+  const body = compileBodyTransform(config, scope)
+  const status = compileStatusMap(config.status, issues)
+  return { headers, body, status, issues }
 }
 
 export default responseTransformer
