@@ -1,6 +1,8 @@
 import {
   type AdminEndpoint,
   type AdminRequest,
+  ConfigError,
+  type ConfigIssue,
   definePlugin,
   type PluginHandlers,
   PRIORITY,
@@ -10,7 +12,7 @@ import manifest from '../package.json' with { type: 'json' }
 import { Cache, type CacheStats } from './cache.js'
 import { PurgeInvalid } from './errors.js'
 import { purgeSpecOf } from './purge.js'
-import { CacheSchema } from './schema.js'
+import { type CacheConfig, CacheSchema } from './schema.js'
 import type { PurgeSpec } from './store.js'
 
 export type { CacheStats } from './cache.js'
@@ -80,12 +82,10 @@ export const cache = definePlugin({
   priority: PRIORITY.cache,
   description: 'An RFC 9111 shared cache: memory or Redis, coalescing, stale-while-revalidate, purge',
   schema: CacheSchema,
+  validate: purgeIssues,
   init(config, env) {
-    if (config.purge.enabled && config.purge.token === undefined && config.purge.groups.length === 0) {
-      throw new Error(
-        'config/purge: "enabled" needs "token" or "groups", so that only authorised callers can purge',
-      )
-    }
+    const issues = purgeIssues(config)
+    if (issues.length > 0) throw new ConfigError(issues)
     const redis = config.redis
       ? openRedis(env, config.redis, {
           field: 'redis',
@@ -116,6 +116,17 @@ export const cache = definePlugin({
     return handlers
   },
 })
+
+/** HTTP purge must be limited to authorised callers: a token, or consumer groups. */
+function purgeIssues(config: CacheConfig): ConfigIssue[] {
+  if (!config.purge.enabled || config.purge.token !== undefined || config.purge.groups.length > 0) return []
+  return [
+    {
+      pointer: '/config/purge',
+      message: '"enabled" needs "token" or "groups", so that only authorised callers can purge',
+    },
+  ]
+}
 
 export default cache
 

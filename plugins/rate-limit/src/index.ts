@@ -1,5 +1,7 @@
 import {
   type AccessContext,
+  ConfigError,
+  type ConfigIssue,
   definePlugin,
   type PluginEnv,
   type PluginHandlers,
@@ -77,11 +79,10 @@ export const rateLimit = definePlugin<typeof RateLimitSchema, RateLimitState>({
   priority: PRIORITY.rateLimit,
   description: 'Limits requests per key and window; memory or Redis counters, fail-open or fail-closed',
   schema: RateLimitSchema,
+  validate: (config) => compileLimits(config).issues,
   async init(config, env) {
-    if (config.limitBy.includes('header') && !config.header) {
-      throw new TypeError('header: required when limitBy includes "header"')
-    }
-    const windows = windowsOf(config.limits)
+    const { windows, issues } = compileLimits(config)
+    if (issues.length > 0) throw new ConfigError(issues)
     const sliding = config.algorithm === 'sliding'
     const keyOf = keyBuilder(config.namespace ?? env.instance.id, config.limitBy, config.header)
     const store = await openStore(config, windows, env)
@@ -117,5 +118,14 @@ export const rateLimit = definePlugin<typeof RateLimitSchema, RateLimitState>({
     return handlers
   },
 })
+
+/** The windows, and what the schema cannot say: `validate` returns the issues, `init` refuses them. */
+function compileLimits(config: RateLimitConfig) {
+  const issues: ConfigIssue[] = []
+  if (config.limitBy.includes('header') && !config.header)
+    issues.push({ pointer: '/config/header', message: 'required when limitBy includes "header"' })
+  const windows = windowsOf(config.limits, issues)
+  return { windows, issues }
+}
 
 export default rateLimit

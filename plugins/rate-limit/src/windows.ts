@@ -1,3 +1,4 @@
+import type { ConfigIssue } from '@gatehousejs/sdk'
 import type { WindowUnit } from './schema.js'
 
 const UNIT_MS: Readonly<Record<string, number>> = {
@@ -33,17 +34,25 @@ export interface Window {
 
 /**
  * The configured windows, shortest first. Two names for one length (`minute` and `60s`) are a config
- * error: they would count the same requests twice under two header names.
+ * issue (at the second): they would count the same requests twice under two header names.
  */
-export function windowsOf(limits: Readonly<Record<string, number | undefined>>): Window[] {
+export function windowsOf(
+  limits: Readonly<Record<string, number | undefined>>,
+  issues: ConfigIssue[],
+): Window[] {
   const windows: Window[] = []
   for (const unit in limits) {
     const limit = limits[unit]
     if (limit === undefined) continue
     const ms = windowMs(unit)
     const same = windows.find((w) => w.ms === ms)
-    if (same !== undefined)
-      throw new TypeError(`limits: "${same.unit}" and "${unit}" are the same window; keep one`)
+    if (same !== undefined) {
+      issues.push({
+        pointer: `/config/limits/${unit}`,
+        message: `"${same.unit}" and "${unit}" are the same window; keep one`,
+      })
+      continue
+    }
     windows.push({
       unit,
       limit,

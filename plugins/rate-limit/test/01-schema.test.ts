@@ -130,7 +130,7 @@ t.test('redis naming a connection the config does not have is refused, naming th
 
 t.test('limitBy header needs the header name', async (t) => {
   t.match(await issuesFor({ limits: { minute: 1 }, limitBy: ['header'] }), [
-    { plugin: 'rate-limit', message: /init failed: header: required/ },
+    { pointer: `${BASE}/header`, plugin: 'rate-limit', message: /required when limitBy includes "header"/ },
   ])
   t.match(await issuesFor({ limits: { minute: 1 }, limitBy: ['header'], header: 'bad header' }), [
     { pointer: `${BASE}/header` },

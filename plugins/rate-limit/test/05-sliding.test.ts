@@ -12,7 +12,7 @@ const MINUTE = 60_000
 const T0 = 1_700_000_040_000 // a minute boundary
 
 function run(sliding: boolean, limit: number, times: number[]) {
-  const windows = windowsOf({ minute: limit })
+  const windows = windowsOf({ minute: limit }, [])
   const store = createMemoryStore(windows, sliding, 100)
   return times.map((now) => decide(windows, store.hit('k', now), now, sliding))
 }
@@ -58,7 +58,7 @@ t.test('sliding: once this window alone is full, wait for its end plus the decay
 })
 
 t.test('the memory store is bounded: the least recently used key is forgotten', async (t) => {
-  const windows = windowsOf({ hour: 1 })
+  const windows = windowsOf({ hour: 1 }, [])
   const store = createMemoryStore(windows, false, 2)
   const now = T0
   t.equal(store.hit('a', now).allowed, true)
