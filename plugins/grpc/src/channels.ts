@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import { type ChannelCredentials, Client, credentials } from '@grpc/grpc-js'
 
 /** Where to call: a grpc-js address (`host:port`) and whether it speaks TLS. */
@@ -32,12 +31,8 @@ export function parseTarget(text: string): GrpcTarget | undefined {
  */
 export class Channels {
   private readonly clients = new Map<string, Client>()
-  private readonly secureCredentials: ChannelCredentials
-
-  /** Reads `caFile` now, so a missing file is a config error at load, not a failed request. */
-  constructor(caFile: string | undefined) {
-    this.secureCredentials = credentials.createSsl(caFile === undefined ? null : readFileSync(caFile))
-  }
+  /** `secureCredentials`: what TLS targets are called with (made at load, with the configured CA). */
+  constructor(private readonly secureCredentials: ChannelCredentials) {}
 
   get(target: GrpcTarget): Client {
     const key = `${target.secure ? 's' : 'p'}:${target.address}`

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs'
 import { type AccessContext, ConfigError, type ConfigIssue, definePlugin, PRIORITY } from '@gatehousejs/sdk'
+import { type ChannelCredentials, credentials } from '@grpc/grpc-js'
 import manifest from '../package.json' with { type: 'json' }
 import { callServerStream, callUnary, requestMetadata, STREAM_CONTENT_TYPES } from './call.js'
 import { Channels, type GrpcTarget, parseTarget } from './channels.js'
@@ -6,7 +8,7 @@ import { GrpcNoRule } from './errors.js'
 import { LOADER_OPTIONS, ProtoSchema } from './proto.js'
 import { requestPayload } from './request.js'
 import { type CompiledRule, configuredRules, matchRule } from './rules.js'
-import { GrpcSchema } from './schema.js'
+import { type GrpcConfig, GrpcSchema } from './schema.js'
 import { isSpecialWellKnown, ResponseMapper, wellKnownToJson } from './well-known.js'
 
 export { GrpcNoRule, GrpcRequestInvalid } from './errors.js'
@@ -39,49 +41,17 @@ export const grpc = definePlugin({
   priority: PRIORITY.logger + 2,
   description: 'Maps HTTP JSON routes to gRPC methods from a .proto file',
   schema: GrpcSchema,
+  validate(config) {
+    const issues: ConfigIssue[] = []
+    compileGrpc(config, issues)
+    return issues
+  },
   init(config, env) {
     const issues: ConfigIssue[] = []
-    let schema: ProtoSchema
-    try {
-      schema = new ProtoSchema(config.proto, config.includeDirs)
-    } catch (err) {
-      throw new ConfigError([
-        { pointer: '/config/proto', message: `cannot load ${config.proto}: ${(err as Error).message}` },
-      ])
-    }
-    const methods = schema.service(config.service)
-    if (methods === undefined)
-      throw new ConfigError([
-        { pointer: '/config/service', message: `${config.proto} defines no service "${config.service}"` },
-      ])
-    const rules = configuredRules(schema, config, methods, issues)
-    let fixedTarget: GrpcTarget | undefined
-    if (config.target !== undefined) {
-      fixedTarget = parseTarget(config.target)
-      if (fixedTarget === undefined)
-        issues.push({
-          pointer: '/config/target',
-          message: 'must be host:port, http://host:port or https://host:port',
-        })
-    }
-    if (config.timeout === 0) issues.push({ pointer: '/config/timeout', message: 'must be more than 0' })
-    config.forwardHeaders.forEach((h, i) => {
-      if (!METADATA_KEY.test(h) || h.startsWith('grpc-'))
-        issues.push({
-          pointer: `/config/forwardHeaders/${i}`,
-          message: `"${h}" cannot be a gRPC metadata key`,
-        })
-    })
-    let channels: Channels | undefined
-    try {
-      channels = new Channels(config.caFile)
-    } catch (err) {
-      issues.push({
-        pointer: '/config/caFile',
-        message: `cannot read ${config.caFile}: ${(err as Error).message}`,
-      })
-    }
-    if (issues.length > 0 || channels === undefined) throw new ConfigError(issues)
+    const compiled = compileGrpc(config, issues)
+    if (issues.length > 0 || compiled === undefined) throw new ConfigError(issues)
+    const { schema, rules, fixedTarget } = compiled
+    const channels = new Channels(compiled.tls)
     // With a fixed target the channel starts now; otherwise one per service origin, on first use.
     if (fixedTarget !== undefined) channels.get(fixedTarget)
     const pool = channels
@@ -148,5 +118,60 @@ export const grpc = definePlugin({
     }
   },
 })
+
+/**
+ * What `init` builds from the config, with no I/O but reading the files it names (the .proto and the
+ * CA): the loaded schema, the rules, a fixed target and the TLS credentials. Problems go to `issues`;
+ * `undefined` when the .proto, its service or the CA cannot be used at all.
+ */
+function compileGrpc(config: GrpcConfig, issues: ConfigIssue[]) {
+  let schema: ProtoSchema
+  try {
+    schema = new ProtoSchema(config.proto, config.includeDirs)
+  } catch (err) {
+    issues.push({
+      pointer: '/config/proto',
+      message: `cannot load ${config.proto}: ${(err as Error).message}`,
+    })
+    return undefined
+  }
+  const methods = schema.service(config.service)
+  if (methods === undefined) {
+    issues.push({
+      pointer: '/config/service',
+      message: `${config.proto} defines no service "${config.service}"`,
+    })
+    return undefined
+  }
+  const rules = configuredRules(schema, config, methods, issues)
+  let fixedTarget: GrpcTarget | undefined
+  if (config.target !== undefined) {
+    fixedTarget = parseTarget(config.target)
+    if (fixedTarget === undefined)
+      issues.push({
+        pointer: '/config/target',
+        message: 'must be host:port, http://host:port or https://host:port',
+      })
+  }
+  if (config.timeout === 0) issues.push({ pointer: '/config/timeout', message: 'must be more than 0' })
+  config.forwardHeaders.forEach((h, i) => {
+    if (!METADATA_KEY.test(h) || h.startsWith('grpc-'))
+      issues.push({
+        pointer: `/config/forwardHeaders/${i}`,
+        message: `"${h}" cannot be a gRPC metadata key`,
+      })
+  })
+  // Read now, so a missing file is a config error at load, not a failed request.
+  let tls: ChannelCredentials | undefined
+  try {
+    tls = credentials.createSsl(config.caFile === undefined ? null : readFileSync(config.caFile))
+  } catch (err) {
+    issues.push({
+      pointer: '/config/caFile',
+      message: `cannot read ${config.caFile}: ${(err as Error).message}`,
+    })
+  }
+  return tls && { schema, rules, fixedTarget, tls }
+}
 
 export default grpc

@@ -1,4 +1,4 @@
-import { definePlugin, PRIORITY } from '@gatehousejs/sdk'
+import { ConfigError, definePlugin, PRIORITY } from '@gatehousejs/sdk'
 import manifest from '../package.json' with { type: 'json' }
 import { type CompiledMedia, compileOperations, type Operation } from './compile.js'
 import {
@@ -13,9 +13,9 @@ import {
 import { OperationMatcher } from './match.js'
 import { checkMultipart } from './multipart.js'
 import { parseCookies, readParam, toProblems } from './params.js'
-import { OpenApiValidatorSchema } from './schema.js'
+import { type OpenApiValidatorConfig, OpenApiValidatorSchema } from './schema.js'
 import { satisfied, tokenScopes } from './scopes.js'
-import { isObject, loadSpec } from './spec.js'
+import { isObject, readSpec } from './spec.js'
 
 export {
   InsufficientScope,
@@ -53,8 +53,18 @@ export const openapiValidator = definePlugin<typeof OpenApiValidatorSchema, Stat
   priority: PRIORITY.requestTransform + 500,
   description: 'Validates requests (and optionally responses) against an OpenAPI 3.0/3.1 description',
   schema: OpenApiValidatorSchema,
+  /** The description reads and is OpenAPI 3.0/3.1 with paths (files are read; URLs are `check`'s). */
+  async validate(config) {
+    return (await readSpec(specOf(config), { offline: true })).issues
+  },
+  /** `gatehouse validate --online`: a description that is, or `$ref`s, a URL is fetched and read. */
+  async check(config) {
+    if (!(await readSpec(specOf(config), { offline: true })).remote) return []
+    return (await readSpec(specOf(config))).issues
+  },
   async init(config, env) {
-    const spec = await loadSpec(config.spec as string | Record<string, unknown>)
+    const { spec, issues } = await readSpec(specOf(config))
+    if (spec === undefined) throw new ConfigError(issues)
     const operations = compileOperations(spec, config.responses !== 'off')
     const servers = Array.isArray(spec.doc.servers) ? spec.doc.servers : []
     const first = isObject(servers[0]) && typeof servers[0].url === 'string' ? servers[0].url : '/'
@@ -204,6 +214,10 @@ function checkBody(
     if (!media.validate(copy)) problems.push(...toProblems('body', undefined, media.validate.errors))
   }
   return undefined
+}
+
+function specOf(config: OpenApiValidatorConfig): string | Record<string, unknown> {
+  return config.spec as string | Record<string, unknown>
 }
 
 export default openapiValidator

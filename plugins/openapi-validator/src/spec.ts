@@ -1,4 +1,4 @@
-import { ConfigError } from '@gatehousejs/sdk'
+import type { ConfigIssue } from '@gatehousejs/sdk'
 import { bundle } from '@readme/openapi-parser'
 
 type Obj = Record<string, unknown>
@@ -28,36 +28,45 @@ function get(doc: Obj, pointer: string): unknown {
   return node
 }
 
+/** What {@link readSpec} found: the description, or the problems with it (at `/config/spec`). */
+export interface SpecRead {
+  spec?: LoadedSpec
+  issues: ConfigIssue[]
+  /** Offline, the description is (or `$ref`s) a URL: only `check` (a network read) can tell. */
+  remote?: true
+}
+
+const REMOTE = /^https?:\/\//i
+
 /**
  * Reads the description (a path, or the document itself) and bundles the files its `$ref`s point at.
  * OpenAPI 3.0's schema dialect is brought to JSON Schema (`nullable`, boolean `exclusiveMinimum`), so
- * one ajv compiles both versions. A bad file is a ConfigError at /config/spec.
+ * one ajv compiles both versions. A bad description is an issue at /config/spec. `offline` (the
+ * plugin's `validate`): files are read, URLs are not, and a description that needs one is `remote`.
  */
-export async function loadSpec(spec: string | Obj): Promise<LoadedSpec> {
+export async function readSpec(spec: string | Obj, options: { offline?: boolean } = {}): Promise<SpecRead> {
+  const issue = (message: string): SpecRead => ({ issues: [{ pointer: '/config/spec', message }] })
+  if (options.offline && typeof spec === 'string' && REMOTE.test(spec)) return { issues: [], remote: true }
   let doc: Obj
   try {
+    // json-schema-ref-parser takes `http: false` (no URL is read); @readme/openapi-parser's types leave it out.
+    const resolve = { file: true, external: true, ...(options.offline ? { http: false } : {}) } as object
     doc = (await bundle((typeof spec === 'string' ? spec : structuredClone(spec)) as never, {
-      resolve: { file: true, external: true },
+      resolve,
     })) as unknown as Obj
   } catch (err) {
-    throw new ConfigError([
-      {
-        pointer: '/config/spec',
-        message: `cannot read the OpenAPI description: ${(err as Error).message.split('\n')[0]}`,
-      },
-    ])
+    const message = (err as Error).message.split('\n')[0]!
+    // With no HTTP resolver, a URL `$ref` is "Unable to resolve $ref pointer \"http…\"".
+    if (options.offline && /\$ref pointer "https?:\/\//i.test(message)) return { issues: [], remote: true }
+    return issue(`cannot read the OpenAPI description: ${message}`)
   }
   const v = String(doc.openapi ?? doc.swagger ?? '')
   const version = v.startsWith('3.1') ? '3.1' : v.startsWith('3.0') ? '3.0' : undefined
   if (version === undefined)
-    throw new ConfigError([
-      {
-        pointer: '/config/spec',
-        message: `OpenAPI ${v || '(no version)'} is not supported: give an OpenAPI 3.0 or 3.1 description (convert Swagger 2.0 first)`,
-      },
-    ])
-  if (!isObject(doc.paths))
-    throw new ConfigError([{ pointer: '/config/spec', message: 'the description has no paths' }])
+    return issue(
+      `OpenAPI ${v || '(no version)'} is not supported: give an OpenAPI 3.0 or 3.1 description (convert Swagger 2.0 first)`,
+    )
+  if (!isObject(doc.paths)) return issue('the description has no paths')
   if (version === '3.0') normalise30(doc, new Set())
   function at(pointer: string): { value: unknown; pointer: string } {
     let p = pointer
@@ -72,7 +81,7 @@ export async function loadSpec(spec: string | Obj): Promise<LoadedSpec> {
     }
     return { value, pointer: p }
   }
-  return { doc, version, at }
+  return { spec: { doc, version, at }, issues: [] }
 }
 
 /** OpenAPI 3.0 schema keywords → JSON Schema: `nullable: true`, boolean exclusive bounds. */
