@@ -61,10 +61,18 @@ export async function prepareFile(path: string, env: NodeJS.ProcessEnv = process
 
 /** Turns a ConfigError from core into an InvalidFileError with positions in `loaded`. */
 export function located(loaded: LoadedFile, issues: readonly ConfigIssue[]): InvalidFileError {
+  // Each instance of an auth plugin checks every consumer's credentials: a bad one is one problem.
+  const seen = new Set<string>()
+  const unique = issues.filter((i) => {
+    const key = JSON.stringify([i.pointer, i.plugin, i.message])
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
   return new InvalidFileError(
     loaded.file,
-    [...issues],
-    issues.map((i) => loaded.locate(i.pointer)),
+    unique,
+    unique.map((i) => loaded.locate(i.pointer)),
   )
 }
 
