@@ -9,12 +9,14 @@ export type { AuthGuard, CredentialEntry } from './auth.js'
 // The contract auth plugins share (docs/authentication.md): anonymous access, credentials, consumers.
 export {
   AnonymousField,
+  authGuardIssues,
   createAuthGuard,
   credentialIssue,
   credentialsOf,
   findConsumer,
   pointerSegment,
   publicConsumer,
+  readCredentials,
 } from './auth.js'
 
 // The phase-typed context each handler receives, and the request, response and identity it shows.
