@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { hashPassword } from '@gatehousejs/plugin-basic-auth'
 import t from 'tap'
 import { run, tempDir, writeFiles } from './helpers/cli.js'
@@ -12,6 +13,8 @@ import { run, tempDir, writeFiles } from './helpers/cli.js'
 // row's problem must be reported.
 
 const FIXTURES = new URL('../../../plugins/grpc/test/fixtures/', import.meta.url)
+// grpc is named by its file: test 02 needs it out of the CLI's reach by name.
+const GRPC = fileURLToPath(new URL('../../../plugins/grpc/dist/index.js', import.meta.url))
 const PROTO_FILES = Object.fromEntries(
   ['users.proto', 'users-messages.proto'].map((f) => [f, readFileSync(new URL(f, FIXTURES), 'utf8')]),
 )
@@ -159,12 +162,12 @@ function rows(bcryptHash: string): Row[] {
       plugin: 'grpc',
       what: 'a service the .proto does not define',
       files: PROTO_FILES,
-      bad: `  - name: grpc
+      bad: `  - name: ${GRPC}
     route: {route}
     config:
       proto: users.proto
       service: demo.users.v1.Userz # <-`,
-      good: `  - name: grpc
+      good: `  - name: ${GRPC}
     route: {route}
     config:
       proto: users.proto
