@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
-import type { GatewayConfig } from '@gatehousejs/sdk/config'
+import { type GatewayConfig, stableJson } from '@gatehousejs/sdk/config'
 
 /**
  * A published configuration: immutable once written, addressed by the sha256 of its canonical form,
@@ -39,16 +39,7 @@ export class SnapshotRejectedError extends Error {
  * whitespace, numbers and strings as ECMAScript's JSON.stringify writes them), so the same config
  * always has the same hash whatever the key order in the file.
  */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
-  if (Array.isArray(value))
-    return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`
-  const obj = value as Record<string, unknown>
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort()
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`
-}
+export const canonicalJson: (value: unknown) => string = stableJson
 
 export function hashConfig(config: GatewayConfig): string {
   return `sha256:${createHash('sha256').update(canonicalJson(config)).digest('hex')}`

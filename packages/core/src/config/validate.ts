@@ -17,6 +17,7 @@ import {
   type RedisConnectionConfig,
   type RedisConnectionInput,
   redisConnectionIssues,
+  stableJson,
   type TlsConfig,
 } from '@gatehousejs/sdk/config'
 import type { CompiledRoute, CompiledService, Generation, MirrorRule } from '../model.js'
@@ -648,16 +649,6 @@ function unshareInstanceConfigs(config: GatewayConfig): void {
     for (const r of list(svc.routes)) visit(r.plugins)
   }
   for (const c of list(config.consumers)) visit(c.plugins)
-}
-
-export function stableJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'undefined'
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`
-  const obj = value as Record<string, unknown>
-  return `{${Object.keys(obj)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${stableJson(obj[k])}`)
-    .join(',')}}`
 }
 
 /**

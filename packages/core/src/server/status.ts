@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { stableJson } from '@gatehousejs/sdk/config'
 import manifest from '../../package.json' with { type: 'json' }
 
 /**
@@ -101,17 +102,7 @@ export const GATEHOUSE_VERSION: string = manifest.version
 
 /** `sha256:<hex>` of a JSON value with sorted keys, so key order in the file does not matter. */
 export function configHash(value: unknown): string {
-  return `sha256:${createHash('sha256').update(stableStringify(value)).digest('hex')}`
-}
-
-function stableStringify(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`
-  const obj = value as Record<string, unknown>
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort()
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${stableStringify(obj[k])}`).join(',')}}`
+  return `sha256:${createHash('sha256').update(stableJson(value)).digest('hex')}`
 }
 
 /** Runs every required store's check, each bounded by `timeout`; resolves to the reasons it failed. */

@@ -67,3 +67,5 @@ export {
   TrustProxySchema,
   WhenSchema,
 } from './model.js'
+// Sorted-key JSON, for hashes and identity keys of configuration.
+export { stableJson } from './stable-json.js'

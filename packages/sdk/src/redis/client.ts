@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { ConnectionOptions } from 'node:tls'
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
+import { stableJson } from '../config/stable-json.js'
 import type { Logger } from '../context.js'
 import { GatehouseError } from '../errors.js'
 import type { PluginEnv } from '../plugin.js'
@@ -163,16 +164,6 @@ export function describeRedis(c: RedisConnectionConfig): string {
   if (c.url) return redactRedisUrl(c.url)
   if (c.nodes) return `cluster ${c.nodes.map((u) => new URL(u).host).join(',')}`
   return `sentinel master "${c.name}" via ${(c.sentinels ?? []).map((u) => new URL(u).host).join(',')}`
-}
-
-function stableJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'undefined'
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`
-  const obj = value as Record<string, unknown>
-  return `{${Object.keys(obj)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${stableJson(obj[k])}`)
-    .join(',')}}`
 }
 
 /**
