@@ -356,6 +356,22 @@ function rows(bcryptHash: string): Row[] {
       message: /^required when limitBy includes "header"$/,
     },
     {
+      plugin: 'rate-limit',
+      what: 'a Redis connection the file does not define',
+      bad: `  - name: rate-limit
+    route: {route}
+    config:
+      limits: { minute: 10 }
+      redis: shared # <-`,
+      good: `  - name: rate-limit
+    route: {route}
+    config:
+      limits: { minute: 10 }`,
+      pointer: '/plugins/{plugin}/config/redis',
+      message:
+        /^no Redis connection named "shared" in the top-level `redis` section \(the config has no `redis` section\)$/,
+    },
+    {
       plugin: 'request-termination',
       what: 'both body and message',
       bad: `  - name: request-termination

@@ -138,6 +138,12 @@ export interface PluginCheckEnv {
   readonly consumers: readonly ConsumerRecord[]
   readonly services: readonly ServiceInfo[]
   readonly routes: readonly RouteInfo[]
+  /**
+   * The gateway's named Redis connections, to check a name the config refers to (`redisNameIssues`
+   * from `@gatehousejs/sdk/redis`). Absent when the host does not say (a test, another host): then
+   * nothing can be concluded and the name is checked when the connection opens.
+   */
+  readonly redis?: Readonly<Record<string, RedisConnectionConfig>>
 }
 
 /** Sends one request through the gateway's own lifecycle; see {@link PluginEnv.dispatch}. */

@@ -7,7 +7,7 @@ import {
   type PluginHandlers,
   PRIORITY,
 } from '@gatehousejs/sdk'
-import { openRedis } from '@gatehousejs/sdk/redis'
+import { openRedis, redisNameIssues } from '@gatehousejs/sdk/redis'
 import manifest from '../package.json' with { type: 'json' }
 import { Cache, type CacheStats } from './cache.js'
 import { PurgeInvalid } from './errors.js'
@@ -82,7 +82,7 @@ export const cache = definePlugin({
   priority: PRIORITY.cache,
   description: 'An RFC 9111 shared cache: memory or Redis, coalescing, stale-while-revalidate, purge',
   schema: CacheSchema,
-  validate: purgeIssues,
+  validate: (config, env) => [...purgeIssues(config), ...redisNameIssues(env, config.redis)],
   init(config, env) {
     const issues = purgeIssues(config)
     if (issues.length > 0) throw new ConfigError(issues)

@@ -11,7 +11,7 @@ import {
   type PluginHandlers,
   PRIORITY,
 } from '@gatehousejs/sdk'
-import { openRedis } from '@gatehousejs/sdk/redis'
+import { openRedis, redisNameIssues } from '@gatehousejs/sdk/redis'
 import manifest from '../package.json' with { type: 'json' }
 import { JwtMissing, JwtUnknownConsumer, withChallenge } from './errors.js'
 import { claimsToHeaders, removeClaimHeaders } from './headers.js'
@@ -72,6 +72,7 @@ export const jwt = definePlugin({
     return [
       ...authGuardIssues(env, { plugin: 'jwt', anonymous: config.anonymous }),
       ...buildKeyRing(config, env).issues,
+      ...redisNameIssues(env, config.redis),
     ]
   },
   /** `gatehouse validate --online`: each JWKS URL answers 200 with a key set. A load never runs this. */

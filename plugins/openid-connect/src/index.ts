@@ -1,15 +1,19 @@
 import {
   type AccessContext,
+  authGuardIssues,
+  ConfigError,
+  type ConfigIssue,
   type Consumer,
   type ConsumerRecord,
   createAuthGuard,
   definePlugin,
   type GatehouseError,
   isGatehouseError,
+  type PluginCheckEnv,
   type PluginHandlers,
   PRIORITY,
 } from '@gatehousejs/sdk'
-import { openRedis } from '@gatehousejs/sdk/redis'
+import { openRedis, redisNameIssues } from '@gatehousejs/sdk/redis'
 import manifest from '../package.json' with { type: 'json' }
 import { BearerVerifier } from './bearer.js'
 import { BrowserFlow } from './browser.js'
@@ -25,7 +29,7 @@ import {
 } from './errors.js'
 import { backchannelLogout } from './logout.js'
 import { Provider } from './provider.js'
-import { OidcSchema } from './schema.js'
+import { type OidcConfig, OidcSchema } from './schema.js'
 import { withoutCookies } from './session.js'
 import { MemoryStore, type OidcStore, RedisStore } from './store.js'
 
@@ -74,6 +78,11 @@ export const openidConnect = definePlugin({
   description:
     'OpenID Connect: bearer tokens (JWT/JWKS or introspection) and browser login (code flow + PKCE)',
   schema: OidcSchema,
+  /** The anonymous consumer, the Redis connection's name, and a Redis session store that has one. */
+  validate: (config, env) => [
+    ...authGuardIssues(env, { plugin: 'openid-connect', anonymous: config.anonymous }),
+    ...storeIssues(config, env),
+  ],
   async init(config, env) {
     const guard = createAuthGuard(env, { plugin: 'openid-connect', anonymous: config.anonymous })
     const timeout = (config.timeout as number | undefined) ?? 5_000
@@ -84,8 +93,8 @@ export const openidConnect = definePlugin({
       timeout,
       log: env.log,
     })
-    if (config.browser?.session?.store === 'redis' && config.redis === undefined)
-      throw new Error('config/browser/session/store: "redis" needs the "redis" connection (config/redis)')
+    const problems = storeIssues(config, env)
+    if (problems.length > 0) throw new ConfigError(problems)
     const redis =
       config.redis === undefined
         ? undefined
@@ -265,5 +274,16 @@ export const openidConnect = definePlugin({
     return handlers
   },
 })
+
+/** Where sessions and caches live: a named connection that exists, and one when sessions need it. */
+function storeIssues(config: OidcConfig, env: Pick<PluginCheckEnv, 'redis'>): ConfigIssue[] {
+  const issues = redisNameIssues(env, config.redis)
+  if (config.browser?.session?.store === 'redis' && config.redis === undefined)
+    issues.push({
+      pointer: '/config/browser/session/store',
+      message: '"redis" needs a Redis connection: name one in /config/redis',
+    })
+  return issues
+}
 
 export default openidConnect

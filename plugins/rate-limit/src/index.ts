@@ -7,7 +7,7 @@ import {
   type PluginHandlers,
   PRIORITY,
 } from '@gatehousejs/sdk'
-import { openRedis } from '@gatehousejs/sdk/redis'
+import { openRedis, redisNameIssues } from '@gatehousejs/sdk/redis'
 import manifest from '../package.json' with { type: 'json' }
 import { RateLimited } from './errors.js'
 import { guardStore } from './guarded-store.js'
@@ -79,7 +79,7 @@ export const rateLimit = definePlugin<typeof RateLimitSchema, RateLimitState>({
   priority: PRIORITY.rateLimit,
   description: 'Limits requests per key and window; memory or Redis counters, fail-open or fail-closed',
   schema: RateLimitSchema,
-  validate: (config) => compileLimits(config).issues,
+  validate: (config, env) => [...compileLimits(config).issues, ...redisNameIssues(env, config.redis)],
   async init(config, env) {
     const { windows, issues } = compileLimits(config)
     if (issues.length > 0) throw new ConfigError(issues)

@@ -112,8 +112,10 @@ t.test('a connection needs exactly one topology; Sentinel needs the master name'
 t.test('redis naming a connection the config does not have is refused, naming the field', async (t) => {
   t.match(await issuesFor({ limits: { minute: 1 }, redis: 'shared' }), [
     {
+      pointer: `${BASE}/redis`,
       plugin: 'rate-limit',
-      message: /init failed: redis: no Redis connection named "shared".*no `redis` section/,
+      message:
+        'no Redis connection named "shared" in the top-level `redis` section (the config has no `redis` section)',
     },
   ])
   t.match(
@@ -121,7 +123,13 @@ t.test('redis naming a connection the config does not have is refused, naming th
       { limits: { minute: 1 }, redis: 'shared' },
       { default: { url: 'redis://127.0.0.1:6379' } },
     ),
-    [{ plugin: 'rate-limit', message: /no Redis connection named "shared" .*\(known: default\)/ }],
+    [
+      {
+        pointer: `${BASE}/redis`,
+        plugin: 'rate-limit',
+        message: /no Redis connection named "shared" .*\(known: default\)/,
+      },
+    ],
   )
   t.match(await issuesFor({ limits: { minute: 1 }, store: { type: 'redis' } }), [
     { pointer: `${BASE}/store`, plugin: 'rate-limit' },

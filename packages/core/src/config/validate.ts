@@ -499,6 +499,7 @@ export function checkEnvOf(plan: Plan, p: PlannedInstance): PluginCheckEnv {
     consumers: plan.consumers,
     services: Object.freeze([...plan.services.values()].map((s) => s.info)),
     routes: Object.freeze(plan.routes.map((r) => r.route.info)),
+    redis: plan.redis.connections,
   }
 }
 

@@ -3,8 +3,9 @@ import type { ConnectionOptions } from 'node:tls'
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
 import { stableJson } from '../config/stable-json.js'
 import type { Logger } from '../context.js'
+import type { ConfigIssue } from '../errors.js'
 import { GatehouseError } from '../errors.js'
-import type { PluginEnv } from '../plugin.js'
+import type { PluginCheckEnv, PluginEnv } from '../plugin.js'
 import { StoreUnavailable } from './errors.js'
 import { type RedisConnectionConfig, redactRedisUrl, redisConnectionIssues } from './schema.js'
 
@@ -327,12 +328,31 @@ export function openRedis(
   use: Omit<RedisUse, 'log'> & { field?: string; log?: Logger },
 ): RedisConnection {
   const config = env.redis?.[name]
-  if (!config) {
-    const known = Object.keys(env.redis ?? {})
-    throw new TypeError(
-      `${use.field ?? 'redis'}: no Redis connection named "${name}" in the top-level \`redis\` section` +
-        (known.length > 0 ? ` (known: ${known.join(', ')})` : ' (the config has no `redis` section)'),
-    )
-  }
+  if (!config) throw new TypeError(`${use.field ?? 'redis'}: ${unknownConnection(env, name)}`)
   return openRedisConnection(name, config, { ...use, log: use.log ?? env.log })
+}
+
+/**
+ * For a plugin's `validate`: the problem with a connection name its config gives, none when the
+ * top-level `redis` section has it (or no name is given). `field` is the name's place in the plugin's
+ * config (default `redis`), so `gatehouse validate` reports `…/config/redis` before anything starts.
+ *
+ * @example
+ * validate: (config, env) => redisNameIssues(env, config.redis)
+ */
+export function redisNameIssues(
+  env: Pick<PluginCheckEnv, 'redis'>,
+  name: string | undefined,
+  field = 'redis',
+): ConfigIssue[] {
+  if (name === undefined || env.redis === undefined || env.redis[name]) return []
+  return [{ pointer: `/config/${field}`, message: unknownConnection(env, name) }]
+}
+
+function unknownConnection(env: Pick<PluginEnv, 'redis'>, name: string): string {
+  const known = Object.keys(env.redis ?? {})
+  return (
+    `no Redis connection named "${name}" in the top-level \`redis\` section` +
+    (known.length > 0 ? ` (known: ${known.join(', ')})` : ' (the config has no `redis` section)')
+  )
 }

@@ -11,6 +11,7 @@ export {
   type RedisClient,
   type RedisConnection,
   type RedisUse,
+  redisNameIssues,
 } from './client.js'
 export { StoreUnavailable } from './errors.js'
 export {
