@@ -2,13 +2,15 @@
 // `npm test`: install what is missing, build, lint, typecheck, then run every package's tap tests,
 // one package at a time (tap runs a package's files in parallel). The last line is
 // `N passed, N failed`: tests passed and failed, plus one failure for each check or package that
-// could not run (a crashed test file is a failure, never a silent zero).
+// could not run (a crashed test file is a failure, never a silent zero). Above it, "Failures:" names
+// each failing package, its failing test files and their failing tests (scripts/tap-failures.mjs).
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { pnpm, pnpmCommand, root } from './pnpm.mjs'
 import { prepare } from './prepare.mjs'
 import { ensureNginx, ensureRedisServer } from './redis.mjs'
+import { failureLines } from './tap-failures.mjs'
 
 await prepare()
 ensureRedisServer()
@@ -64,7 +66,7 @@ for (const pkg of packages) {
   const last = summaries[summaries.length - 1]
   if (!last) {
     failed++
-    problems.push(`${pkg.name}: no tap summary (exit ${code})`)
+    problems.push(`${pkg.name}: no tap summary (exit ${code})`, ...failureLines(out))
     continue
   }
   const counts = Object.fromEntries(last[1].split(',').map((kv) => kv.split(':').map((s) => s.trim())))
@@ -74,11 +76,14 @@ for (const pkg of packages) {
   failed += fail
   if (fail > 0 || code !== 0) {
     if (fail === 0) failed++
-    problems.push(`${pkg.name}: ${fail} failed (exit ${code})`)
+    problems.push(`${pkg.name}: ${fail} failed (exit ${code})`, ...failureLines(out))
   }
 }
 
 console.log('')
-if (problems.length > 0) console.log(`Failures:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+// Each package's line is followed by its failing test files and, under each, the failing tests
+// (path › assertion (file:line)), so the tail of a CI log says which test failed.
+if (problems.length > 0)
+  console.log(`Failures:\n${problems.map((p) => (p.startsWith(' ') ? p : `  - ${p}`)).join('\n')}`)
 console.log(`${passed} passed, ${failed} failed`)
 process.exitCode = failed > 0 ? 1 : 0
