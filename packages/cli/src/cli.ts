@@ -1,17 +1,15 @@
 import cluster from 'node:cluster'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { createGateway, validateConfig } from '@gatehousejs/core'
+import { createGateway } from '@gatehousejs/core'
 import { cmdApply, cmdDiff, cmdHistory, cmdRollback, cmdStatus } from './fleet/commands.js'
 import { startFromStore } from './fleet/node.js'
 import { FleetError, SnapshotRejectedError } from './fleet/snapshot.js'
-import { InvalidFileError, located, prepareFile, withLocations } from './gateway-file.js'
+import { checkFile, InvalidFileError, withLocations } from './gateway-file.js'
 import { IMPORT_HELP, importMain } from './import/index.js'
 import { init } from './init.js'
-import { FileError, type LoadedFile, loadConfigFile } from './load.js'
 import { cliLogger, LOG_FORMATS, type LogFormat, logFormatOf } from './logs.js'
 import { newPlugin } from './new-plugin.js'
-import { collectPlugins } from './resolve.js'
 import { formatRoutes } from './routes.js'
 import { type AdminListen, type StartOptions, startFromFile } from './start.js'
 import { parseStoreUri, STORE_FORMS, StoreUriError } from './store-uri.js'
@@ -156,7 +154,9 @@ Options:
   routes: `gatehouse routes <file> [--json]
 
 Prints the route table: each route's paths, methods, hosts, upstream, and its compiled plugin chain
-per phase, in the order the plugins run.`,
+per phase, in the order the plugins run. The file is checked as \`validate\` checks it first (every
+problem in one run, nothing initialised); a valid file's plugins are then initialised and closed, as
+the phases a plugin takes part in are what its init returns (so its connections are opened).`,
   'new-plugin': `gatehouse new-plugin <name> [--dir DIR] [--sdk SPEC] [--core SPEC]
 
 Creates a plugin package gatehouse-plugin-<name> in DIR (default ./gatehouse-plugin-<name>), with a
@@ -166,7 +166,8 @@ working plugin, a test against a real gateway, a README and a build. Then:
   import: IMPORT_HELP,
   apply: `gatehouse apply <file> --store <store> [--message M] [--dry-run] [--json]
 
-Runs every check \`validate\` runs, then publishes the file to the fleet as an immutable snapshot:
+Runs every check \`validate\` runs, with no side effect (no plugin is initialised: the store is the
+only connection it opens), then publishes the file to the fleet as an immutable snapshot:
 a new version (monotonic), the sha256 of its canonical JSON, the time and --message, signed with
 HMAC-SHA256 under $GATEHOUSE_CONFIG_KEY, recorded in the history and announced on the stream. Nodes
 started with \`start --store\` apply it. \${ENV} references are published as references: each node
@@ -253,57 +254,21 @@ function parseAdmin(value: string | undefined, allowRemote: boolean): AdminListe
   return { host, port: parsePort(m[2], '--admin', 0), token, allowRemote }
 }
 
-/**
- * Checks the file in one pass with no side effect (no plugin `init`, no socket, no timer): file,
- * plugin resolution, schema, references and every instance's config are all reported together.
- * `--online` also runs the checks plugins declare as needing I/O (`check`).
- */
+/** `gatehouse validate`: {@link checkFile}'s verdict, with what the file holds. */
 async function cmdValidate(file: string, online: boolean, out: Console): Promise<number> {
-  let loaded: LoadedFile
-  try {
-    loaded = await loadConfigFile(file)
-  } catch (err) {
-    if (err instanceof FileError) throw new InvalidFileError(err.file, err.issues, err.positions)
-    throw err
-  }
-  const resolved = await collectPlugins(loaded.config, loaded.file)
-  const result = await validateConfig(resolved.config, {
-    plugins: resolved.plugins,
-    file: loaded.file,
-    online,
-  })
-  // A plugin that could not be resolved is reported once, by the resolver, with what to install.
-  const unresolved = new Set(resolved.issues.map((i) => i.pointer))
-  const issues = [
-    ...resolved.issues,
-    ...result.issues.filter((i) => !unresolved.has(i.pointer)).map(({ file: _f, ...i }) => i),
-  ]
-  if (issues.length > 0) throw byPosition(located(loaded, issues))
-  const { routes, instances } = result
+  const { routes, instances } = await checkFile(file, { online })
   out.log(
     `${file}: valid (${routes} route${routes === 1 ? '' : 's'}, ${instances} plugin instance${instances === 1 ? '' : 's'})`,
   )
   return EXIT.ok
 }
 
-/** The problems in the order they appear in the file (those without a place last). */
-function byPosition(err: InvalidFileError): InvalidFileError {
-  const order = err.issues
-    .map((issue, i) => ({ issue, at: err.positions[i] }))
-    .sort(
-      (a, b) =>
-        (a.at?.line ?? Number.POSITIVE_INFINITY) - (b.at?.line ?? Number.POSITIVE_INFINITY) ||
-        (a.at?.column ?? 0) - (b.at?.column ?? 0),
-    )
-  return new InvalidFileError(
-    err.file,
-    order.map((o) => o.issue),
-    order.map((o) => o.at),
-  )
-}
-
+/**
+ * `gatehouse routes`: each phase's chain comes from what the plugins' `init` returned, so the
+ * plugins are initialised (and closed); only a file that passes every `validate` check gets there.
+ */
 async function cmdRoutes(file: string, json: boolean, out: Console): Promise<number> {
-  const prepared = await prepareFile(file)
+  const prepared = await checkFile(file)
   const gateway = await withLocations(prepared.loaded, () =>
     createGateway(prepared.config, {
       plugins: prepared.plugins,

@@ -67,16 +67,20 @@ export async function loadConfigFile(
   path: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<LoadedFile> {
+  const { file, text } = await readConfigText(path)
+  return parseConfigText(text, file, env)
+}
+
+/** The file's text as written (absolute path too); a file that cannot be read is a FileError. */
+export async function readConfigText(path: string): Promise<{ file: string; text: string }> {
   const file = resolve(path)
-  let text: string
   try {
-    text = await readFile(file, 'utf8')
+    return { file, text: await readFile(file, 'utf8') }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(err)
     throw new FileError(file, [{ pointer: '', message: `cannot read ${file}: ${why}` }], [undefined])
   }
-  return parseConfigText(text, file, env)
 }
 
 /** The same as loadConfigFile, from text already in memory (`file` is used for messages only). */

@@ -1,75 +1,16 @@
-import http from 'node:http'
-import net from 'node:net'
 import t from 'tap'
 import { run, tempDir, writeFiles } from './helpers/cli.js'
+import { jwksRecorder, sideEffectFile, tcpRecorder } from './helpers/recorders.js'
 
 // `gatehouse validate` reports every problem of a file in one run (schema, unknown plugins,
 // plugin configs, references) and has no side effect: no plugin `init`, so no Redis connection and
 // no JWKS fetch. `--online` runs the plugins' own I/O checks (jwt fetches its JWKS URLs).
 
-/** A TCP server on port 0 that counts the connections made to it (stands where Redis would be). */
-async function tcpRecorder(t: { teardown(fn: () => unknown): void }) {
-  const seen = { connections: 0 }
-  const server = net.createServer((socket) => {
-    seen.connections++
-    socket.destroy()
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
-  return { url: `redis://127.0.0.1:${(server.address() as net.AddressInfo).port}`, seen }
-}
-
-/** An HTTP server on port 0 that serves an empty JWKS and counts connections and requests. */
-async function jwksRecorder(t: { teardown(fn: () => unknown): void }) {
-  const seen = { connections: 0, requests: 0 }
-  const server = http.createServer((_req, res) => {
-    seen.requests++
-    res.writeHead(200, { 'content-type': 'application/json', connection: 'close' })
-    res.end('{"keys":[]}')
-  })
-  server.on('connection', () => {
-    seen.connections++
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
-  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/jwks.json`, seen }
-}
-
-function gatewayFile(redisUrl: string, jwksUrl: string, mistakes: boolean): string {
-  return `redis:
-  default: { url: "${redisUrl}", connectTimeout: 200ms }
-services:
-  - name: users
-    url: http://127.0.0.1:9
-    routes:
-      - name: users
-        paths: [/users]
-        methods: [GET, ${mistakes ? 'post' : 'POST'}]
-        plugins:
-          - name: rate-limit
-            config:
-              limits: { minute: ${mistakes ? '"ten"' : '10'} }
-plugins:
-  - name: rate-limit
-    config:
-      limits: { second: 100 }
-      redis: default
-  - name: jwt
-    config:
-      jwks: [{ url: "${jwksUrl}" }]
-      redis: default
-  - name: ${mistakes ? 'cros' : 'cors'}
-  - name: request-termination
-    route: ${mistakes ? 'userz' : 'users'}
-    config: { statusCode: 503 }
-`
-}
-
 t.test('four kinds of mistake, all reported in one run, each located; no socket opened', async (t) => {
   const redis = await tcpRecorder(t)
   const jwks = await jwksRecorder(t)
   const dir = tempDir(t)
-  writeFiles(dir, { 'gateway.yaml': gatewayFile(redis.url, jwks.url, true) })
+  writeFiles(dir, { 'gateway.yaml': sideEffectFile(redis.url, jwks.url, true) })
   const r = await run(['validate', 'gateway.yaml'], { cwd: dir })
   t.equal(r.code, 1, r.stderr)
   const lines = r.stderr.split('\n')
@@ -103,7 +44,7 @@ t.test('a valid file: no socket opened; --online runs the plugins checks that ne
   const redis = await tcpRecorder(t)
   const jwks = await jwksRecorder(t)
   const dir = tempDir(t)
-  writeFiles(dir, { 'gateway.yaml': gatewayFile(redis.url, jwks.url, false) })
+  writeFiles(dir, { 'gateway.yaml': sideEffectFile(redis.url, jwks.url, false) })
   const r = await run(['validate', 'gateway.yaml'], { cwd: dir })
   t.equal(r.code, 0, r.stderr)
   t.match(r.stdout, /gateway\.yaml: valid \(1 route, 5 plugin instances\)/)
@@ -117,7 +58,7 @@ t.test('a valid file: no socket opened; --online runs the plugins checks that ne
 
   // The JWKS server gone: --online says so, offline validation does not care.
   const gone = jwks.url.replace(/:\d+\//, ':9/')
-  writeFiles(dir, { 'gone.yaml': gatewayFile(redis.url, gone, false) })
+  writeFiles(dir, { 'gone.yaml': sideEffectFile(redis.url, gone, false) })
   const offline = await run(['validate', 'gone.yaml'], { cwd: dir })
   t.equal(offline.code, 0, offline.stderr)
   const failed = await run(['validate', 'gone.yaml', '--online'], { cwd: dir })

@@ -1,9 +1,7 @@
-import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
-import { createGateway } from '@gatehousejs/core'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { parseDocument } from 'yaml'
-import { InvalidFileError, prepareFile, withLocations } from '../gateway-file.js'
+import { checkFile, InvalidFileError } from '../gateway-file.js'
+import { FileError, readConfigText } from '../load.js'
 import { diffConfigs, formatDiff, isEmptyDiff } from './diff.js'
 import { configKey, FleetError, hashConfig, type Snapshot, sign, verify } from './snapshot.js'
 import { FleetStore, type Heartbeat } from './store.js'
@@ -41,9 +39,7 @@ async function withStore<T>(options: StoreCommandOptions, fn: (store: FleetStore
  * The file as written, before `${ENV}` substitution: what a snapshot publishes, so secrets stay
  * references that each node resolves from its own environment.
  */
-export async function readRawConfig(path: string): Promise<GatewayConfig> {
-  const file = resolve(path)
-  const text = await readFile(file, 'utf8')
+export function rawConfigOf(text: string, file: string): GatewayConfig {
   const doc = parseDocument(text, { uniqueKeys: true })
   if (doc.errors.length > 0) {
     throw new InvalidFileError(
@@ -55,18 +51,13 @@ export async function readRawConfig(path: string): Promise<GatewayConfig> {
   return (doc.toJS() ?? {}) as GatewayConfig
 }
 
-/** Every check `gatehouse validate` makes: read, resolve plugins, build the gateway without listening. */
-async function validateFile(file: string): Promise<void> {
-  const prepared = await prepareFile(file)
-  const gateway = await withLocations(prepared.loaded, () =>
-    createGateway(prepared.config, {
-      plugins: prepared.plugins,
-      file: prepared.loaded.file,
-      logger: false,
-      handleSignals: false,
-    }),
-  )
-  await gateway.close()
+/** {@link rawConfigOf} the file at `path`. */
+export async function readRawConfig(path: string): Promise<GatewayConfig> {
+  const { file, text } = await readConfigText(path).catch((err: unknown) => {
+    if (err instanceof FileError) throw new InvalidFileError(err.file, err.issues, err.positions)
+    throw err
+  })
+  return rawConfigOf(text, file)
 }
 
 function short(hash: string): string {
@@ -103,8 +94,9 @@ export async function cmdApply(
 ): Promise<number> {
   // Refuse before reading anything from the store: an unsigned snapshot would be refused by every node.
   const key = options.dryRun ? undefined : configKey()
-  await validateFile(file)
-  const config = await readRawConfig(file)
+  // Every check `validate` makes and no plugin `init`: the only connection apply opens is the store's.
+  const checked = await checkFile(file)
+  const config = rawConfigOf(checked.text, checked.loaded.file)
   const hash = hashConfig(config)
   return withStore(options, async (store) => {
     const cur = await store.current()
