@@ -1,3 +1,4 @@
+import type { ConfigIssue } from '@gatehousejs/sdk'
 import { Ajv, type ValidateFunction } from 'ajv'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
@@ -78,22 +79,58 @@ function isJsonMedia(type: string): boolean {
   return type === 'application/json' || /^application\/[^;]*\+json$/.test(type) || type === '*/*'
 }
 
-/**
- * Every operation of the description with its validators, compiled here, once: parameters by a
- * coercing ajv (they arrive as strings), JSON bodies by a strict one, both reading the whole document
- * so `$ref`s between schemas resolve.
- */
-export function compileOperations(spec: LoadedSpec, withResponses: boolean): Operation[] {
-  const strict = makeAjv(spec.version, false)
-  const coercing = makeAjv(spec.version, true)
-  strict.addSchema(spec.doc, SPEC_ID)
-  coercing.addSchema(spec.doc, SPEC_ID)
-  const ref = (pointer: string) => ({
+/** A `$ref` to `pointer` in the description (added to each ajv as {@link SPEC_ID}). */
+function refTo(pointer: string): Obj {
+  return {
     $ref: `${SPEC_ID}#${pointer
       .split('/')
       .map((s) => encodeURIComponent(s).replace(/%7E/gi, '~'))
       .join('/')}`,
-  })
+  }
+}
+
+/**
+ * Compiles the schema at `pointer` in the description (or `schema`, built from it) with `ajv`;
+ * undefined, and a problem recorded, when ajv cannot (a bad `pattern`, a `$ref` to nowhere).
+ */
+type CompileAt = (ajv: Ajv | Ajv2020, pointer: string, schema?: Obj) => ValidateFunction | undefined
+
+/** What {@link compileOperations} made: every operation, or the schemas ajv could not compile. */
+export interface CompiledSpec {
+  operations: Operation[]
+  /** One per schema that does not compile, at `/config/spec`, naming the schema's place. */
+  issues: ConfigIssue[]
+}
+
+/**
+ * Every operation of the description with its validators, compiled here, once: parameters by a
+ * coercing ajv (they arrive as strings), JSON bodies by a strict one, both reading the whole document
+ * so `$ref`s between schemas resolve. A schema ajv cannot compile is a problem, and the others are
+ * still compiled, so every one is reported at once.
+ */
+export function compileOperations(spec: LoadedSpec, withResponses: boolean): CompiledSpec {
+  const strict = makeAjv(spec.version, false)
+  const coercing = makeAjv(spec.version, true)
+  strict.addSchema(spec.doc, SPEC_ID)
+  coercing.addSchema(spec.doc, SPEC_ID)
+  const issues: ConfigIssue[] = []
+  const failed = new Set<string>()
+  const compileAt: CompileAt = (ajv, pointer, schema) => {
+    try {
+      return ajv.compile(schema ?? refTo(pointer))
+    } catch (err) {
+      // A schema shared by several operations (a `$ref`) is one problem.
+      if (!failed.has(pointer)) {
+        failed.add(pointer)
+        const message = (err as Error).message.split('\n')[0]
+        issues.push({
+          pointer: '/config/spec',
+          message: `the schema at #${pointer} in the OpenAPI description cannot be compiled: ${message}`,
+        })
+      }
+      return undefined
+    }
+  }
   const ops: Operation[] = []
   for (const template of Object.keys(spec.doc.paths as Obj)) {
     const itemAt = spec.at(`/paths/${escapeSegment(template)}`)
@@ -111,26 +148,27 @@ export function compileOperations(spec: LoadedSpec, withResponses: boolean): Ope
         : []
       const params = new Map<string, CompiledParam>()
       for (const pointer of [...shared, ...own]) {
-        const p = compileParam(spec, pointer, coercing, ref)
+        const p = compileParam(spec, pointer, coercing, compileAt)
         if (p) params.set(`${p.in}:${p.name}`, p)
       }
       const operation: Operation = { method: method.toUpperCase(), template, params: [...params.values()] }
-      const body = compileBody(spec, `${opPointer}/requestBody`, strict, coercing, ref)
+      const body = compileBody(spec, `${opPointer}/requestBody`, strict, coercing, compileAt)
       if (body) operation.body = body
-      if (withResponses) operation.responses = compileResponses(spec, `${opPointer}/responses`, strict, ref)
+      if (withResponses)
+        operation.responses = compileResponses(spec, `${opPointer}/responses`, strict, compileAt)
       const scopes = requiredScopes(spec, op.security ?? spec.doc.security)
       if (scopes !== undefined) operation.scopes = scopes
       ops.push(operation)
     }
   }
-  return ops
+  return { operations: ops, issues }
 }
 
 function compileParam(
   spec: LoadedSpec,
   pointer: string,
   ajv: Ajv | Ajv2020,
-  ref: (p: string) => Obj,
+  compileAt: CompileAt,
 ): CompiledParam | undefined {
   const { value: p, pointer: at } = spec.at(pointer)
   if (!isObject(p) || typeof p.name !== 'string' || typeof p.in !== 'string') return undefined
@@ -166,7 +204,7 @@ function compileParam(
     properties: isObject(s.properties) ? Object.keys(s.properties) : [],
     required: where === 'path' || p.required === true,
     allowEmpty: p.allowEmptyValue === true,
-    validate: isObject(schema.value) ? ajv.compile(ref(schema.pointer)) : undefined,
+    validate: isObject(schema.value) ? compileAt(ajv, schema.pointer) : undefined,
   }
 }
 
@@ -175,7 +213,7 @@ function compileBody(
   pointer: string,
   strict: Ajv | Ajv2020,
   coercing: Ajv | Ajv2020,
-  ref: (p: string) => Obj,
+  compileAt: CompileAt,
 ): CompiledBody | undefined {
   const { value: b, pointer: at } = spec.at(pointer)
   if (!isObject(b) || !isObject(b.content)) return undefined
@@ -185,14 +223,14 @@ function compileBody(
     const schema = spec.at(`${at}/content/${escapeSegment(type)}/schema`)
     const has = isObject(m) && isObject(schema.value)
     if (isJsonMedia(key))
-      media.set(key, { kind: 'json', validate: has ? strict.compile(ref(schema.pointer)) : undefined })
+      media.set(key, { kind: 'json', validate: has ? compileAt(strict, schema.pointer) : undefined })
     else if (key === 'application/x-www-form-urlencoded')
-      media.set(key, { kind: 'form', validate: has ? coercing.compile(ref(schema.pointer)) : undefined })
+      media.set(key, { kind: 'form', validate: has ? compileAt(coercing, schema.pointer) : undefined })
     else if (key === 'multipart/form-data')
       media.set(
         key,
         has
-          ? compileMultipart(spec, schema.pointer, (m as Obj).encoding, coercing, ref)
+          ? compileMultipart(spec, schema.pointer, (m as Obj).encoding, coercing, compileAt)
           : { kind: 'multipart' },
       )
     else media.set(key, { kind: 'other' })
@@ -204,7 +242,7 @@ function compileResponses(
   spec: LoadedSpec,
   pointer: string,
   ajv: Ajv | Ajv2020,
-  ref: (p: string) => Obj,
+  compileAt: CompileAt,
 ): Map<string, ValidateFunction> {
   const out = new Map<string, ValidateFunction>()
   const { value: r, pointer: at } = spec.at(pointer)
@@ -217,7 +255,8 @@ function compileResponses(
     )
     if (json === undefined) continue
     const schema = spec.at(`${resp.pointer}/content/${escapeSegment(json)}/schema`)
-    if (isObject(schema.value)) out.set(status.toUpperCase(), ajv.compile(ref(schema.pointer)))
+    const validate = isObject(schema.value) ? compileAt(ajv, schema.pointer) : undefined
+    if (validate) out.set(status.toUpperCase(), validate)
   }
   return out
 }
@@ -233,7 +272,7 @@ function compileMultipart(
   pointer: string,
   encoding: unknown,
   ajv: Ajv | Ajv2020,
-  ref: (p: string) => Obj,
+  compileAt: CompileAt,
 ): CompiledMedia {
   const s = spec.at(pointer).value as Obj
   const props = isObject(s.properties) ? s.properties : {}
@@ -246,7 +285,7 @@ function compileMultipart(
     const items = prop.type === 'array' ? spec.at(`${at.pointer}/items`).value : undefined
     const file = isFile(prop) ? prop : isObject(items) && isFile(items) ? items : undefined
     if (file === undefined) {
-      properties[name] = ref(at.pointer)
+      properties[name] = refTo(at.pointer)
       const inner = isObject(items) ? items : prop
       if (inner.type === 'object' || isObject(inner.properties)) jsonFields.add(name)
       continue
@@ -270,7 +309,7 @@ function compileMultipart(
   const fields: Obj = { type: 'object', properties }
   if (Array.isArray(s.required)) fields.required = s.required
   if (typeof s.additionalProperties === 'boolean') fields.additionalProperties = s.additionalProperties
-  return { kind: 'multipart', validate: ajv.compile(fields), files, jsonFields }
+  return { kind: 'multipart', validate: compileAt(ajv, pointer, fields), files, jsonFields }
 }
 
 function isFile(schema: Obj): boolean {

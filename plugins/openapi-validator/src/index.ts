@@ -1,4 +1,4 @@
-import { ConfigError, definePlugin, PRIORITY } from '@gatehousejs/sdk'
+import { ConfigError, type ConfigIssue, definePlugin, PRIORITY } from '@gatehousejs/sdk'
 import manifest from '../package.json' with { type: 'json' }
 import { type CompiledMedia, compileOperations, type Operation } from './compile.js'
 import {
@@ -15,7 +15,7 @@ import { checkMultipart } from './multipart.js'
 import { parseCookies, readParam, toProblems } from './params.js'
 import { type OpenApiValidatorConfig, OpenApiValidatorSchema } from './schema.js'
 import { satisfied, tokenScopes } from './scopes.js'
-import { isObject, readSpec } from './spec.js'
+import { isObject, type LoadedSpec, readSpec } from './spec.js'
 
 export {
   InsufficientScope,
@@ -39,8 +39,9 @@ interface State extends Record<string, unknown> {
  * `openapi-validator`: checks each request against its operation in an OpenAPI 3.0/3.1 description
  * before it reaches the upstream: path, query, header and cookie parameters (deserialised by their
  * `style`/`explode`, then checked by their schema), and the body by its content type (JSON and
- * url-encoded forms by schema; other media types by type only). Every validator is compiled by ajv at
- * `init`; a request runs only the validators of its operation. Optionally checks JSON responses.
+ * url-encoded forms by schema; other media types by type only). Every validator is compiled by ajv
+ * once per load, in `validate` (so `gatehouse validate` reports a schema ajv cannot compile) and kept
+ * for `init`; a request runs only the validators of its operation. Optionally checks JSON responses.
  *
  * @example
  * plugins: [{ name: 'openapi-validator', config: { spec: './openapi.yaml', responses: 'report' } }]
@@ -53,19 +54,23 @@ export const openapiValidator = definePlugin<typeof OpenApiValidatorSchema, Stat
   priority: PRIORITY.requestTransform + 500,
   description: 'Validates requests (and optionally responses) against an OpenAPI 3.0/3.1 description',
   schema: OpenApiValidatorSchema,
-  /** The description reads and is OpenAPI 3.0/3.1 with paths (files are read; URLs are `check`'s). */
+  /**
+   * The description reads, is OpenAPI 3.0/3.1 with paths, and every schema in it compiles (files are
+   * read; URLs are `check`'s). What it compiled is what this load's `init` serves with.
+   */
   async validate(config) {
-    return (await readSpec(specOf(config), { offline: true })).issues
+    return (await compiledFor(config)).issues
   },
-  /** `gatehouse validate --online`: a description that is, or `$ref`s, a URL is fetched and read. */
+  /** `gatehouse validate --online`: a description that is, or `$ref`s, a URL is fetched, read and compiled. */
   async check(config) {
-    if (!(await readSpec(specOf(config), { offline: true })).remote) return []
-    return (await readSpec(specOf(config))).issues
+    if (!(await compiledFor(config)).remote) return []
+    return (await compileSpec(config, false)).issues
   },
   async init(config, env) {
-    const { spec, issues } = await readSpec(specOf(config))
-    if (spec === undefined) throw new ConfigError(issues)
-    const operations = compileOperations(spec, config.responses !== 'off')
+    const reused = compiled.has(config)
+    const cached = await compiledFor(config)
+    const { spec, operations, issues } = cached.remote ? await compileSpec(config, false) : cached
+    if (spec === undefined || operations === undefined || issues.length > 0) throw new ConfigError(issues)
     const servers = Array.isArray(spec.doc.servers) ? spec.doc.servers : []
     const first = isObject(servers[0]) && typeof servers[0].url === 'string' ? servers[0].url : '/'
     const basePath = (config.basePath ?? serverPath(first)).replace(/\/+$/, '')
@@ -80,7 +85,10 @@ export const openapiValidator = definePlugin<typeof OpenApiValidatorSchema, Stat
       counts.rejected++
       throw new RequestInvalid(problems.slice(0, max), problems.length)
     }
-    env.log.debug({ operations: operations.length, basePath }, 'openapi-validator compiled')
+    env.log.debug(
+      { operations: operations.length, basePath, compiledInValidate: reused && !cached.remote },
+      'openapi-validator compiled',
+    )
 
     return {
       needs: { requestBody: needsBody, responseBody: config.responses !== 'off' },
@@ -218,6 +226,39 @@ function checkBody(
 
 function specOf(config: OpenApiValidatorConfig): string | Record<string, unknown> {
   return config.spec as string | Record<string, unknown>
+}
+
+/** A description read and compiled, or the problems with it. */
+interface CompiledDescription {
+  spec?: LoadedSpec
+  operations?: Operation[]
+  issues: ConfigIssue[]
+  /** Read offline, the description is (or `$ref`s) a URL: nothing was compiled. */
+  remote?: true
+}
+
+/**
+ * Per config object, the offline read and compile. Core hands a load's `validate` and then `init` the
+ * same config object, so a start or reload reads and compiles the description once; a new load (new
+ * objects) reads the file afresh, and a process that only validates keeps nothing (weak keys).
+ */
+const compiled = new WeakMap<object, Promise<CompiledDescription>>()
+
+function compiledFor(config: OpenApiValidatorConfig): Promise<CompiledDescription> {
+  let found = compiled.get(config)
+  if (found === undefined) {
+    found = compileSpec(config, true)
+    compiled.set(config, found)
+  }
+  return found
+}
+
+/** Reads the description (`offline`: no URL is fetched) and compiles every operation's validators. */
+async function compileSpec(config: OpenApiValidatorConfig, offline: boolean): Promise<CompiledDescription> {
+  const read = await readSpec(specOf(config), { offline })
+  if (read.spec === undefined) return read
+  const { operations, issues } = compileOperations(read.spec, config.responses !== 'off')
+  return { spec: read.spec, operations, issues }
 }
 
 export default openapiValidator
