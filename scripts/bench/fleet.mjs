@@ -9,18 +9,21 @@
 //    machine's clock) to the moment the LAST node answers with the new version. Reports p50/p99/max
 //    over the applies per fleet size, and how long the `gatehouse apply` command itself took.
 // 2. Per-request cost: the same config served by `gatehouse start <file>` and by a node under `--store`,
-//    each pinned to CPU 1 (taskset) with wrk pinned to CPU 0, rounds alternating which goes first.
+//    each pinned to CPU 1 (taskset) with the load generator (scripts/bench/loadgen.mjs: wrk, or
+//    autocannon's CLI, in its own process) pinned to CPU 0, rounds alternating which goes first, and
+//    `--warmup` seconds of load before every measurement (a node's first seconds are JIT warm-up).
 //    Reports the median req/s, p50/p99 and gateway CPU µs per request (/proc), and the ratio
 //    store/file: a node does no Redis work per request, so the ratio should be 1 within the noise.
 // Exits 1 when an apply did not converge in 10 s, a request failed, or a child died; every child (redis,
-// upstream, nodes) is stopped by PID, also on Ctrl-C. Needs `npm run build`, redis-server and wrk.
-import { spawn, spawnSync } from 'node:child_process'
+// upstream, nodes) is stopped by PID, also on Ctrl-C. Needs `npm run build` and redis-server.
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import os from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { benchFlags, cpuSeconds, median } from './children.mjs'
+import { loadGenerator } from './loadgen.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const BIN = join(root, 'packages/cli/bin/gatehouse.js')
@@ -41,13 +44,6 @@ if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 32) || !(applies > 0)
 }
 const KEY = 'bench-fleet-signing-key-0123456789abcdef'
 const CONVERGE_MS = 10_000
-
-function which(cmd) {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim()
-}
-const taskset = which('taskset')
-const pinClient = taskset ? [taskset, '-c', '0'] : []
-const pinGateway = taskset && os.availableParallelism() > 1 ? [taskset, '-c', '1'] : []
 
 const children = new Map()
 /** PIDs this script stopped on purpose: their exit is not a failure. */
@@ -257,45 +253,15 @@ async function convergence(redisUrl, upstream, size, deadline) {
   return { size, latencies, applyMs }
 }
 
-function runWrk(wrk, url, seconds) {
-  const out = spawnSync(
-    pinClient[0] ?? wrk,
-    [
-      ...pinClient.slice(1),
-      ...(pinClient.length ? [wrk] : []),
-      '-t1',
-      `-c${options.connections}`,
-      `-d${seconds}s`,
-      '--latency',
-      url,
-    ],
-    { encoding: 'utf8', timeout: (seconds + 30) * 1000 },
-  )
-  if (out.status !== 0) throw new Error(`wrk failed: ${out.stderr || out.error}`)
-  const text = out.stdout
-  const ms = (t) => {
-    const m = /([\d.]+)(us|ms|s)/.exec(t ?? '')
-    if (!m) return Number.NaN
-    return m[2] === 'us' ? Number(m[1]) / 1000 : m[2] === 's' ? Number(m[1]) * 1000 : Number(m[1])
-  }
-  const bad = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0)
-  const socketErrors = /Socket errors: (.*)/.exec(text)?.[1]
-  return {
-    requests: Number(/(\d+) requests in/.exec(text)?.[1] ?? 0),
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? 0),
-    p50: ms(/\s50%\s+(\S+)/.exec(text)?.[1]),
-    p99: ms(/\s99%\s+(\S+)/.exec(text)?.[1]),
-    failed:
-      bad > 0 || (socketErrors !== undefined && /(connect|read|write|timeout) [1-9]/.test(socketErrors)),
-    why: `${bad} non-2xx, socket errors: ${socketErrors ?? 'none'}`,
-  }
-}
-
 async function perRequestCost(redisUrl, upstream) {
-  const wrk = which('wrk')
-  if (!wrk) {
-    console.log('\nper-request cost: skipped (wrk is not installed: apt-get install -y wrk)')
-    return
+  const gen = loadGenerator({ root, connections: options.connections, timeout: 10 })
+  const pinGateway = gen.pinProxy
+  /** One measurement: `--warmup` seconds of load first, then `seconds` measured (CPU from /proc). */
+  async function measure(g, seconds) {
+    await gen.load(`${g.url}/small`, options.warmup)
+    const before = cpuSeconds(g.pid)
+    const r = await gen.load(`${g.url}/small`, seconds)
+    return { ...r, cpu: cpuSeconds(g.pid) - before }
   }
   const client = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
   await client.flushall()
@@ -329,18 +295,16 @@ async function perRequestCost(redisUrl, upstream) {
     ]),
   }
   const results = { file: [], store: [] }
-  for (const name of ['file', 'store']) runWrk(wrk, `${gateways[name].url}/small`, options.warmup)
   for (let round = 0; round < options.rounds; round++) {
     for (const name of round % 2 === 0 ? ['file', 'store'] : ['store', 'file']) {
-      const g = gateways[name]
-      const before = cpuSeconds(g.pid)
-      const r = runWrk(wrk, `${g.url}/small`, options.duration)
-      const cpu = cpuSeconds(g.pid) - before
-      if (r.failed) {
-        console.error(`${name}: failed answers (${r.why})`)
+      const r = await measure(gateways[name], options.duration)
+      if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0 || r.requests === 0) {
+        console.error(
+          `${name}: failed answers (${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts)`,
+        )
         process.exitCode = 1
       }
-      const cpuUs = r.requests > 0 ? (cpu * 1e6) / r.requests : Number.NaN
+      const cpuUs = r.requests > 0 ? (r.cpu * 1e6) / r.requests : Number.NaN
       results[name].push({ ...r, cpuUs })
       console.log(
         `round ${round + 1} ${name.padEnd(5)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${cpuUs.toFixed(1)} µs CPU/request`,
@@ -358,7 +322,7 @@ async function perRequestCost(redisUrl, upstream) {
     }
   }
   console.log(
-    `\nper-request cost (median of ${options.rounds} rounds, wrk -c${options.connections} ${options.duration}s${taskset ? ', pinned' : ''})`,
+    `\nper-request cost (median of ${options.rounds} rounds, ${gen.name} -c${options.connections} ${options.duration}s after ${options.warmup}s of warm-up each${pinGateway.length ? ', pinned' : ''})`,
   )
   console.log('config from          req/s    p50 ms   p99 ms   µs CPU/request')
   for (const name of ['file', 'store']) {
