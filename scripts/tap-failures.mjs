@@ -8,7 +8,7 @@
 
 const NOT_OK = /^((?: {4})*)not ok \d+ - (.*?)(?: # (?:time=[\d.]+m?s|(TODO|SKIP))\b.*)?$/
 const OK = /^((?: {4})*)ok \d+ - /
-const YAML_FIELD = /^\s+(fileName|lineNumber|columnNumber|signal|exitCode|message|code): (.*)$/
+const YAML_FIELD = /^\s+(fileName|lineNumber|columnNumber|signal|exitCode|message|code|expired): (.*)$/
 
 /** @returns {{ files: Array<{ name: string, leaves: string[] }> }} */
 export function tapFailures(out) {
@@ -62,6 +62,7 @@ function describe(node, path) {
   if (i.signal && i.signal !== 'null') extra.push(`signal ${i.signal}`)
   if (i.exitCode && i.exitCode !== '0' && i.exitCode !== 'null') extra.push(`exit ${i.exitCode}`)
   if (i.code) extra.push(i.code)
+  if (i.expired) extra.push(`expired: ${i.expired}`)
   if (path.length === 0) return `${extra.length ? extra.join(', ') : 'failed outside any subtest'}${where}`
   return `${path.join(' › ')}${where}${extra.length ? ` [${extra.join(', ')}]` : ''}`
 }
