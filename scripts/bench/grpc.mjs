@@ -1,11 +1,13 @@
 // The JSON→gRPC benchmark: `node scripts/bench/grpc.mjs [--duration 5 --rounds 3 --connections 50]`.
 //
 // One run, loopback only. Starts the inventory gRPC service (grpc-upstream.mjs) and a Gatehouse
-// gateway with the grpc plugin in front of it (grpc-gateway.mjs) as separate processes, then measures
-// from this process, alternating the order each round:
-//   - gateway: autocannon, `GET /v1/items/bk-1` (HTTP/1.1 JSON) → the grpc plugin → GetItem;
-//   - direct:  a grpc-js client calling GetItem itself, with as many calls in flight as autocannon
-//              has connections (one channel, as a gRPC client normally uses), for the same duration.
+// gateway with the grpc plugin in front of it (grpc-gateway.mjs) as separate processes, then measures,
+// alternating the order each round:
+//   - gateway: the shared load generator (loadgen.mjs: wrk, or autocannon's CLI, in its own process
+//              pinned to CPU 0), `GET /v1/items/bk-1` (HTTP/1.1 JSON) → the grpc plugin → GetItem;
+//   - direct:  a grpc-js client in this process calling GetItem itself (no load generator speaks
+//              gRPC), with as many calls in flight as the load generator has connections (one
+//              channel, as a gRPC client normally uses), for the same duration.
 // Reports the median req/s, latency and the CPU each process spent per request, and the gateway's
 // throughput as a ratio to the direct call's. Exits 1 on any failed request or a child dying.
 // Needs `npm run build` first (the example and the plugin run built). Children (children.mjs) are
@@ -15,8 +17,8 @@ import { createRequire } from 'node:module'
 import os from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import autocannon from 'autocannon'
 import { benchFlags, cpuSeconds, median, start, stopAll } from './children.mjs'
+import { loadGenerator } from './loadgen.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const requireFromExample = createRequire(join(root, 'examples/grpc/package.json'))
@@ -26,22 +28,10 @@ const { loadSync } = requireFromExample('@grpc/proto-loader')
 const { options } = benchFlags()
 
 // ── the two ways of calling GetItem ──────────────────────────────────────────────────────────────
-function viaGateway(url, seconds) {
-  return new Promise((done, reject) => {
-    autocannon(
-      { url: `${url}/v1/items/bk-1`, connections: options.connections, duration: seconds },
-      (err, r) => {
-        if (err) return reject(err)
-        done({
-          requests: r.requests.total,
-          rps: r.requests.average,
-          p50: r.latency.p50,
-          p99: r.latency.p99,
-          failures: r.errors + r.timeouts + r.non2xx,
-        })
-      },
-    )
-  })
+const gen = loadGenerator({ root, connections: options.connections, timeout: 10 })
+async function viaGateway(url, seconds) {
+  const r = await gen.load(`${url}/v1/items/bk-1`, seconds)
+  return { ...r, failures: r.errors + r.timeouts + r.non2xx + (r.requests === 0 ? 1 : 0) }
 }
 
 const proto = loadSync(join(root, 'examples/grpc/proto/inventory.proto'), {
@@ -88,8 +78,9 @@ async function measure(kind, ctx, seconds) {
   const me = process.cpuUsage(before.me)
   return {
     ...r,
-    // This process: autocannon for the gateway case, the grpc-js client for the direct one.
-    clientCpuUs: (me.user + me.system) / Math.max(1, r.requests),
+    // The grpc-js client of the direct case runs in this process; the load generator of the gateway
+    // case runs in its own and is not measured.
+    clientCpuUs: kind === 'direct' ? (me.user + me.system) / Math.max(1, r.requests) : Number.NaN,
     gatewayCpuUs: kind === 'gateway' ? (gw * 1e6) / Math.max(1, r.requests) : 0,
     upstreamCpuUs: (up * 1e6) / Math.max(1, r.requests),
   }
@@ -104,7 +95,7 @@ try {
   const client = new Inventory(upstream.url, grpc.credentials.createInsecure())
   const ctx = { upstream, gateway, client }
   console.log(
-    `${options.rounds} rounds × ${options.duration} s, ${options.connections} concurrent, ${os.cpus().length} CPUs, node ${process.version}`,
+    `${options.rounds} rounds × ${options.duration} s, ${options.connections} concurrent, ${gen.name} out of process, ${os.cpus().length} CPUs, node ${process.version}`,
   )
   for (const kind of ['gateway', 'direct']) await measure(kind, ctx, options.warmup)
   const results = { gateway: [], direct: [] }
@@ -144,7 +135,7 @@ try {
   ]) {
     const s = summary[kind]
     console.log(
-      `| ${label} | ${Math.round(s.rps)} | ${(s.rps / summary.direct.rps).toFixed(2)}× | ${s.p50} | ${s.p99} | ${Math.round(s.clientCpuUs)} | ${kind === 'gateway' ? Math.round(s.gatewayCpuUs) : '–'} | ${Math.round(s.upstreamCpuUs)} |`,
+      `| ${label} | ${Math.round(s.rps)} | ${(s.rps / summary.direct.rps).toFixed(2)}× | ${s.p50} | ${s.p99} | ${Number.isFinite(s.clientCpuUs) ? Math.round(s.clientCpuUs) : '–'} | ${kind === 'gateway' ? Math.round(s.gatewayCpuUs) : '–'} | ${Math.round(s.upstreamCpuUs)} |`,
     )
   }
   mkdirSync(join(root, '.bench'), { recursive: true })
