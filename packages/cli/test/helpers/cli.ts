@@ -34,7 +34,8 @@ export interface RunResult {
   stderr: string
 }
 
-/** Runs the CLI to completion (bounded by `timeout`). */
+/** Runs the CLI to completion. `timeout` is a hang guard, not a timing assertion: generous, because
+ * `npm test` runs two packages at once and a loaded 2-core machine can take tens of seconds to start one. */
 export function run(
   args: string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {},
@@ -55,7 +56,7 @@ export function run(
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
       reject(new Error(`gatehouse ${args.join(' ')} did not finish in time\n${stderr}`))
-    }, options.timeout ?? 30_000)
+    }, options.timeout ?? 120_000)
     child.on('close', (code) => {
       clearTimeout(timer)
       resolve({ code, stdout, stderr })
@@ -112,7 +113,7 @@ export function start(
       done = true
       child.kill('SIGKILL')
       reject(new Error(`gatehouse start did not listen in time:\n${out}`))
-    }, options.timeout ?? 30_000)
+    }, options.timeout ?? 120_000)
     child.once('exit', (code) => {
       if (done) return
       done = true
