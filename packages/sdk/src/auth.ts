@@ -21,6 +21,28 @@ import type { ConsumerRecord, PluginCheckEnv, PluginEnv } from './plugin.js'
  * always drops those headers when the client sent them, on every route.
  */
 
+/**
+ * The JWS algorithms Gatehouse verifies (RFC 7518 §3.1; EdDSA, RFC 8037): what the jwt plugin's
+ * `algorithms` and a consumer's jwt credential `algorithm` may name, and what `gatehouse import kong`
+ * carries over. `none` is never one.
+ */
+export const JWS_ALGORITHMS = Object.freeze([
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const)
+export type JwsAlgorithm = (typeof JWS_ALGORITHMS)[number]
+
 /** The `anonymous` field every auth plugin's schema includes: a consumer id or username. */
 export const AnonymousField = Type.Optional(
   Type.String({

@@ -5,7 +5,7 @@
  * packages/sdk/README.md lists every export; test/exports.test.ts holds the two equal.
  */
 
-export type { AuthGuard, CredentialEntry } from './auth.js'
+export type { AuthGuard, CredentialEntry, JwsAlgorithm } from './auth.js'
 // The contract auth plugins share (docs/authentication.md): anonymous access, credentials, consumers.
 export {
   AnonymousField,
@@ -14,6 +14,7 @@ export {
   credentialIssue,
   credentialsOf,
   findConsumer,
+  JWS_ALGORITHMS,
   pointerSegment,
   publicConsumer,
   readCredentials,

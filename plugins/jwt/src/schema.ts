@@ -1,23 +1,18 @@
-import { AnonymousField, Duration, HeaderName, Secret, type Static, Type } from '@gatehousejs/sdk'
+import {
+  AnonymousField,
+  Duration,
+  HeaderName,
+  JWS_ALGORITHMS,
+  type JwsAlgorithm,
+  Secret,
+  type Static,
+  Type,
+} from '@gatehousejs/sdk'
 import { REDIS_CONNECTION_NAME } from '@gatehousejs/sdk/redis'
 
-/** Every algorithm the plugin verifies (RFC 7518 §3.1, RFC 8037 for EdDSA). `none` is never one. */
-export const ALGORITHMS = [
-  'HS256',
-  'HS384',
-  'HS512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-] as const
-export type Algorithm = (typeof ALGORITHMS)[number]
+/** Every algorithm the plugin verifies: the SDK's list (RFC 7518 §3.1, RFC 8037 for EdDSA). `none` is never one. */
+export const ALGORITHMS = JWS_ALGORITHMS
+export type Algorithm = JwsAlgorithm
 
 function AlgorithmField(description: string, extra: { default?: Algorithm } = {}) {
   return Type.Unsafe<Algorithm>({ type: 'string', enum: [...ALGORITHMS], description, ...extra })

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { JWS_ALGORITHMS } from '@gatehousejs/sdk'
 import type {
   ConsumerConfig,
   NestedPluginConfig,
@@ -17,22 +18,6 @@ import { ImportError, type SourceFile, seg } from './source.js'
 export const KONG_FORMATS = ['1.1', '2.1', '3.0'] as const
 
 type Obj = Record<string, unknown>
-
-const JWT_ALGORITHMS = [
-  'HS256',
-  'HS384',
-  'HS512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-]
 
 interface Scope {
   kind: 'global' | 'service' | 'route' | 'consumer'
@@ -496,7 +481,7 @@ class KongImporter {
         const algorithm = typeof cred.algorithm === 'string' ? cred.algorithm : 'HS256'
         const entry: Obj = { key: String(cred.key ?? ''), algorithm }
         if (!entry.key) return this.out.warn(`${at}/key`, 'no key; left out')
-        if (!JWT_ALGORITHMS.includes(algorithm))
+        if (!(JWS_ALGORITHMS as readonly string[]).includes(algorithm))
           return this.out.warn(
             `${at}/algorithm`,
             `algorithm ${algorithm} is not supported by the jwt plugin; left out`,
