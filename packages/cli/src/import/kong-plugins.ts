@@ -109,6 +109,39 @@ function anonymous(c: Fields, ctx: MapContext): string | undefined {
   return id
 }
 
+/**
+ * A Kong field carried over as it is, under its Gatehouse name, read as `kind`; `consumer` is an
+ * auth plugin's `anonymous`: a Kong consumer reference that becomes the Gatehouse consumer id.
+ */
+type DirectField = readonly [
+  kong: string,
+  gatehouse: string,
+  kind: 'str' | 'num' | 'bool' | 'list' | 'consumer',
+]
+
+/**
+ * A mapping whose every field is carried over as it is: the docs table and the conversion come from
+ * the one list, in its order.
+ */
+function directMapping(
+  kong: string,
+  gatehouse: string,
+  fields: readonly DirectField[],
+  defaults?: Record<string, unknown>,
+): PluginMapping {
+  return {
+    kong,
+    gatehouse,
+    fields: fields.map(([k, g]) => [k, g] as const),
+    ...(defaults ? { defaults } : {}),
+    map(c, ctx) {
+      const config: Record<string, unknown> = {}
+      for (const [k, g, kind] of fields) put(config, g, kind === 'consumer' ? anonymous(c, ctx) : c[kind](k))
+      return { plugin: gatehouse, config }
+    },
+  }
+}
+
 /** The request-transformer and response-transformer operations on one part (headers, body, query). */
 function transformOps(
   c: Fields,
@@ -165,48 +198,21 @@ const SIZE_UNITS: Record<string, string> = { megabytes: 'mb', kilobytes: 'kb', b
 
 /** Every Kong plugin Gatehouse has an equivalent for. */
 export const KONG_PLUGINS: readonly PluginMapping[] = [
-  {
-    kong: 'key-auth',
-    gatehouse: 'key-auth',
-    fields: [
-      ['key_names', 'keyNames'],
-      ['key_in_header', 'keyInHeader'],
-      ['key_in_query', 'keyInQuery'],
-      ['key_in_body', 'keyInBody'],
-      ['hide_credentials', 'hideCredentials'],
-      ['anonymous', 'anonymous'],
-      ['run_on_preflight', 'runOnPreflight'],
-      ['realm', 'realm'],
-    ],
-    map(c, ctx) {
-      const config: Record<string, unknown> = {}
-      put(config, 'keyNames', c.list('key_names'))
-      put(config, 'keyInHeader', c.bool('key_in_header'))
-      put(config, 'keyInQuery', c.bool('key_in_query'))
-      put(config, 'keyInBody', c.bool('key_in_body'))
-      put(config, 'hideCredentials', c.bool('hide_credentials'))
-      put(config, 'anonymous', anonymous(c, ctx))
-      put(config, 'runOnPreflight', c.bool('run_on_preflight'))
-      put(config, 'realm', c.str('realm'))
-      return { plugin: 'key-auth', config }
-    },
-  },
-  {
-    kong: 'basic-auth',
-    gatehouse: 'basic-auth',
-    fields: [
-      ['hide_credentials', 'hideCredentials'],
-      ['anonymous', 'anonymous'],
-      ['realm', 'realm'],
-    ],
-    map(c, ctx) {
-      const config: Record<string, unknown> = {}
-      put(config, 'hideCredentials', c.bool('hide_credentials'))
-      put(config, 'anonymous', anonymous(c, ctx))
-      put(config, 'realm', c.str('realm'))
-      return { plugin: 'basic-auth', config }
-    },
-  },
+  directMapping('key-auth', 'key-auth', [
+    ['key_names', 'keyNames', 'list'],
+    ['key_in_header', 'keyInHeader', 'bool'],
+    ['key_in_query', 'keyInQuery', 'bool'],
+    ['key_in_body', 'keyInBody', 'bool'],
+    ['hide_credentials', 'hideCredentials', 'bool'],
+    ['anonymous', 'anonymous', 'consumer'],
+    ['run_on_preflight', 'runOnPreflight', 'bool'],
+    ['realm', 'realm', 'str'],
+  ]),
+  directMapping('basic-auth', 'basic-auth', [
+    ['hide_credentials', 'hideCredentials', 'bool'],
+    ['anonymous', 'anonymous', 'consumer'],
+    ['realm', 'realm', 'str'],
+  ]),
   {
     kong: 'jwt',
     gatehouse: 'jwt',
@@ -431,32 +437,16 @@ export const KONG_PLUGINS: readonly PluginMapping[] = [
       return { plugin: 'cache', config }
     },
   },
-  {
-    kong: 'cors',
-    gatehouse: 'cors',
-    fields: [
-      ['origins', 'origins'],
-      ['methods', 'methods'],
-      ['headers', 'headers'],
-      ['exposed_headers', 'exposedHeaders'],
-      ['credentials', 'credentials'],
-      ['max_age', 'maxAge'],
-      ['preflight_continue', 'preflightContinue'],
-      ['private_network', 'privateNetwork'],
-    ],
-    map(c) {
-      const config: Record<string, unknown> = {}
-      put(config, 'origins', c.list('origins'))
-      put(config, 'methods', c.list('methods'))
-      put(config, 'headers', c.list('headers'))
-      put(config, 'exposedHeaders', c.list('exposed_headers'))
-      put(config, 'credentials', c.bool('credentials'))
-      put(config, 'maxAge', c.num('max_age'))
-      put(config, 'preflightContinue', c.bool('preflight_continue'))
-      put(config, 'privateNetwork', c.bool('private_network'))
-      return { plugin: 'cors', config }
-    },
-  },
+  directMapping('cors', 'cors', [
+    ['origins', 'origins', 'list'],
+    ['methods', 'methods', 'list'],
+    ['headers', 'headers', 'list'],
+    ['exposed_headers', 'exposedHeaders', 'list'],
+    ['credentials', 'credentials', 'bool'],
+    ['max_age', 'maxAge', 'num'],
+    ['preflight_continue', 'preflightContinue', 'bool'],
+    ['private_network', 'privateNetwork', 'bool'],
+  ]),
   {
     kong: 'ip-restriction',
     gatehouse: 'ip-restriction',
@@ -491,50 +481,24 @@ export const KONG_PLUGINS: readonly PluginMapping[] = [
       return { plugin: 'request-size-limit', config }
     },
   },
-  {
-    kong: 'request-termination',
-    gatehouse: 'request-termination',
-    fields: [
-      ['status_code', 'statusCode'],
-      ['message', 'message'],
-      ['body', 'body'],
-      ['content_type', 'contentType'],
-      ['echo', 'echo'],
-      ['trigger', 'trigger'],
+  directMapping('request-termination', 'request-termination', [
+    ['status_code', 'statusCode', 'num'],
+    ['message', 'message', 'str'],
+    ['body', 'body', 'str'],
+    ['content_type', 'contentType', 'str'],
+    ['echo', 'echo', 'bool'],
+    ['trigger', 'trigger', 'str'],
+  ]),
+  directMapping(
+    'prometheus',
+    'prometheus',
+    [
+      ['per_consumer', 'perConsumer', 'bool'],
+      ['latency_metrics', 'latency', 'bool'],
+      ['bandwidth_metrics', 'bandwidth', 'bool'],
     ],
-    map(c) {
-      const config: Record<string, unknown> = {}
-      put(config, 'statusCode', c.num('status_code'))
-      put(config, 'message', c.str('message'))
-      put(config, 'body', c.str('body'))
-      put(config, 'contentType', c.str('content_type'))
-      put(config, 'echo', c.bool('echo'))
-      put(config, 'trigger', c.str('trigger'))
-      return { plugin: 'request-termination', config }
-    },
-  },
-  {
-    kong: 'prometheus',
-    gatehouse: 'prometheus',
-    fields: [
-      ['per_consumer', 'perConsumer'],
-      ['latency_metrics', 'latency'],
-      ['bandwidth_metrics', 'bandwidth'],
-    ],
-    defaults: {
-      status_code_metrics: false,
-      upstream_health_metrics: false,
-      ai_metrics: false,
-      wasm_metrics: false,
-    },
-    map(c) {
-      const config: Record<string, unknown> = {}
-      put(config, 'perConsumer', c.bool('per_consumer'))
-      put(config, 'latency', c.bool('latency_metrics'))
-      put(config, 'bandwidth', c.bool('bandwidth_metrics'))
-      return { plugin: 'prometheus', config }
-    },
-  },
+    { status_code_metrics: false, upstream_health_metrics: false, ai_metrics: false, wasm_metrics: false },
+  ),
   {
     kong: 'opentelemetry',
     gatehouse: 'opentelemetry',

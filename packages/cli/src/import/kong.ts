@@ -19,6 +19,16 @@ export const KONG_FORMATS = ['1.1', '2.1', '3.0'] as const
 
 type Obj = Record<string, unknown>
 
+/** Kong's credential entities: top-level lists, or nested under their consumer. */
+const CREDENTIAL_KINDS = [
+  'keyauth_credentials',
+  'basicauth_credentials',
+  'jwt_secrets',
+  'acls',
+  'hmacauth_credentials',
+  'oauth2_credentials',
+] as const
+
 interface Scope {
   kind: 'global' | 'service' | 'route' | 'consumer'
   /** Kong's identifiers (id and name) of the entity. */
@@ -396,14 +406,7 @@ class KongImporter {
   }
 
   private topLevelCredentials() {
-    for (const key of [
-      'keyauth_credentials',
-      'basicauth_credentials',
-      'jwt_secrets',
-      'acls',
-      'hmacauth_credentials',
-      'oauth2_credentials',
-    ]) {
+    for (const key of CREDENTIAL_KINDS) {
       asArray(this.doc[key]).forEach((cred, i) => {
         const at = `/${key}/${i}`
         const ref = isObject(cred)
@@ -424,14 +427,7 @@ class KongImporter {
 
   private credentials(c: Obj, at: string, consumer: ConsumerConfig) {
     const index = (this.out.config.consumers as ConsumerConfig[]).indexOf(consumer)
-    for (const key of [
-      'keyauth_credentials',
-      'basicauth_credentials',
-      'jwt_secrets',
-      'acls',
-      'hmacauth_credentials',
-      'oauth2_credentials',
-    ]) {
+    for (const key of CREDENTIAL_KINDS) {
       asArray(c[key]).forEach((cred, i) => {
         this.credential(key, cred, `${at}/${key}/${i}`, consumer, index)
       })
