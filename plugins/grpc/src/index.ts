@@ -42,13 +42,11 @@ export const grpc = definePlugin({
   description: 'Maps HTTP JSON routes to gRPC methods from a .proto file',
   schema: GrpcSchema,
   validate(config) {
-    const issues: ConfigIssue[] = []
-    compileGrpc(config, issues)
-    return issues
+    return compiledFor(config).issues
   },
   init(config, env) {
-    const issues: ConfigIssue[] = []
-    const compiled = compileGrpc(config, issues)
+    const compiledInValidate = compiledByConfig.has(config)
+    const { compiled, issues } = compiledFor(config)
     if (issues.length > 0 || compiled === undefined) throw new ConfigError(issues)
     const { schema, rules, fixedTarget } = compiled
     const channels = new Channels(compiled.tls)
@@ -63,7 +61,10 @@ export const grpc = definePlugin({
       return r.responseField === undefined ? json : json[r.responseField]
     }
     const needsBody = rules.some((r) => r.rule.body !== undefined)
-    env.log.debug({ service: config.service, rules: rules.length, target: config.target }, 'grpc ready')
+    env.log.debug(
+      { service: config.service, rules: rules.length, target: config.target, compiledInValidate },
+      'grpc ready',
+    )
 
     function targetOf(ctx: AccessContext): GrpcTarget {
       if (fixedTarget !== undefined) return fixedTarget
@@ -118,6 +119,25 @@ export const grpc = definePlugin({
     }
   },
 })
+
+type Compiled = ReturnType<typeof compileGrpc>
+
+/**
+ * Per config object, what `compileGrpc` made of it. Core hands a load's `validate` and then `init` the
+ * same config object, so a start or reload reads the .proto files and the CA once; a new load (new
+ * objects) reads them afresh, and a process that only validates keeps nothing (weak keys).
+ */
+const compiledByConfig = new WeakMap<GrpcConfig, { compiled: Compiled; issues: ConfigIssue[] }>()
+
+function compiledFor(config: GrpcConfig) {
+  let found = compiledByConfig.get(config)
+  if (found === undefined) {
+    const issues: ConfigIssue[] = []
+    found = { compiled: compileGrpc(config, issues), issues }
+    compiledByConfig.set(config, found)
+  }
+  return found
+}
 
 /**
  * What `init` builds from the config, with no I/O but reading the files it names (the .proto and the
