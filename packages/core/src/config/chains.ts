@@ -1,6 +1,6 @@
 import type { PluginScope } from '@gatehousejs/sdk'
 import type { WhenConfig } from '@gatehousejs/sdk/config'
-import type { Chain, Instance, Step, WhenInput } from '../model.js'
+import type { Chain, CompiledRoute, Instance, Step, WhenInput } from '../model.js'
 
 export function specificityOf(scope: PluginScope): number {
   return (scope.consumer ? 4 : 0) + (scope.route ? 2 : scope.service ? 1 : 0)
@@ -28,6 +28,32 @@ export function selectInstances(
     else if (inst.specificity > list[0]!.specificity) list[0] = inst
   }
   return [...chosen.values()].flat().sort((a, b) => a.rank - b.rank)
+}
+
+/** The consumers that some instance is scoped to: each may need its own chain on a route. */
+export function consumersWithInstances(instances: readonly Instance[]): string[] {
+  return [...new Set(instances.map((i) => i.scope.consumer).filter(Boolean) as string[])]
+}
+
+/**
+ * A route's chain (for requests with no consumer), and a chain for each consumer whose scoped
+ * instances change the route's selection; a consumer that changes nothing runs the route's chain.
+ * Compiled routes and dispatch's service routes are both built here.
+ */
+export function routeChains(
+  instances: Instance[],
+  service: string,
+  route: string | undefined,
+  consumers: readonly string[],
+): Pick<CompiledRoute, 'chain' | 'consumerChains'> {
+  const base = selectInstances(instances, service, route, undefined)
+  const consumerChains = new Map<string, Chain>()
+  for (const c of consumers) {
+    const sel = selectInstances(instances, service, route, c)
+    if (sel.length !== base.length || sel.some((inst, i) => inst !== base[i]))
+      consumerChains.set(c, buildChain(sel))
+  }
+  return { chain: buildChain(base), consumerChains }
 }
 
 export function buildChain(instances: Instance[]): Chain {

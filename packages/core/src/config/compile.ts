@@ -1,9 +1,9 @@
 import { ConfigError, type Dispatch, type PluginDefinition, type UpstreamHealth } from '@gatehousejs/sdk'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import type { Logger } from 'pino'
-import type { Chain, CompiledRoute, Generation, Instance } from '../model.js'
+import type { CompiledRoute, Generation, Instance } from '../model.js'
 import { Router } from '../request/router.js'
-import { buildChain, selectInstances } from './chains.js'
+import { buildChain, consumersWithInstances, routeChains, selectInstances } from './chains.js'
 import { requestHolds } from './generation.js'
 import { closeInstances, initialiseInstances } from './initialise.js'
 import { rankInstances } from './rank.js'
@@ -54,19 +54,11 @@ function warnUnreachableRewrites(instances: Instance[], logger: Logger): void {
 /** Step 4: each route's chain (and its consumers' chains), the router, and the generation around them. */
 function compileTables(plan: Plan, instances: Instance[], opts: CompileOptions): Generation {
   const config = plan.config
-  const consumersWithInstances = [
-    ...new Set(instances.map((i) => i.scope.consumer).filter(Boolean) as string[]),
-  ]
-  const routes: CompiledRoute[] = plan.routes.map(({ route }) => {
-    const base = selectInstances(instances, route.service.name, route.name, undefined)
-    const consumerChains = new Map<string, Chain>()
-    for (const c of consumersWithInstances) {
-      const sel = selectInstances(instances, route.service.name, route.name, c)
-      if (sel.length !== base.length || sel.some((inst, i) => inst !== base[i]))
-        consumerChains.set(c, buildChain(sel))
-    }
-    return { ...route, chain: buildChain(base), consumerChains }
-  })
+  const consumers = consumersWithInstances(instances)
+  const routes: CompiledRoute[] = plan.routes.map(({ route }) => ({
+    ...route,
+    ...routeChains(instances, route.service.name, route.name, consumers),
+  }))
   const router = new Router(
     routes.map((r, i) => {
       const input = plan.routes[i]!.input

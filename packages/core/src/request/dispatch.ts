@@ -8,9 +8,9 @@ import type {
   Headers,
   RouteInfo,
 } from '@gatehousejs/sdk'
-import { buildChain, selectInstances } from '../config/chains.js'
+import { consumersWithInstances, routeChains } from '../config/chains.js'
 import { DispatchLoop, DispatchTimeout, InternalError } from '../errors.js'
-import type { Chain, CompiledRoute, Generation, Sender } from '../model.js'
+import type { CompiledRoute, Generation, Sender } from '../model.js'
 import { Context } from './context.js'
 import { type RouteMatch, Router } from './router.js'
 
@@ -109,13 +109,6 @@ function serviceRoute(gen: Generation, name: string): CompiledRoute | undefined 
   if (known !== undefined) return known
   const service = gen.services.get(name)
   if (service === undefined) return undefined
-  const base = selectInstances(gen.instances, name, undefined, undefined)
-  const consumerChains = new Map<string, Chain>()
-  for (const c of new Set(gen.instances.map((i) => i.scope.consumer).filter(Boolean) as string[])) {
-    const sel = selectInstances(gen.instances, name, undefined, c)
-    if (sel.length !== base.length || sel.some((inst, i) => inst !== base[i]))
-      consumerChains.set(c, buildChain(sel))
-  }
   const info: RouteInfo = Object.freeze({
     name: `service:${name}`,
     service: name,
@@ -135,8 +128,7 @@ function serviceRoute(gen: Generation, name: string): CompiledRoute | undefined 
       gen.config.escapedSlashes ??
       'reject',
     timeouts: service.timeouts,
-    chain: buildChain(base),
-    consumerChains,
+    ...routeChains(gen.instances, name, undefined, consumersWithInstances(gen.instances)),
     maxInflight: 0,
     inflight: 0,
   }
