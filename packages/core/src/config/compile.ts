@@ -6,8 +6,10 @@ import { Router } from '../request/router.js'
 import { buildChain, consumersWithInstances, routeChains, selectInstances } from './chains.js'
 import { requestHolds } from './generation.js'
 import { closeInstances, initialiseInstances } from './initialise.js'
+import { runPluginChecks } from './instances.js'
+import type { Plan } from './plan.js'
 import { rankInstances } from './rank.js'
-import { type Plan, planGeneration, runPluginChecks } from './validate.js'
+import { planGeneration } from './validate.js'
 
 export interface CompileOptions {
   plugins: Map<string, PluginDefinition>

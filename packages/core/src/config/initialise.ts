@@ -3,7 +3,8 @@ import { pluginKeyProblems } from '@gatehousejs/sdk/config'
 import type { Logger } from 'pino'
 import type { Generation, Instance } from '../model.js'
 import { compileWhen, specificityOf } from './chains.js'
-import { type Plan, pluginIssues } from './validate.js'
+import { pluginIssues } from './instances.js'
+import type { Plan } from './plan.js'
 
 export interface InitialiseOptions {
   logger: Logger
