@@ -1,6 +1,4 @@
 import type http from 'node:http'
-import type http2 from 'node:http2'
-import net from 'node:net'
 import type tls from 'node:tls'
 import { ConfigError, type PluginDefinition } from '@gatehousejs/sdk'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
@@ -14,6 +12,7 @@ import { createDispatch, type Inject } from './request/dispatch.js'
 import { requestIdFor } from './request/forwarding.js'
 import { handleRequest } from './request/lifecycle.js'
 import { createApp, createSender } from './server/http.js'
+import { Listener } from './server/listener.js'
 import { Guard, serverLimits } from './server/protect.js'
 import {
   checkStores,
@@ -270,6 +269,13 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     return handleRequest(rt, { raw, res, requestId: id, reply: res, sender: send })
   }
 
+  const listener = new Listener(app, rt, {
+    tls: tlsState !== undefined,
+    http2: http2Enabled,
+    tunnels,
+    drainTimeout,
+    closeGrace: Math.min(options.closeGrace ?? 2_000, drainTimeout),
+  })
   let url: string | undefined
   let closing: Promise<void> | undefined
   let closed = false
@@ -293,9 +299,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
 
   const gateway: Gateway = {
     async listen(opts = {}) {
-      const listened = await app.listen({ port: opts.port ?? 0, host: opts.host ?? 'localhost' })
-      // Fastify names the scheme from its own `https` option, which a serverFactory does not set.
-      const address = tlsState === undefined ? listened : listened.replace(/^http:/, 'https:')
+      const address = await listener.listen(opts.port ?? 0, opts.host ?? 'localhost')
       if (options.status !== undefined) {
         try {
           statusServer = await startStatusServer(
@@ -414,18 +418,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         removeSignals()
         stopWatching?.()
         guard.stop()
-        // A tunnel has no request boundary to drain at: it is closed now (clients reconnect elsewhere).
-        for (const socket of tunnels) socket.destroy()
-        const server = app.server as http.Server & Partial<http2.Http2SecureServer>
-        const force = setTimeout(() => {
-          server.closeAllConnections?.()
-          for (const session of sessions) session.destroy()
-        }, drainTimeout)
-        force.unref()
-        await stopAccepting(server)
-        // Every connection has ended: Fastify's own close finds nothing left to refuse or cut.
-        await app.close()
-        clearTimeout(force)
+        await listener.close()
         await generations.closeAll()
         closed = true
         // Last: a probe sees 503 (draining) until the process is gone, never a refused connection early.
@@ -488,44 +481,6 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     get url() {
       return url
     },
-  }
-  const closeGrace = Math.min(options.closeGrace ?? 2_000, drainTimeout)
-  /**
-   * The close order that loses no request (Envoy's drain does the same): stop accepting first, so a
-   * new connection goes elsewhere (another worker of the cluster: Node's primary hands a connection
-   * that reaches a closed worker to another one; another node behind the load balancer). Requests on
-   * connections already open are served, each HTTP/1.x response with `connection: close` and each
-   * HTTP/2 session with a GOAWAY, so clients move their next request to a new connection. Only after
-   * `closeGrace` are idle keep-alive connections closed and late requests refused (503
-   * GH_GATEWAY_CLOSING). Resolves once every connection has ended (the `force` timer bounds it).
-   */
-  async function stopAccepting(server: http.Server & Partial<http2.Http2SecureServer>): Promise<void> {
-    const ended = new Promise<boolean>((resolve) => server.once('close', () => resolve(true)))
-    // net's close, not http's: Node's http close also closes idle keep-alive connections at once,
-    // which races a client already sending its next request on one (RFC 9112 §9.5, §9.3.1: the
-    // client cannot tell that close from a failure, and may retry only idempotent requests).
-    net.Server.prototype.close.call(server)
-    for (const session of sessions) session.close()
-    let timer: NodeJS.Timeout | undefined
-    const grace = new Promise<boolean>((resolve) => {
-      timer = setTimeout(resolve, closeGrace, false)
-    })
-    const done = await Promise.race([ended, grace])
-    clearTimeout(timer)
-    if (done) return
-    rt.refusing = true
-    server.closeIdleConnections?.()
-    await ended
-  }
-  const sessions = new Set<http2.ServerHttp2Session>()
-  if (http2Enabled) {
-    app.server.on('session', (session: http2.ServerHttp2Session) => {
-      sessions.add(session)
-      // An idle session is closed like an idle HTTP/1.1 connection (GOAWAY, then close).
-      const idle = guard.limits.keepAliveTimeout
-      if (idle > 0) session.setTimeout(idle, () => session.close())
-      session.once('close', () => sessions.delete(session))
-    })
   }
   let stopWatching: (() => void) | undefined
   /** Serves `loaded` from now on (the server was built with the first ones) and watches its files. */
