@@ -14,6 +14,7 @@ import { handleRequest } from './request/lifecycle.js'
 import { createApp, createSender } from './server/http.js'
 import { Listener } from './server/listener.js'
 import { Guard, serverLimits } from './server/protect.js'
+import { ShutdownSignals } from './server/signals.js'
 import {
   checkStores,
   configHash,
@@ -285,17 +286,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   let reloading: Promise<unknown> = Promise.resolve()
   const drainDelay = options.drainDelay ?? 0
   const hashes = new WeakMap<Generation, string>()
-  const onSignal = (signal: NodeJS.Signals) => {
-    logger.info({ signal, drainDelay }, 'closing gracefully')
-    gateway.shutdown().finally(() => {
-      removeSignals()
-      process.kill(process.pid, signal)
-    })
-  }
-  const removeSignals = () => {
-    process.off('SIGTERM', onSignal)
-    process.off('SIGINT', onSignal)
-  }
+  const signals = new ShutdownSignals(() => gateway.shutdown(), logger, drainDelay)
 
   const gateway: Gateway = {
     async listen(opts = {}) {
@@ -320,10 +311,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       }
       url = address
       guard.start()
-      if (options.handleSignals !== false) {
-        process.on('SIGTERM', onSignal)
-        process.on('SIGINT', onSignal)
-      }
+      if (options.handleSignals !== false) signals.add()
       logger[opts.log === false ? 'debug' : 'info'](
         { address, status: statusServer?.url, routes: rt.current.routes.length },
         'gateway listening',
@@ -415,7 +403,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       // From now on every HTTP/1.x response carries `connection: close`.
       rt.closing = true
       closing = (async () => {
-        removeSignals()
+        signals.remove()
         stopWatching?.()
         guard.stop()
         await listener.close()
