@@ -11,6 +11,7 @@ import type { Generation, MirrorStats, PluginInstanceSummary, Runtime } from './
 import { createDispatch, type Inject } from './request/dispatch.js'
 import { requestIdFor } from './request/forwarding.js'
 import { handleRequest } from './request/lifecycle.js'
+import { Certificates } from './server/certificates.js'
 import { createApp, createSender } from './server/http.js'
 import { Listener } from './server/listener.js'
 import { Guard, serverLimits } from './server/protect.js'
@@ -25,15 +26,7 @@ import {
   statusBody,
   type WorkerStatus,
 } from './server/status.js'
-import {
-  applyTls,
-  baseDirOf,
-  type LoadedTls,
-  loadTls,
-  type TlsState,
-  tlsForReload,
-  watchCertificates,
-} from './server/tls.js'
+import { baseDirOf, loadTls, type TlsState, tlsForReload } from './server/tls.js'
 import type { Tunnels } from './server/upgrade.js'
 import type { HealthEvent, HealthHub, UpstreamSnapshot } from './upstream/health.js'
 import { mirrorStats } from './upstream/mirror.js'
@@ -202,7 +195,6 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   }
   const http2Enabled = config.http2 === true
   const tunnels: Tunnels = new Set()
-  let configFile = options.file
   let generationId = 0
   // Plugins read target health through env.upstreams (a metrics plugin at scrape time); `gateway`
   // exists by the time anything calls it.
@@ -277,6 +269,12 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     drainTimeout,
     closeGrace: Math.min(options.closeGrace ?? 2_000, drainTimeout),
   })
+  const certificates =
+    tlsState &&
+    new Certificates(app.server as unknown as tls.Server, tlsState, logger, () => ({
+      tls: rt.current.config.tls,
+      file: rt.current.file,
+    }))
   let url: string | undefined
   let closing: Promise<void> | undefined
   let closed = false
@@ -386,8 +384,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         const old = rt.current
         rt.current = gen
         guard.update(serverLimits(gen.config.server, options), app.server as http.Server)
-        configFile = nextFile
-        if (nextTls !== undefined) useCertificates(nextTls)
+        if (nextTls !== undefined) certificates?.use(nextTls)
         // Health checks follow the configuration: new groups start, replaced ones stop probing.
         const liveGroups = groupsOf(gen)
         for (const group of liveGroups) group.start(hub)
@@ -404,7 +401,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       rt.closing = true
       closing = (async () => {
         signals.remove()
-        stopWatching?.()
+        certificates?.stop()
         guard.stop()
         await listener.close()
         await generations.closeAll()
@@ -416,9 +413,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       return closing
     },
     async reloadCertificates() {
-      const config = rt.current.config.tls
-      if (config === undefined || tlsState === undefined) return
-      useCertificates(loadTls(structuredClone(config), baseDirOf(configFile)))
+      certificates?.reload()
     },
     get config() {
       return rt.current.config
@@ -470,22 +465,6 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       return url
     },
   }
-  let stopWatching: (() => void) | undefined
-  /** Serves `loaded` from now on (the server was built with the first ones) and watches its files. */
-  function useCertificates(loaded: LoadedTls): void {
-    if (loaded !== tlsState!.current) applyTls(app.server as unknown as tls.Server, tlsState!, loaded)
-    stopWatching?.()
-    stopWatching = undefined
-    if (loaded.watch && loaded.files.length > 0) {
-      stopWatching = watchCertificates(loaded.files, logger, () => {
-        gateway.reloadCertificates().then(
-          () => logger.info('TLS certificates reloaded'),
-          (err) => logger.error({ err }, 'TLS certificates not reloaded; the previous ones stay'),
-        )
-      })
-    }
-  }
-  if (tlsState !== undefined) useCertificates(tlsState.current)
   return gateway
 }
 
