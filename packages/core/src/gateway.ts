@@ -3,8 +3,8 @@ import type tls from 'node:tls'
 import { ConfigError, type PluginDefinition } from '@gatehousejs/sdk'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import type { Logger } from 'pino'
-import { compileGeneration } from './config/compile.js'
 import { Generations, groupsOf } from './config/generation.js'
+import { Loader } from './config/loader.js'
 import { redactConfig } from './config/redact.js'
 import { createLogger, type LoggerOption } from './logger.js'
 import type { Generation, MirrorStats, PluginInstanceSummary, Runtime } from './model.js'
@@ -176,15 +176,14 @@ export interface Gateway {
  */
 export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
   const logger = createLogger(options.logger)
-  const registry = new Map<string, PluginDefinition>()
-  for (const def of options.plugins ?? []) {
-    if (registry.has(def.name) && registry.get(def.name) !== def) {
-      throw new ConfigError([
-        { pointer: '', plugin: def.name, message: `two plugin definitions are named "${def.name}"` },
-      ])
-    }
-    registry.set(def.name, def)
-  }
+  // Plugins read target health through env.upstreams (a metrics plugin at scrape time), and call
+  // through the gateway itself through env.dispatch (aggregation): both exist by the time one is called.
+  let inject: Inject | undefined
+  const loader = new Loader(options.plugins, {
+    logger,
+    upstreams: () => gateway.upstreams(),
+    dispatch: createDispatch(() => inject),
+  })
   // Certificates are read before anything else is built: a bad one fails the load with its pointer.
   const tlsState: TlsState | undefined =
     config.tls === undefined ? undefined : { current: loadTls(config.tls, baseDirOf(options.file)) }
@@ -195,22 +194,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   }
   const http2Enabled = config.http2 === true
   const tunnels: Tunnels = new Set()
-  let generationId = 0
-  // Plugins read target health through env.upstreams (a metrics plugin at scrape time); `gateway`
-  // exists by the time anything calls it.
-  const upstreamHealth = () => gateway.upstreams()
-  // Plugins call through the gateway itself (env.dispatch, e.g. aggregation) once `app` is built.
-  let inject: Inject | undefined
-  const dispatch = createDispatch(() => inject)
-  const first = await compileGeneration(config, {
-    plugins: registry,
-    logger,
-    previous: undefined,
-    file: options.file,
-    id: ++generationId,
-    upstreams: upstreamHealth,
-    dispatch,
-  })
+  const first = await loader.load(config, options.file, undefined)
   const pools = new Pools(logger)
   const guard = new Guard(serverLimits(first.config.server, options), logger)
   const rt: Runtime = { current: first, pools, closing: false, refusing: false, logger, guard }
@@ -281,7 +265,6 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   let shuttingDown: Promise<void> | undefined
   let draining = false
   let statusServer: StatusServer | undefined
-  let reloading: Promise<unknown> = Promise.resolve()
   const drainDelay = options.drainDelay ?? 0
   const hashes = new WeakMap<Generation, string>()
   const signals = new ShutdownSignals(() => gateway.shutdown(), logger, drainDelay)
@@ -365,22 +348,11 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       return statusServer?.url
     },
     reload(next, reloadOptions = {}) {
-      const run = reloading.then(async () => {
+      return loader.serially(async () => {
         if (rt.closing) throw new Error('the gateway is closing')
         const nextFile = reloadOptions.file ?? options.file
         const nextTls = tlsForReload(next, tlsState !== undefined, http2Enabled, baseDirOf(nextFile))
-        const nextRegistry = new Map(registry)
-        for (const def of reloadOptions.plugins ?? []) nextRegistry.set(def.name, def)
-        const gen = await compileGeneration(next, {
-          plugins: nextRegistry,
-          logger,
-          previous: rt.current,
-          file: reloadOptions.file ?? options.file,
-          id: ++generationId,
-          upstreams: upstreamHealth,
-          dispatch,
-        })
-        for (const [name, def] of nextRegistry) registry.set(name, def)
+        const gen = await loader.load(next, nextFile, rt.current, reloadOptions.plugins)
         const old = rt.current
         rt.current = gen
         guard.update(serverLimits(gen.config.server, options), app.server as http.Server)
@@ -392,8 +364,6 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         logger.info({ generation: gen.id, routes: gen.routes.length }, 'configuration reloaded')
         void generations.retire(old)
       })
-      reloading = run.catch(() => {})
-      return run
     },
     close() {
       if (closing) return closing

@@ -20,6 +20,25 @@ import { declarations } from './references.js'
 
 const EMPTY_CONFIG_SCHEMA = { type: 'object', additionalProperties: false, properties: {} }
 
+/** The plugin definitions by name; two different definitions under one name is a problem. */
+export function pluginRegistry(defs: readonly PluginDefinition[] | undefined): {
+  registry: Map<string, PluginDefinition>
+  issues: ConfigIssue[]
+} {
+  const registry = new Map<string, PluginDefinition>()
+  const issues: ConfigIssue[] = []
+  for (const def of defs ?? []) {
+    if (registry.has(def.name) && registry.get(def.name) !== def)
+      issues.push({
+        pointer: '',
+        plugin: def.name,
+        message: `two plugin definitions are named "${def.name}"`,
+      })
+    registry.set(def.name, def)
+  }
+  return { registry, issues }
+}
+
 /** Checks every enabled plugin declaration into `plan.planned`. */
 export function checkInstances(
   config: GatewayConfig,

@@ -4,7 +4,13 @@ import { type GatewayConfig, GatewayConfigSchema, type TlsConfig } from '@gateho
 import { loadTls } from '../server/tls.js'
 import { validateWith } from './ajv.js'
 import { checkConsumers } from './consumers.js'
-import { checkInstances, pluginIssues, runPluginChecks, unshareInstanceConfigs } from './instances.js'
+import {
+  checkInstances,
+  pluginIssues,
+  pluginRegistry,
+  runPluginChecks,
+  unshareInstanceConfigs,
+} from './instances.js'
 import type { Plan, PlanOptions } from './plan.js'
 import { compileRedisSection } from './redis.js'
 import { checkServices } from './services.js'
@@ -93,17 +99,7 @@ export async function validateConfig(
   config: GatewayConfig,
   options: ValidateOptions = {},
 ): Promise<ConfigValidation> {
-  const issues: ConfigIssue[] = []
-  const registry = new Map<string, PluginDefinition>()
-  for (const def of options.plugins ?? []) {
-    if (registry.has(def.name) && registry.get(def.name) !== def)
-      issues.push({
-        pointer: '',
-        plugin: def.name,
-        message: `two plugin definitions are named "${def.name}"`,
-      })
-    registry.set(def.name, def)
-  }
+  const { registry, issues } = pluginRegistry(options.plugins)
   const plan = planGeneration(config, { plugins: registry, hints: true })
   issues.push(...plan.issues)
   issues.push(...(await runPluginChecks(plan, 'validate')))
