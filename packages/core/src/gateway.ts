@@ -6,8 +6,9 @@ import type { Logger } from 'pino'
 import { Generations, groupsOf } from './config/generation.js'
 import { Loader } from './config/loader.js'
 import { redactConfig } from './config/redact.js'
+import { instanceSummaries, routeSummaries } from './config/summaries.js'
 import { createLogger, type LoggerOption } from './logger.js'
-import type { Generation, MirrorStats, PluginInstanceSummary, Runtime } from './model.js'
+import type { Generation, MirrorStats, PluginInstanceSummary, RouteSummary, Runtime } from './model.js'
 import { createDispatch, type Inject } from './request/dispatch.js'
 import { requestIdFor } from './request/forwarding.js'
 import { handleRequest } from './request/lifecycle.js'
@@ -91,17 +92,6 @@ export interface ListenOptions {
    * CLI prints one line with the admin and status addresses too).
    */
   log?: boolean
-}
-
-export interface RouteSummary {
-  name: string
-  service: string
-  upstream: string
-  paths: readonly string[]
-  methods: readonly string[] | undefined
-  hosts: readonly string[] | undefined
-  /** Plugin instance ids per phase, in the order they run (for requests with no consumer). */
-  plugins: Record<'access' | 'response' | 'log' | 'error', string[]>
 }
 
 export interface ReloadOptions {
@@ -401,31 +391,10 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       }
     },
     routes() {
-      return rt.current.routes.map((r) => ({
-        name: r.name,
-        service: r.service.name,
-        upstream: r.service.info.url,
-        paths: r.info.paths,
-        methods: r.info.methods,
-        hosts: r.info.hosts,
-        plugins: {
-          access: r.chain.access.map((s) => s.instance.id),
-          response: r.chain.response.map((s) => s.instance.id),
-          log: r.chain.log.map((s) => s.instance.id),
-          error: r.chain.error.map((s) => s.instance.id),
-        },
-      }))
+      return routeSummaries(rt.current)
     },
     plugins() {
-      return rt.current.instances.map((i) => ({
-        id: i.id,
-        plugin: i.def.name,
-        version: i.def.version,
-        scope: i.scope,
-        pointer: i.pointer,
-        schema: i.def.schema,
-        admin: i.handlers.admin ?? [],
-      }))
+      return instanceSummaries(rt.current)
     },
     get server() {
       return app.server

@@ -10,11 +10,10 @@ export type {
   GatewayOptions,
   ListenOptions,
   ReloadOptions,
-  RouteSummary,
 } from './gateway.js'
 export { createGateway } from './gateway.js'
 export { createLogger, REDACT_PATHS } from './logger.js'
-export type { MirrorStats, PluginInstanceSummary } from './model.js'
+export type { MirrorStats, PluginInstanceSummary, RouteSummary } from './model.js'
 export { normalisePath } from './request/path.js'
 export type { AdminOptions, AdminServer } from './server/admin.js'
 export { startAdmin } from './server/admin.js'

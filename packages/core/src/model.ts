@@ -225,6 +225,18 @@ export interface Generation {
   drained(timeout: number): Promise<void>
 }
 
+/** A route as the gateway shows it (`gateway.routes()`, the admin API). */
+export interface RouteSummary {
+  name: string
+  service: string
+  upstream: string
+  paths: readonly string[]
+  methods: readonly string[] | undefined
+  hosts: readonly string[] | undefined
+  /** Plugin instance ids per phase, in the order they run (for requests with no consumer). */
+  plugins: Record<'access' | 'response' | 'log' | 'error', string[]>
+}
+
 /** A running plugin instance as the gateway shows it (`gateway.plugins()`, the admin API). */
 export interface PluginInstanceSummary {
   id: string
