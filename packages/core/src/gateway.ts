@@ -5,10 +5,9 @@ import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import type { Logger } from 'pino'
 import { Generations, groupsOf } from './config/generation.js'
 import { Loader } from './config/loader.js'
-import { redactConfig } from './config/redact.js'
 import { instanceSummaries, routeSummaries } from './config/summaries.js'
 import { createLogger, type LoggerOption } from './logger.js'
-import type { Generation, MirrorStats, PluginInstanceSummary, RouteSummary, Runtime } from './model.js'
+import type { MirrorStats, PluginInstanceSummary, RouteSummary, Runtime } from './model.js'
 import { createDispatch, type Inject } from './request/dispatch.js'
 import { requestIdFor } from './request/forwarding.js'
 import { handleRequest } from './request/lifecycle.js'
@@ -18,17 +17,15 @@ import { Listener } from './server/listener.js'
 import { Guard, serverLimits } from './server/protect.js'
 import { ShutdownSignals } from './server/signals.js'
 import {
-  checkStores,
-  configHash,
   type Readiness,
   type StatusOptions,
   type StatusServer,
   startStatusServer,
-  statusBody,
   type WorkerStatus,
 } from './server/status.js'
 import { baseDirOf, loadTls, type TlsState, tlsForReload } from './server/tls.js'
 import type { Tunnels } from './server/upgrade.js'
+import { GatewayStatus } from './server/worker-status.js'
 import type { HealthEvent, HealthHub, UpstreamSnapshot } from './upstream/health.js'
 import { mirrorStats } from './upstream/mirror.js'
 import { Pools } from './upstream/pools.js'
@@ -202,8 +199,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     },
   }
   for (const group of groupsOf(first)) group.start(hub)
-  const createdAt = performance.now()
-  let served = 0
+  const status = new GatewayStatus(() => rt.current, options.status)
   const drainTimeout = options.drainTimeout ?? 30_000
   const generations = new Generations(rt, drainTimeout, logger)
 
@@ -221,7 +217,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     req: import('fastify').FastifyRequest,
     reply: import('fastify').FastifyReply,
   ) {
-    served++
+    status.served++
     await handleRequest(rt, { raw: req.raw, res: reply.raw, requestId: req.id, reply, sender })
     return reply
   }
@@ -251,12 +247,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     }))
   let url: string | undefined
   let closing: Promise<void> | undefined
-  let closed = false
   let shuttingDown: Promise<void> | undefined
-  let draining = false
   let statusServer: StatusServer | undefined
   const drainDelay = options.drainDelay ?? 0
-  const hashes = new WeakMap<Generation, string>()
   const signals = new ShutdownSignals(() => gateway.shutdown(), logger, drainDelay)
 
   const gateway: Gateway = {
@@ -264,23 +257,14 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       const address = await listener.listen(opts.port ?? 0, opts.host ?? 'localhost')
       if (options.status !== undefined) {
         try {
-          statusServer = await startStatusServer(
-            {
-              status: async () => {
-                const self = gateway.status()
-                const r = await gateway.readiness()
-                return statusBody([self], r.ready, self.uptime, options.status?.fleet?.())
-              },
-              ready: () => gateway.readiness(),
-            },
-            options.status,
-          )
+          statusServer = await startStatusServer(status.source(), options.status)
         } catch (err) {
           await app.close()
           throw err
         }
       }
       url = address
+      status.listening()
       guard.start()
       if (options.handleSignals !== false) signals.add()
       logger[opts.log === false ? 'debug' : 'info'](
@@ -291,7 +275,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     },
     shutdown() {
       if (shuttingDown) return shuttingDown
-      draining = true
+      status.draining()
       shuttingDown = (async () => {
         if (drainDelay > 0 && url !== undefined && !rt.closing) {
           logger.info({ drainDelay }, 'draining: readiness answers 503; still serving until the delay ends')
@@ -302,37 +286,10 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       return shuttingDown
     },
     status() {
-      const gen = rt.current
-      let hash = hashes.get(gen)
-      if (hash === undefined) {
-        hash = configHash(redactConfig(gen.config, gateway.plugins()))
-        hashes.set(gen, hash)
-      }
-      const plugins = new Map<string, string>()
-      for (const inst of gen.instances) plugins.set(inst.def.name, inst.def.version)
-      return {
-        pid: process.pid,
-        state: closed
-          ? 'closed'
-          : draining || rt.closing
-            ? 'draining'
-            : url === undefined
-              ? 'starting'
-              : 'ready',
-        uptime: Math.round((performance.now() - createdAt) / 100) / 10,
-        config: { generation: gen.id, hash },
-        requests: { served },
-        plugins: [...plugins].map(([name, version]) => ({ name, version })),
-      }
+      return status.status()
     },
-    async readiness() {
-      const reasons: string[] = []
-      if (closed || draining || rt.closing) reasons.push('draining: the gateway is shutting down')
-      else if (url === undefined) reasons.push('not listening yet')
-      if (reasons.length === 0) {
-        reasons.push(...(await checkStores(options.status?.require ?? [], options.status?.checkTimeout)))
-      }
-      return { ready: reasons.length === 0, reasons }
+    readiness() {
+      return status.readiness()
     },
     get statusUrl() {
       return statusServer?.url
@@ -359,13 +316,14 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       if (closing) return closing
       // From now on every HTTP/1.x response carries `connection: close`.
       rt.closing = true
+      status.draining()
       closing = (async () => {
         signals.remove()
         certificates?.stop()
         guard.stop()
         await listener.close()
         await generations.closeAll()
-        closed = true
+        status.state = 'closed'
         // Last: a probe sees 503 (draining) until the process is gone, never a refused connection early.
         await statusServer?.close()
         logger.info('gateway closed')
