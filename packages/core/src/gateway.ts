@@ -12,7 +12,7 @@ import { createDispatch, type Inject } from './request/dispatch.js'
 import { requestIdFor } from './request/forwarding.js'
 import { handleRequest } from './request/lifecycle.js'
 import { Certificates } from './server/certificates.js'
-import { createApp, createSender } from './server/http.js'
+import { createApp } from './server/http.js'
 import { Listener } from './server/listener.js'
 import { Guard, serverLimits } from './server/protect.js'
 import { ShutdownSignals } from './server/signals.js'
@@ -210,19 +210,10 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     http2: http2Enabled,
     maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
     tunnels,
+    onRequest: () => {
+      status.served++
+    },
   })
-  const sender = createSender(rt)
-  async function proxyHandler(
-    this: unknown,
-    req: import('fastify').FastifyRequest,
-    reply: import('fastify').FastifyReply,
-  ) {
-    status.served++
-    await handleRequest(rt, { raw: req.raw, res: reply.raw, requestId: req.id, reply, sender })
-    return reply
-  }
-  app.all('*', proxyHandler)
-  app.setNotFoundHandler(proxyHandler)
   await app.ready()
   // A dispatched call enters the lifecycle directly (request/dispatch.ts collects its answer), with its
   // caller's request id or, like a client request, one of its own.

@@ -7,6 +7,7 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
+  type FastifyRequest,
   LogController,
 } from 'fastify'
 import type { Logger } from 'pino'
@@ -14,6 +15,7 @@ import { ConnectUnsupported, InternalError, RequestMalformed, RequestPathInvalid
 import type { Runtime, Sender } from '../model.js'
 import { pinOf } from '../request/dispatch.js'
 import { requestIdFor } from '../request/forwarding.js'
+import { handleRequest } from '../request/lifecycle.js'
 import { UpstreamBody } from '../upstream/send.js'
 import { sendLastError, writeClientError, writeError } from './client-errors.js'
 import { checkingInterval } from './protect.js'
@@ -34,12 +36,14 @@ export interface AppOptions {
   maxHeaderSize: number
   /** Open WebSocket (and other upgraded) connections, closed at once by `close()`. */
   tunnels: Tunnels
+  /** Called once per client request, as it enters the lifecycle (the status counts them). */
+  onRequest: () => void
 }
 
 /**
  * Fastify as core uses it: our own Node server (createServer) with the edge's protections, errors
  * before the lifecycle answered in JSON, no body parsing (bodies stream), no request logging.
- * The caller routes every request to the lifecycle.
+ * Every request goes to the lifecycle (request/lifecycle.ts); the caller awaits `ready()`.
  */
 export function createApp(o: AppOptions): FastifyInstance {
   const { rt, logger, tlsState, tunnels } = o
@@ -111,6 +115,14 @@ export function createApp(o: AppOptions): FastifyInstance {
     const e = (err as { statusCode?: number }).statusCode === 400 ? RequestMalformed() : InternalError()
     sendLastError(reply, e, req.id, rt.current)
   })
+  const sender = createSender(rt)
+  async function proxyHandler(this: unknown, req: FastifyRequest, reply: FastifyReply) {
+    o.onRequest()
+    await handleRequest(rt, { raw: req.raw, res: reply.raw, requestId: req.id, reply, sender })
+    return reply
+  }
+  app.all('*', proxyHandler)
+  app.setNotFoundHandler(proxyHandler)
   return app
 }
 
