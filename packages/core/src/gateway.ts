@@ -26,7 +26,7 @@ import {
 import { baseDirOf, loadTls, type TlsState, tlsForReload } from './server/tls.js'
 import type { Tunnels } from './server/upgrade.js'
 import { GatewayStatus } from './server/worker-status.js'
-import type { HealthEvent, HealthHub, UpstreamSnapshot } from './upstream/health.js'
+import type { HealthEvent, UpstreamSnapshot } from './upstream/health.js'
 import { mirrorStats } from './upstream/mirror.js'
 import { Pools } from './upstream/pools.js'
 
@@ -185,20 +185,6 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const pools = new Pools(logger)
   const guard = new Guard(serverLimits(first.config.server, options), logger)
   const rt: Runtime = { current: first, pools, closing: false, refusing: false, logger, guard }
-  const healthListeners = new Set<(event: HealthEvent) => void>()
-  const hub: HealthHub = {
-    logger,
-    emit(event) {
-      for (const listener of healthListeners) {
-        try {
-          listener(event)
-        } catch (err) {
-          logger.error({ err }, 'an onHealthChange listener threw; ignored')
-        }
-      }
-    },
-  }
-  for (const group of groupsOf(first)) group.start(hub)
   const status = new GatewayStatus(() => rt.current, options.status)
   const drainTimeout = options.drainTimeout ?? 30_000
   const generations = new Generations(rt, drainTimeout, logger)
@@ -291,16 +277,10 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         const nextFile = reloadOptions.file ?? options.file
         const nextTls = tlsForReload(next, tlsState !== undefined, http2Enabled, baseDirOf(nextFile))
         const gen = await loader.load(next, nextFile, rt.current, reloadOptions.plugins)
-        const old = rt.current
-        rt.current = gen
+        generations.replace(gen)
         guard.update(serverLimits(gen.config.server, options), app.server as http.Server)
         if (nextTls !== undefined) certificates?.use(nextTls)
-        // Health checks follow the configuration: new groups start, replaced ones stop probing.
-        const liveGroups = groupsOf(gen)
-        for (const group of liveGroups) group.start(hub)
-        for (const group of groupsOf(old)) if (!liveGroups.has(group)) group.stop()
         logger.info({ generation: gen.id, routes: gen.routes.length }, 'configuration reloaded')
-        void generations.retire(old)
       })
     },
     close() {
@@ -334,10 +314,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       return mirrorStats(rt.current.mirrors)
     },
     onHealthChange(listener) {
-      healthListeners.add(listener)
-      return () => {
-        healthListeners.delete(listener)
-      }
+      return generations.onHealthChange(listener)
     },
     routes() {
       return routeSummaries(rt.current)

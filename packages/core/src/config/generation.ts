@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { Generation, Instance, Runtime } from '../model.js'
-import type { UpstreamGroup } from '../upstream/health.js'
+import type { HealthEvent, HealthHub, UpstreamGroup } from '../upstream/health.js'
 import { closeInstances } from './initialise.js'
 import { poolKeysOf } from './upstreams.js'
 
@@ -50,9 +50,14 @@ export function groupsOf(gen: Generation): Set<UpstreamGroup> {
   return groups
 }
 
-/** The running generation (`rt.current`) and the retired ones still draining. */
+/**
+ * The running generation (`rt.current`) and the retired ones still draining; the health checks of
+ * their upstream groups, whose target state changes go to `onHealthChange` listeners.
+ */
 export class Generations {
   private readonly retired = new Set<Generation>()
+  private readonly healthListeners = new Set<(event: HealthEvent) => void>()
+  private readonly hub: HealthHub
   // A reused instance is the same handlers object wrapped in a new Instance per generation, so
   // liveness and "already closed" are decided by handlers: close() runs once per handlers object.
   private readonly closedHandlers = new WeakSet<object>()
@@ -61,7 +66,43 @@ export class Generations {
     private readonly rt: Runtime,
     private readonly drainTimeout: number,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    const listeners = this.healthListeners
+    this.hub = {
+      logger,
+      emit(event) {
+        for (const listener of listeners) {
+          try {
+            listener(event)
+          } catch (err) {
+            logger.error({ err }, 'an onHealthChange listener threw; ignored')
+          }
+        }
+      },
+    }
+    for (const group of groupsOf(rt.current)) group.start(this.hub)
+  }
+
+  /** Calls `listener` on every target state change; returns the function that unsubscribes. */
+  onHealthChange(listener: (event: HealthEvent) => void): () => void {
+    this.healthListeners.add(listener)
+    return () => {
+      this.healthListeners.delete(listener)
+    }
+  }
+
+  /**
+   * Swaps `gen` in as the running generation, in one assignment. Health checks follow the
+   * configuration: new groups start, replaced ones stop probing. The old generation retires.
+   */
+  replace(gen: Generation): void {
+    const old = this.rt.current
+    this.rt.current = gen
+    const liveGroups = groupsOf(gen)
+    for (const group of liveGroups) group.start(this.hub)
+    for (const group of groupsOf(old)) if (!liveGroups.has(group)) group.stop()
+    void this.retire(old)
+  }
 
   /** Waits for `old` to drain, then closes what no live generation uses: instances, then pools. */
   async retire(old: Generation): Promise<void> {
