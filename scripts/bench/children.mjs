@@ -92,19 +92,34 @@ export function median(xs) {
 
 /**
  * The flags every driver script takes (`--duration`, `--rounds`, `--connections`, `--warmup`, each a
- * positive number; exits 2 otherwise), plus the script's own `extra` string options.
+ * positive number; exits 2 otherwise), plus the script's own `extra` string options. `--help` lists
+ * them; an unknown option exits 2 with that list.
  * @param {Record<string, { type: 'string', default?: string }>} [extra]
  */
 export function benchFlags(extra = {}) {
-  const { values: flags } = parseArgs({
-    options: {
-      duration: { type: 'string', default: '5' },
-      rounds: { type: 'string', default: '3' },
-      connections: { type: 'string', default: '50' },
-      warmup: { type: 'string', default: '2' },
-      ...extra,
-    },
-  })
+  const known = {
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '50' },
+    warmup: { type: 'string', default: '2' },
+    ...extra,
+  }
+  const usage = () =>
+    `options: ${Object.entries(known)
+      .map(([k, o]) => `--${k} <value>${o.default === undefined ? '' : ` (default ${o.default})`}`)
+      .join(', ')}`
+  let flags
+  try {
+    ;({ values: flags } = parseArgs({ options: { ...known, help: { type: 'boolean' } } }))
+  } catch (err) {
+    // An unknown option or a missing value: say which, and what is accepted, not a stack trace.
+    console.error(`${err.message}\n${usage()}`)
+    process.exit(2)
+  }
+  if (flags.help) {
+    console.log(usage())
+    process.exit(0)
+  }
   const options = {
     duration: Number(flags.duration),
     rounds: Math.round(Number(flags.rounds)),
