@@ -10,9 +10,13 @@ import { parseArgs } from 'node:util'
 const children = new Map()
 let stopping = false
 
-/** Starts `node <root>/<script> ...args`; resolves to `{ url, pid }` once it prints its URL. */
-export function start(root, name, script, args = [], env = {}) {
-  const child = spawn(process.execPath, [join(root, script), ...args], {
+/**
+ * Starts `node <root>/<script> ...args`; resolves to `{ url, pid }` once it prints its URL.
+ * `prefix` runs node under a wrapper, e.g. loadgen.mjs's `pinProxy` (`taskset -c 1`).
+ */
+export function start(root, name, script, args = [], env = {}, prefix = []) {
+  const command = [...prefix, process.execPath, join(root, script), ...args]
+  const child = spawn(command[0], command.slice(1), {
     cwd: root,
     env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: '0', NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],

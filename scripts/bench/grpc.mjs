@@ -1,8 +1,8 @@
 // The JSON→gRPC benchmark: `node scripts/bench/grpc.mjs [--duration 5 --rounds 3 --connections 50]`.
 //
 // One run, loopback only. Starts the inventory gRPC service (grpc-upstream.mjs) and a Gatehouse
-// gateway with the grpc plugin in front of it (grpc-gateway.mjs) as separate processes, then measures,
-// alternating the order each round:
+// gateway with the grpc plugin in front of it (grpc-gateway.mjs, pinned to CPU 1 when `taskset`
+// exists) as separate processes, then measures, alternating the order each round:
 //   - gateway: the shared load generator (loadgen.mjs: wrk, or autocannon's CLI, in its own process
 //              pinned to CPU 0), `GET /v1/items/bk-1` (HTTP/1.1 JSON) → the grpc plugin → GetItem;
 //   - direct:  a grpc-js client in this process calling GetItem itself (no load generator speaks
@@ -89,9 +89,15 @@ async function measure(kind, ctx, seconds) {
 // ── run ──────────────────────────────────────────────────────────────────────────────────────────
 try {
   const upstream = await start(root, 'grpc-upstream', 'scripts/bench/grpc-upstream.mjs')
-  const gateway = await start(root, 'grpc-gateway', 'scripts/bench/grpc-gateway.mjs', [], {
-    UPSTREAM_URL: `http://${upstream.url}`,
-  })
+  // The gateway gets its own core (CPU 1) when taskset exists; wrk runs on CPU 0.
+  const gateway = await start(
+    root,
+    'grpc-gateway',
+    'scripts/bench/grpc-gateway.mjs',
+    [],
+    { UPSTREAM_URL: `http://${upstream.url}` },
+    gen.pinProxy,
+  )
   const client = new Inventory(upstream.url, grpc.credentials.createInsecure())
   const ctx = { upstream, gateway, client }
   console.log(
