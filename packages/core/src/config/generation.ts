@@ -105,7 +105,7 @@ export class Generations {
   }
 
   /** Waits for `old` to drain, then closes what no live generation uses: instances, then pools. */
-  async retire(old: Generation): Promise<void> {
+  private async retire(old: Generation): Promise<void> {
     this.retired.add(old)
     await old.drained(this.drainTimeout)
     this.retired.delete(old)
