@@ -11,15 +11,18 @@ const children = new Map()
 let stopping = false
 
 /**
- * Starts `node <root>/<script> ...args`; resolves to `{ url, pid }` once it prints its URL.
- * `prefix` runs node under a wrapper, e.g. loadgen.mjs's `pinProxy` (`taskset -c 1`).
+ * Starts `node [...nodeArgs] <root>/<script> ...args`; resolves to `{ url, pid, child }` once it prints
+ * its URL. `options.prefix` runs node under a wrapper, e.g. loadgen.mjs's `pinProxy` (`taskset -c 1`);
+ * `options.nodeArgs`: flags for node itself; `options.ipc`: open an IPC channel (`child.send`);
+ * `options.timeout`: seconds to wait for the URL (default 30; a loaded machine can need more).
  */
-export function start(root, name, script, args = [], env = {}, prefix = []) {
-  const command = [...prefix, process.execPath, join(root, script), ...args]
+export function start(root, name, script, args = [], env = {}, options = {}) {
+  const { prefix = [], nodeArgs = [], ipc = false, timeout = 30 } = options
+  const command = [...prefix, process.execPath, ...nodeArgs, join(root, script), ...args]
   const child = spawn(command[0], command.slice(1), {
     cwd: root,
     env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: '0', NODE_ENV: 'production' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])],
   })
   children.set(child.pid, child)
   let out = ''
@@ -28,19 +31,22 @@ export function start(root, name, script, args = [], env = {}, prefix = []) {
     if (err.length < 10_000) err += c
   })
   return new Promise((resolveStart, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s\n${err}`)), 30_000)
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not start within ${timeout} s\n${err}`)),
+      timeout * 1000,
+    )
     child.stdout.on('data', (c) => {
       out += c
       const m = /listening on (\S+)/.exec(out)
       if (m) {
         clearTimeout(timer)
-        resolveStart({ url: m[1], pid: child.pid })
+        resolveStart({ url: m[1], pid: child.pid, child })
       }
     })
     child.on('exit', (code, signal) => {
       children.delete(child.pid)
       clearTimeout(timer)
-      if (!stopping) {
+      if (!stopping && !child.stopping) {
         console.error(`${name} (pid ${child.pid}) exited early: code ${code}, signal ${signal}\n${err}`)
         process.exitCode = 1
         reject(new Error(`${name} died`))
@@ -50,21 +56,24 @@ export function start(root, name, script, args = [], env = {}, prefix = []) {
   })
 }
 
+/** Stops one child started by `start`: SIGTERM, then SIGKILL after 5 s. */
+export function stop(pid) {
+  const child = children.get(pid)
+  if (!child) return Promise.resolve()
+  child.stopping = true
+  return new Promise((done) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 5000)
+    child.once('exit', () => {
+      clearTimeout(force)
+      done()
+    })
+    child.kill('SIGTERM')
+  })
+}
+
 export async function stopAll() {
   stopping = true
-  await Promise.all(
-    [...children.values()].map(
-      (child) =>
-        new Promise((done) => {
-          const force = setTimeout(() => child.kill('SIGKILL'), 5000)
-          child.once('exit', () => {
-            clearTimeout(force)
-            done()
-          })
-          child.kill('SIGTERM')
-        }),
-    ),
-  )
+  await Promise.all([...children.keys()].map(stop))
 }
 process.on('exit', () => {
   for (const child of children.values()) child.kill('SIGKILL')

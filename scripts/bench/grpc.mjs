@@ -96,7 +96,7 @@ try {
     'scripts/bench/grpc-gateway.mjs',
     [],
     { UPSTREAM_URL: `http://${upstream.url}` },
-    gen.pinProxy,
+    { prefix: gen.pinProxy },
   )
   const client = new Inventory(upstream.url, grpc.credentials.createInsecure())
   const ctx = { upstream, gateway, client }
