@@ -1,5 +1,5 @@
 import type { GatehouseError, Logger } from '@gatehousejs/sdk'
-import { Pool } from 'undici'
+import { Pool } from './undici.js'
 
 /** A service's pool limits per origin (`pool` in the configuration; docs/reliability.md). */
 export interface PoolLimits {

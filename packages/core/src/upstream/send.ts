@@ -1,7 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import type { GatehouseError, Headers } from '@gatehousejs/sdk'
-import { type Pool, util } from 'undici'
 import {
   RequestBodyInvalid,
   UpstreamBadResponse,
@@ -13,6 +12,7 @@ import {
 import { RETRY_AFTER } from '../server/protect.js'
 import { forwardInterim, type InterimSink } from './interim.js'
 import { limiterOf, type PoolLimiter } from './pools.js'
+import { type Pool, parseHeaders } from './undici.js'
 
 /**
  * One request to an upstream through a pool (undici's dispatcher API), its response body, and the
@@ -186,13 +186,13 @@ export class UpstreamBody extends Readable {
     // (upstream/interim.ts); the final answer follows on the same request.
     if (statusCode < 200) {
       if (this.interim !== undefined)
-        forwardInterim(this.interim, statusCode, util.parseHeaders(raw) as Record<string, string | string[]>)
+        forwardInterim(this.interim, statusCode, parseHeaders(raw) as Record<string, string | string[]>)
       return true
     }
     this.statusCode = statusCode
     this.resumeUpstream = resume
     // The object `request()` makes: lower-case names, repeats as arrays (undici's own parser).
-    this.headers = util.parseHeaders(raw) as Record<string, string | string[] | undefined>
+    this.headers = parseHeaders(raw) as Record<string, string | string[] | undefined>
     const resolve = this.resolve!
     this.resolve = undefined
     this.reject = undefined
