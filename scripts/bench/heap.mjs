@@ -167,6 +167,7 @@ try {
       const r = {
         heapAfterStartMiB: idle.afterGc.heapUsedMiB,
         rssAfterStartMiB: idle.afterGc.rssMiB,
+        heapTotalAfterStartMiB: idle.afterGc.heapTotalMiB,
         scavenges: after.gcs.scavenge,
         markCompacts: after.gcs.markCompact,
         incrementalMarkings: after.gcs.incremental,
