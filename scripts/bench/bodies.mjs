@@ -18,7 +18,7 @@ import net from 'node:net'
 import os from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
+import { parseFlags } from './flags.mjs'
 import { loadGenerator, which } from './loadgen.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -41,8 +41,8 @@ const USAGE = `usage: npm run bench:bodies -- [options]
                       with other work, this is what keeps them on their cores
   --help`
 
-const { values: flags } = parseArgs({
-  options: {
+const { values: flags } = parseFlags(
+  {
     origin: { type: 'string' },
     sizes: { type: 'string' },
     targets: { type: 'string' },
@@ -52,13 +52,9 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
     rt: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
   },
-})
-if (flags.help) {
-  console.log(USAGE)
-  process.exit(0)
-}
+  USAGE,
+)
 const duration = Number(flags.duration)
 const warmup = Number(flags.warmup)
 const rounds = Math.round(Number(flags.rounds))

@@ -5,7 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
+import { parseFlags } from './flags.mjs'
 
 const children = new Map()
 let stopping = false
@@ -117,22 +117,10 @@ export function benchFlags(extra = {}) {
     warmup: { type: 'string', default: '2' },
     ...extra,
   }
-  const usage = () =>
-    `options: ${Object.entries(known)
-      .map(([k, o]) => `--${k} <value>${o.default === undefined ? '' : ` (default ${o.default})`}`)
-      .join(', ')}`
-  let flags
-  try {
-    ;({ values: flags } = parseArgs({ options: { ...known, help: { type: 'boolean' } } }))
-  } catch (err) {
-    // An unknown option or a missing value: say which, and what is accepted, not a stack trace.
-    console.error(`${err.message}\n${usage()}`)
-    process.exit(2)
-  }
-  if (flags.help) {
-    console.log(usage())
-    process.exit(0)
-  }
+  const usage = `options: ${Object.entries(known)
+    .map(([k, o]) => `--${k} <value>${o.default === undefined ? '' : ` (default ${o.default})`}`)
+    .join(', ')}`
+  const { values: flags } = parseFlags(known, usage)
   const options = {
     duration: Number(flags.duration),
     rounds: Math.round(Number(flags.rounds)),

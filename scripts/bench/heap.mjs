@@ -16,8 +16,8 @@ import http from 'node:http'
 import os from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { median, start, stop, stopAll } from './children.mjs'
+import { parseFlags } from './flags.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const SIZES = { 100: 100, '4k': 4096, '64k': 65536, '1m': 1048576, '10m': 10485760 }
@@ -40,29 +40,19 @@ const USAGE = `usage: npm run bench:heap -- [options]
   --origin <mode>      scripts/bench/origin.mjs MODE: file | segments | chunked | gzip (default file)
   --help`
 
-let flags
-try {
-  ;({ values: flags } = parseArgs({
-    options: {
-      targets: { type: 'string', default: 'gatehouse,fastify-proxy' },
-      before: { type: 'string' },
-      size: { type: 'string', default: '10m' },
-      responses: { type: 'string', default: '100' },
-      warmup: { type: 'string', default: '20' },
-      connections: { type: 'string', default: '4' },
-      rounds: { type: 'string', default: '3' },
-      origin: { type: 'string', default: 'file' },
-      help: { type: 'boolean', default: false },
-    },
-  }))
-} catch (err) {
-  // An unknown option or a missing value: say which, and what is accepted, not a stack trace.
-  fail(err.message)
-}
-if (flags.help) {
-  console.log(USAGE)
-  process.exit(0)
-}
+const { values: flags } = parseFlags(
+  {
+    targets: { type: 'string', default: 'gatehouse,fastify-proxy' },
+    before: { type: 'string' },
+    size: { type: 'string', default: '10m' },
+    responses: { type: 'string', default: '100' },
+    warmup: { type: 'string', default: '20' },
+    connections: { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '3' },
+    origin: { type: 'string', default: 'file' },
+  },
+  USAGE,
+)
 function fail(msg) {
   console.error(`${msg}\n${USAGE}`)
   process.exit(2)

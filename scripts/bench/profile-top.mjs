@@ -5,15 +5,18 @@
 //     [--from <s>]        only samples taken <s> seconds or more after the profile began (skips startup)
 //     [--callers <name>]  also prints the call stacks that end in functions named <name>, by self time
 import { readFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
+import { parseFlags } from './flags.mjs'
 
-const { values: opts, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { from: { type: 'string' }, callers: { type: 'string' } },
-})
+const USAGE =
+  'usage: node scripts/bench/profile-top.mjs <file.cpuprofile> [count] [requests] [--from <s>] [--callers <name>]'
+const { values: opts, positionals } = parseFlags(
+  { from: { type: 'string' }, callers: { type: 'string' } },
+  USAGE,
+  { allowPositionals: true },
+)
 const [file, count = '30', requests] = positionals
 if (!file) {
-  console.error('usage: node scripts/bench/profile-top.mjs <file.cpuprofile> [count] [requests]')
+  console.error(USAGE)
   process.exit(2)
 }
 const profile = JSON.parse(readFileSync(file, 'utf8'))

@@ -20,8 +20,8 @@ import http from 'node:http'
 import os from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { cases as allCases, targets } from './cases.mjs'
+import { parseFlags } from './flags.mjs'
 import { loadGenerator } from './loadgen.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -42,8 +42,8 @@ const USAGE = `usage: npm run bench -- [options]
   --help`
 
 // ── options ──────────────────────────────────────────────────────────────────────────────────────
-const { values: flags } = parseArgs({
-  options: {
+const { values: flags } = parseFlags(
+  {
     duration: { type: 'string' },
     connections: { type: 'string' },
     rounds: { type: 'string' },
@@ -52,13 +52,9 @@ const { values: flags } = parseArgs({
     filter: { type: 'string' },
     profile: { type: 'boolean', default: false },
     rt: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
   },
-})
-if (flags.help) {
-  console.log(USAGE)
-  process.exit(0)
-}
+  USAGE,
+)
 function positive(name, fallback) {
   const raw = flags[name]
   if (raw === undefined) return fallback
