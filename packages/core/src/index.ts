@@ -5,13 +5,13 @@ export { redactConfig } from './config/redact.js'
 export type { ConfigValidation, ValidateOptions } from './config/validate.js'
 export { validateConfig } from './config/validate.js'
 export * as errors from './errors.js'
+export { createGateway } from './gateway.js'
 export type {
   Gateway,
   GatewayOptions,
   ListenOptions,
   ReloadOptions,
-} from './gateway.js'
-export { createGateway } from './gateway.js'
+} from './gateway-types.js'
 export { createLogger, REDACT_PATHS } from './logger.js'
 export type { MirrorStats, PluginInstanceSummary, RouteSummary } from './model.js'
 export { normalisePath } from './request/path.js'

@@ -11,7 +11,7 @@ import {
 } from '@gatehousejs/sdk'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { redactConfig } from '../config/redact.js'
-import type { Gateway } from '../gateway.js'
+import type { Gateway } from '../gateway-types.js'
 
 /**
  * The admin API: a separate HTTP listener, off unless started, on loopback unless told otherwise,

@@ -252,6 +252,19 @@ function namesIn(x509: X509Certificate): string[] {
 }
 
 /**
+ * The certificates a start serves (`undefined` without `tls`), read before anything else is built, so
+ * a bad one fails the load with its pointer. HTTP/2 is offered through ALPN, so it needs TLS.
+ */
+export function tlsForStart(config: GatewayConfig, baseDir: string): TlsState | undefined {
+  if (config.http2 === true && config.tls === undefined) {
+    throw new ConfigError([
+      { pointer: '/http2', message: 'HTTP/2 is served over TLS only (ALPN): configure `tls` too' },
+    ])
+  }
+  return config.tls === undefined ? undefined : { current: loadTls(config.tls, baseDir) }
+}
+
+/**
  * The certificates of a configuration about to be reloaded, read before anything is built. TLS and
  * HTTP/2 cannot be switched on or off by a reload: the listening server would have to change.
  */
