@@ -55,6 +55,9 @@ export type {
 export type { ConfigIssue, ErrorBody, ErrorFactory, GatehouseErrorOptions } from './errors.js'
 // Errors: stable `GH_…` codes for clients, located issues for operators.
 export { ConfigError, defineError, formatIssue, GatehouseError, isGatehouseError } from './errors.js'
+export type { PerLoad } from './per-load.js'
+// Work `validate` and `init` share within one load (a file read, schemas compiled), done once.
+export { perLoad } from './per-load.js'
 export type {
   AdminEndpoint,
   AdminRequest,

@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs'
-import { type AccessContext, ConfigError, type ConfigIssue, definePlugin, PRIORITY } from '@gatehousejs/sdk'
+import {
+  type AccessContext,
+  ConfigError,
+  type ConfigIssue,
+  definePlugin,
+  PRIORITY,
+  perLoad,
+} from '@gatehousejs/sdk'
 import { type ChannelCredentials, credentials } from '@grpc/grpc-js'
 import manifest from '../package.json' with { type: 'json' }
 import { callServerStream, callUnary, requestMetadata, STREAM_CONTENT_TYPES } from './call.js'
@@ -45,7 +52,7 @@ export const grpc = definePlugin({
     return compiledFor(config).issues
   },
   init(config, env) {
-    const compiledInValidate = compiledByConfig.has(config)
+    const compiledInValidate = compiledFor.has(config)
     const { compiled, issues } = compiledFor(config)
     if (issues.length > 0 || compiled === undefined) throw new ConfigError(issues)
     const { schema, rules, fixedTarget } = compiled
@@ -120,24 +127,14 @@ export const grpc = definePlugin({
   },
 })
 
-type Compiled = ReturnType<typeof compileGrpc>
-
 /**
- * Per config object, what `compileGrpc` made of it. Core hands a load's `validate` and then `init` the
- * same config object, so a start or reload reads the .proto files and the CA once; a new load (new
- * objects) reads them afresh, and a process that only validates keeps nothing (weak keys).
+ * What `compileGrpc` made of a config, once per load: a start or reload reads the .proto files and the
+ * CA in `validate`, and `init` serves with that (the SDK's `perLoad`).
  */
-const compiledByConfig = new WeakMap<GrpcConfig, { compiled: Compiled; issues: ConfigIssue[] }>()
-
-function compiledFor(config: GrpcConfig) {
-  let found = compiledByConfig.get(config)
-  if (found === undefined) {
-    const issues: ConfigIssue[] = []
-    found = { compiled: compileGrpc(config, issues), issues }
-    compiledByConfig.set(config, found)
-  }
-  return found
-}
+const compiledFor = perLoad((config: GrpcConfig) => {
+  const issues: ConfigIssue[] = []
+  return { compiled: compileGrpc(config, issues), issues }
+})
 
 /**
  * What `init` builds from the config, with no I/O but reading the files it names (the .proto and the

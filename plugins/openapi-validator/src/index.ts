@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigIssue, definePlugin, PRIORITY } from '@gatehousejs/sdk'
+import { ConfigError, type ConfigIssue, definePlugin, PRIORITY, perLoad } from '@gatehousejs/sdk'
 import manifest from '../package.json' with { type: 'json' }
 import { type CompiledMedia, compileOperations, type Operation } from './compile.js'
 import {
@@ -67,7 +67,7 @@ export const openapiValidator = definePlugin<typeof OpenApiValidatorSchema, Stat
     return (await compileSpec(config, false)).issues
   },
   async init(config, env) {
-    const reused = compiled.has(config)
+    const reused = compiledFor.has(config)
     const cached = await compiledFor(config)
     const { spec, operations, issues } = cached.remote ? await compileSpec(config, false) : cached
     if (spec === undefined || operations === undefined || issues.length > 0) throw new ConfigError(issues)
@@ -238,20 +238,10 @@ interface CompiledDescription {
 }
 
 /**
- * Per config object, the offline read and compile. Core hands a load's `validate` and then `init` the
- * same config object, so a start or reload reads and compiles the description once; a new load (new
- * objects) reads the file afresh, and a process that only validates keeps nothing (weak keys).
+ * The offline read and compile, once per load: a start or reload reads and compiles the description in
+ * `validate`, and `init` serves with that (the SDK's `perLoad`).
  */
-const compiled = new WeakMap<object, Promise<CompiledDescription>>()
-
-function compiledFor(config: OpenApiValidatorConfig): Promise<CompiledDescription> {
-  let found = compiled.get(config)
-  if (found === undefined) {
-    found = compileSpec(config, true)
-    compiled.set(config, found)
-  }
-  return found
-}
+const compiledFor = perLoad((config: OpenApiValidatorConfig) => compileSpec(config, true))
 
 /** Reads the description (`offline`: no URL is fetched) and compiles every operation's validators. */
 async function compileSpec(config: OpenApiValidatorConfig, offline: boolean): Promise<CompiledDescription> {
