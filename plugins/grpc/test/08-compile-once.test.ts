@@ -1,4 +1,4 @@
-import { startGateway } from '@gatehousejs/sdk/testing'
+import { captureLogs, startGateway } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import grpc from '../src/index.js'
 import { RULES } from './helpers/setup.js'
@@ -9,20 +9,11 @@ import { PROTO, startUsersServer } from './helpers/users-server.js'
 
 t.test('a start reads the .proto once: init serves with what validate loaded', async (t) => {
   const server = await startUsersServer(t)
-  const ready: Array<Record<string, unknown>> = []
+  const logs = captureLogs()
   const gw = await startGateway({
     t,
     plugins: [grpc],
-    // Records the log calls instead of writing them.
-    logger: {
-      level: 'debug',
-      hooks: {
-        logMethod(args: unknown[]) {
-          if (typeof args[0] === 'object' && args[1] === 'grpc ready')
-            ready.push(args[0] as Record<string, unknown>)
-        },
-      },
-    },
+    logger: logs.logger,
     config: {
       services: [
         {
@@ -34,6 +25,7 @@ t.test('a start reads the .proto once: init serves with what validate loaded', a
       ],
     },
   })
+  const ready = logs.withMsg('grpc ready')
   t.equal(ready.length, 1, 'one instance initialised')
   t.equal(ready[0]?.compiledInValidate, true, 'init reused what validate compiled for this load')
   t.equal(ready[0]?.rules, RULES.length)

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createGateway, validateConfig } from '@gatehousejs/core'
-import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
+import { captureLogs, startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import openapiValidator from '../src/index.js'
 
@@ -96,20 +96,11 @@ t.test('a start compiles once: init serves with what validate compiled for that 
   const file = join(dir, 'openapi.yaml')
   writeFileSync(file, GOOD_YAML)
   const upstream = await startUpstream({ t })
-  const logged: Array<Record<string, unknown>> = []
+  const logs = captureLogs()
   const gw = await startGateway({
     t,
     plugins: [openapiValidator],
-    // Records the log calls instead of writing them.
-    logger: {
-      level: 'debug',
-      hooks: {
-        logMethod(args: unknown[]) {
-          if (typeof args[0] === 'object' && args[1] === 'openapi-validator compiled')
-            logged.push(args[0] as Record<string, unknown>)
-        },
-      },
-    },
+    logger: logs.logger,
     config: {
       services: [
         { name: 'pets', url: upstream.url, routes: [{ name: 'all', paths: ['/'], stripPath: false }] },
@@ -117,6 +108,7 @@ t.test('a start compiles once: init serves with what validate compiled for that 
       plugins: [{ name: 'openapi-validator', config: { spec: file } }],
     },
   })
+  const logged = logs.withMsg('openapi-validator compiled')
   t.equal(logged.length, 1, 'one instance compiled')
   t.equal(logged[0]?.compiledInValidate, true, 'init reused the description validate read and compiled')
   t.equal(logged[0]?.operations, 1)

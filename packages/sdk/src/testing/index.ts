@@ -15,6 +15,8 @@
 
 export type { ConfigIssuesOptions, GatewayLike, TestGateway, TestGatewayOptions } from './gateway.js'
 export { configIssues, startGateway } from './gateway.js'
+export type { CaptureLoggerOptions, CaptureLogsOptions, LogCapture, LogLine } from './logs.js'
+export { captureLogs } from './logs.js'
 export type { RedisOptions, TestRedis } from './redis.js'
 export { hasRedisServer, startRedis } from './redis.js'
 export {
