@@ -1,16 +1,20 @@
 #!/usr/bin/env node
 // `npm test`: install what is missing, build, then lint, typecheck and every package's tap tests. The
-// checks and packages run side by side, at most `--jobs` at a time (default 2, or GATEHOUSE_TEST_JOBS),
-// longest first (the CLI's tests, then typecheck, then core); tap runs one package's files one at a
-// time on a 2-core machine. Each one's output is kept and printed whole when it ends, so packages never
-// interleave; a line says when each starts. `npm test -- <name>…` runs only the packages whose name or
-// folder contains one of the words (lint and typecheck always run). Coverage is off unless --coverage.
-// The last line is `N passed, N failed`: tests passed and failed, plus one failure for each check or
-// package that could not run (a crashed test file is a failure, never a silent zero). Above it,
-// "Failures:" names each failing package, its failing test files and their failing tests
-// (scripts/tap-failures.mjs).
-import { spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+// work runs in `--jobs` lanes (default 2, or GATEHOUSE_TEST_JOBS), longest first by the times of the
+// last clean-clone run (scripts/test-times.json). A package that alone would hold a lane for long (the
+// CLI's, core's) is split by test file into parts, each its own tap run, scheduled with everything
+// else, so that no lane waits on one package; tap runs one file at a time within a part. A package's
+// output is kept and printed whole (its parts in order) once all its parts have ended, so packages never
+// interleave; a line says when each part starts. Test files load through tsx (esbuild) rather than
+// tap's default ts-node, which costs about a CPU-second more per test file. `npm test -- <name>…` runs
+// only the packages whose name or folder contains one of the words (lint and typecheck always run).
+// Coverage is off unless --coverage. The last line is `N passed, N failed`: tests passed and failed,
+// plus one failure for each check or package part that could not run (a crashed test file is a
+// failure, never a silent zero). Above it, "Failures:" names each failing package, its failing test
+// files and their failing tests (scripts/tap-failures.mjs). `--record-times` rewrites
+// scripts/test-times.json from this run (a full run: no package selection).
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { pnpmCommand, root } from './pnpm.mjs'
@@ -23,11 +27,16 @@ const { values: opts, positionals: only } = parseArgs({
   options: {
     jobs: { type: 'string', default: process.env.GATEHOUSE_TEST_JOBS ?? '2' },
     coverage: { type: 'boolean', default: false },
+    'record-times': { type: 'boolean', default: false },
   },
 })
 const jobs = Number(opts.jobs)
 if (!Number.isInteger(jobs) || jobs < 1) {
   console.error(`--jobs must be a whole number >= 1 (got ${opts.jobs})`)
+  process.exit(2)
+}
+if (opts['record-times'] && only.length > 0) {
+  console.error('--record-times needs a full run (no package names)')
   process.exit(2)
 }
 
@@ -72,10 +81,24 @@ function runBuffered(args, cwd) {
   })
 }
 
-// Longest first, so that the longest package does not start last: the CLI's tests take about as long
-// as all the other packages together.
-const weight = (name) => ['@gatehousejs/cli', 'typecheck', '@gatehousejs/core'].indexOf(name) >>> 0
-const tasks = [
+// Seconds each check, package and test file took last time (unknown ones: a guess), for the order.
+const timesFile = join(root, 'scripts', 'test-times.json')
+const times = existsSync(timesFile) ? JSON.parse(readFileSync(timesFile, 'utf8')) : { checks: {}, files: {} }
+const NEW_PACKAGE = 30
+const NEW_FILE = 10
+// What a test file costs beyond its own `# time=` (the process start, the TypeScript loader, imports).
+const FILE_START = 3
+
+// Test files load through tsx instead of ts-node (tap's TypeScript plugin steps aside when
+// TAP_TYPE_STRIP_ONLY=1 reaches the test process); the plugin set itself is left alone.
+const tsx = import.meta.resolve('tsx/esm')
+const tapArgs = [
+  ...(opts.coverage ? [] : ['--disable-coverage']),
+  '--test-env=TAP_TYPE_STRIP_ONLY=1',
+  `--node-arg=--import=${tsx}`,
+]
+
+const checks = [
   { name: 'lint', title: 'lint (biome)', args: ['exec', 'biome', 'check', '.'], cwd: root },
   {
     name: 'typecheck',
@@ -83,63 +106,146 @@ const tasks = [
     args: ['exec', 'tsc', '-p', 'tsconfig.json', '--noEmit'],
     cwd: root,
   },
-  ...packages.map((pkg) => ({
-    name: pkg.name,
-    title: `tests: ${pkg.name} (${pkg.folder})`,
-    // Coverage costs about 2 CPU-seconds per test file and nothing reads it here: `--coverage` keeps
-    // it (each package's own `pnpm run test` reports it as usual).
-    args: ['run', 'test', ...(opts.coverage ? [] : ['--disable-coverage'])],
-    cwd: pkg.dir,
-    tap: true,
-  })),
+].map((c) => ({ ...c, parts: [{ ...c, estimate: times.checks[c.name] ?? NEW_PACKAGE }] }))
+
+// A lane should not spend more than this on one part: about a quarter of an even share of the work.
+const total =
+  checks.reduce((sum, c) => sum + c.parts[0].estimate, 0) +
+  packages.reduce((sum, p) => sum + (times.checks[p.folder] ?? NEW_PACKAGE), 0)
+const partLimit = Math.max(60, total / jobs / 4)
+
+/** The package's test files, as its own tap configuration selects them. */
+function testFiles(pkg) {
+  const [cmd, ...pre] = pnpmCommand()
+  const r = spawnSync(cmd, [...pre, 'exec', 'tap', 'list'], { cwd: pkg.dir, encoding: 'utf8' })
+  if (r.status !== 0) return undefined
+  return r.stdout.split('\n').filter((l) => l.trim() !== '')
+}
+
+/**
+ * Splits a long package into parts of about `partLimit` seconds: its files, longest first, each to the
+ * part with the least so far. Files keep their order within a part. One part (the package's plain tap
+ * run) when it is short or its files cannot be listed.
+ */
+function packageParts(pkg) {
+  const estimate = times.checks[pkg.folder] ?? NEW_PACKAGE
+  const whole = { args: ['run', 'test', ...tapArgs], estimate }
+  if (estimate <= partLimit) return [whole]
+  const files = testFiles(pkg)
+  if (!files || files.length < 2) return [whole]
+  const cost = (f) => (times.files[`${pkg.folder}/${f}`] ?? NEW_FILE) + FILE_START
+  const sum = files.reduce((s, f) => s + cost(f), 0)
+  const count = Math.min(files.length, Math.ceil(estimate / partLimit))
+  const parts = Array.from({ length: count }, () => ({ files: [], estimate: 0 }))
+  for (const f of [...files].sort((a, b) => cost(b) - cost(a))) {
+    const part = parts.reduce((least, p) => (p.estimate < least.estimate ? p : least))
+    part.files.push(f)
+    part.estimate += (cost(f) / sum) * estimate
+  }
+  return parts.map((p) => ({
+    files: files.filter((f) => p.files.includes(f)),
+    args: ['run', 'test', ...tapArgs, ...files.filter((f) => p.files.includes(f))],
+    estimate: p.estimate,
+  }))
+}
+
+const tasks = [
+  ...checks,
+  ...packages.map((pkg) => {
+    const title = `tests: ${pkg.name} (${pkg.folder})`
+    const parts = packageParts(pkg).map((part, i, all) => ({
+      ...part,
+      cwd: pkg.dir,
+      title:
+        all.length === 1 ? title : `${title}, part ${i + 1} of ${all.length} (${part.files.length} files)`,
+    }))
+    return { name: pkg.name, folder: pkg.folder, title, parts, tap: true }
+  }),
 ]
-const queue = [...tasks].sort((a, b) => weight(a.name) - weight(b.name))
+for (const task of tasks) for (const part of task.parts) part.task = task
+// Longest first, so that a long part does not start last.
+const queue = tasks.flatMap((t) => t.parts).sort((a, b) => b.estimate - a.estimate)
 const started = Date.now()
 const seconds = (since) => `${Math.round((Date.now() - since) / 1000)} s`
-console.log(`› ${tasks.length} checks and packages, ${Math.min(jobs, tasks.length)} at a time (--jobs)`)
+const split = tasks.filter((t) => t.parts.length > 1)
+console.log(
+  `› ${tasks.length} checks and packages in ${queue.length} parts, ${Math.min(jobs, queue.length)} at a time (--jobs)` +
+    (split.length
+      ? `; split by test file: ${split.map((t) => `${t.name} (${t.parts.length})`).join(', ')}`
+      : ''),
+)
 
 async function worker() {
-  for (let task = queue.shift(); task; task = queue.shift()) {
+  for (let part = queue.shift(); part; part = queue.shift()) {
     const since = Date.now()
-    console.log(`  … ${task.title} started (${seconds(started)} in)`)
-    Object.assign(task, await runBuffered(task.args, task.cwd))
-    console.log(`\n› ${task.title}: exit ${task.code} in ${seconds(since)}`)
-    process.stdout.write(task.out.endsWith('\n') || task.out === '' ? task.out : `${task.out}\n`)
+    console.log(`  … ${part.title} started (${seconds(started)} in)`)
+    Object.assign(part, await runBuffered(part.args, part.cwd), { seconds: (Date.now() - since) / 1000 })
+    const task = part.task
+    if (task.parts.length > 1) console.log(`  … ${part.title}: exit ${part.code} in ${seconds(since)}`)
+    if (!task.parts.every((p) => 'code' in p)) continue
+    // The package's last part has ended: its output, whole, parts in order.
+    task.code = task.parts.find((p) => p.code !== 0)?.code ?? 0
+    const spent = Math.round(task.parts.reduce((s, p) => s + p.seconds, 0))
+    const how = task.parts.length > 1 ? `${task.parts.length} parts, ${spent} s in all` : `in ${spent} s`
+    console.log(`\n› ${task.title}: exit ${task.code} ${how}`)
+    for (const p of task.parts)
+      process.stdout.write(p.out.endsWith('\n') || p.out === '' ? p.out : `${p.out}\n`)
   }
 }
-await Promise.all(Array.from({ length: Math.min(jobs, tasks.length) }, worker))
+await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, worker))
 
 // Counted in the tasks' own order, whatever order they ended in.
 let passed = 0
 let failed = 0
 const problems = []
-for (const { name, title, code, out, tap } of tasks) {
+for (const { name, title, parts, tap } of tasks) {
   if (!tap) {
-    if (code !== 0) {
+    if (parts[0].code !== 0) {
       failed++
       problems.push(title)
     }
     continue
   }
-  const summaries = [...out.matchAll(/^# \{ ([^}]*) \}$/gm)]
-  const last = summaries[summaries.length - 1]
-  if (!last) {
-    failed++
-    problems.push(`${name}: no tap summary (exit ${code})`, ...failureLines(out))
-    continue
-  }
-  const counts = Object.fromEntries(last[1].split(',').map((kv) => kv.split(':').map((s) => s.trim())))
-  const pass = Number(counts.pass ?? 0)
-  const fail = Number(counts.fail ?? 0)
-  passed += pass
-  failed += fail
-  if (fail > 0 || code !== 0) {
-    if (fail === 0) failed++
-    problems.push(`${name}: ${fail} failed (exit ${code})`, ...failureLines(out))
+  for (const { code, out, title: partTitle } of parts) {
+    const label = parts.length > 1 ? partTitle.replace(/^tests: /, '') : name
+    const summaries = [...out.matchAll(/^# \{ ([^}]*) \}$/gm)]
+    const last = summaries[summaries.length - 1]
+    if (!last) {
+      failed++
+      problems.push(`${label}: no tap summary (exit ${code})`, ...failureLines(out))
+      continue
+    }
+    const counts = Object.fromEntries(last[1].split(',').map((kv) => kv.split(':').map((s) => s.trim())))
+    const pass = Number(counts.pass ?? 0)
+    const fail = Number(counts.fail ?? 0)
+    passed += pass
+    failed += fail
+    if (fail > 0 || code !== 0) {
+      if (fail === 0) failed++
+      problems.push(`${label}: ${fail} failed (exit ${code})`, ...failureLines(out))
+    }
   }
 }
 
 console.log(`\n› all done in ${seconds(started)}`)
+if (opts['record-times']) {
+  const record = { '//': times['//'], checks: {}, files: {} }
+  for (const task of tasks) {
+    const key = task.tap ? task.folder : task.name
+    record.checks[key] = Math.round(task.parts.reduce((s, p) => s + p.seconds, 0))
+    if (!task.tap) continue
+    for (const p of task.parts)
+      for (const m of p.out.matchAll(/^(?:not )?ok \d+ - (\S+) # time=([\d.]+)(m?s)/gm))
+        record.files[`${task.folder}/${m[1]}`] =
+          Math.round((m[3] === 'ms' ? m[2] / 1000 : Number(m[2])) * 10) / 10
+  }
+  const sorted = (o) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)))
+  writeFileSync(
+    timesFile,
+    `${JSON.stringify({ ...record, checks: sorted(record.checks), files: sorted(record.files) }, null, 2)}\n`,
+  )
+  console.log(`› times written to ${relative(root, timesFile)}`)
+}
 // Each package's line is followed by its failing test files and, under each, the failing tests
 // (path › assertion (file:line)), so the tail of a CI log says which test failed.
 if (problems.length > 0)
