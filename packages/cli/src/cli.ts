@@ -1,19 +1,14 @@
-import cluster from 'node:cluster'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { createGateway } from '@gatehousejs/core'
-import { cmdApply, cmdDiff, cmdHistory, cmdRollback, cmdStatus } from './fleet/commands.js'
-import { startFromStore } from './fleet/node.js'
-import { FleetError, SnapshotRejectedError } from './fleet/snapshot.js'
-import { checkFile, InvalidFileError, withLocations } from './gateway-file.js'
-import { IMPORT_HELP, importMain } from './import/index.js'
-import { init } from './init.js'
-import { cliLogger, LOG_FORMATS, type LogFormat, logFormatOf } from './logs.js'
-import { newPlugin } from './new-plugin.js'
-import { formatRoutes } from './routes.js'
-import { type AdminListen, type StartOptions, startFromFile } from './start.js'
-import { parseStoreUri, STORE_FORMS, StoreUriError } from './store-uri.js'
-import { pluginList, runPrimary, runWorker } from './workers.js'
+import { IMPORT_HELP } from './import/help.js'
+import { InvalidFileError } from './invalid-file.js'
+import { LOG_FORMATS, type LogFormat, logFormatOf } from './log-format.js'
+import type { AdminListen, StartOptions } from './start.js'
+import { STORE_FORMS, StoreUriError } from './store-forms.js'
+
+// Start-up: a command loads only what it runs. Everything that pulls in a dependency (core and Fastify,
+// the Redis client, pino, the importers) is imported where a command needs it, so `--help`, `init`,
+// `reload` and `status` do not pay for a gateway, nor `validate` for the Redis client.
 
 /** Exit codes, documented in docs/cli.md. */
 export const EXIT = Object.freeze({
@@ -221,7 +216,8 @@ function parseDuration(value: string | undefined, flag: string): number | undefi
 }
 
 /** `--store` and `--require-store`: one of STORE_FORMS, else a usage error that lists them. */
-function checkStoreUri(value: string, flag: string): void {
+async function checkStoreUri(value: string, flag: string): Promise<void> {
+  const { parseStoreUri } = await import('./store-uri.js')
   try {
     parseStoreUri(value, { connectTimeout: 0, commandTimeout: 0 })
   } catch (err) {
@@ -230,8 +226,8 @@ function checkStoreUri(value: string, flag: string): void {
   }
 }
 
-function parseStores(values: string[] | undefined): string[] {
-  for (const v of values ?? []) checkStoreUri(v, '--require-store')
+async function parseStores(values: string[] | undefined): Promise<string[]> {
+  for (const v of values ?? []) await checkStoreUri(v, '--require-store')
   return values ?? []
 }
 
@@ -256,6 +252,7 @@ function parseAdmin(value: string | undefined, allowRemote: boolean): AdminListe
 
 /** `gatehouse validate`: {@link checkFile}'s verdict, with what the file holds. */
 async function cmdValidate(file: string, online: boolean, out: Console): Promise<number> {
+  const { checkFile } = await import('./gateway-file.js')
   const { routes, instances } = await checkFile(file, { online })
   out.log(
     `${file}: valid (${routes} route${routes === 1 ? '' : 's'}, ${instances} plugin instance${instances === 1 ? '' : 's'})`,
@@ -268,6 +265,11 @@ async function cmdValidate(file: string, online: boolean, out: Console): Promise
  * plugins are initialised (and closed); only a file that passes every `validate` check gets there.
  */
 async function cmdRoutes(file: string, json: boolean, out: Console): Promise<number> {
+  const [{ checkFile, withLocations }, { createGateway }, { formatRoutes }] = await Promise.all([
+    import('./gateway-file.js'),
+    import('@gatehousejs/core'),
+    import('./routes.js'),
+  ])
   const prepared = await checkFile(file)
   const gateway = await withLocations(prepared.loaded, () =>
     createGateway(prepared.config, {
@@ -289,8 +291,10 @@ function listeningLine(prefix: string, url: string, admin?: string, status?: str
 }
 
 /** `--pid-file`: this (primary) process's id, for `gatehouse reload`; removed when it exits. */
-function writePidFile(pidFile: string | undefined): void {
-  if (pidFile === undefined || !cluster.isPrimary) return
+async function writePidFile(pidFile: string | undefined): Promise<void> {
+  if (pidFile === undefined) return
+  const { default: cluster } = await import('node:cluster')
+  if (!cluster.isPrimary) return
   writeFileSync(pidFile, `${process.pid}\n`)
   process.once('exit', () => rmSync(pidFile, { force: true }))
 }
@@ -333,6 +337,11 @@ async function cmdStart(
   out: Console,
   supervise = false,
 ): Promise<number> {
+  const [{ default: cluster }, { pluginList, runPrimary, runWorker }, { startFromFile }] = await Promise.all([
+    import('node:cluster'),
+    import('./workers.js'),
+    import('./start.js'),
+  ])
   if ((workers > 1 || supervise) && cluster.isPrimary) {
     const primary = runPrimary(options, workers, (msg) => out.error(`gatehouse: ${msg}`))
     try {
@@ -363,6 +372,7 @@ export async function main(argv: string[], out: Console = console): Promise<numb
   // `import` has its own options (see import/index.ts).
   if (argv[0] === 'import') {
     try {
+      const { importMain } = await import('./import/index.js')
       return await importMain(argv.slice(1), out)
     } catch (err) {
       out.error(`gatehouse import: ${(err as Error).message}`)
@@ -424,6 +434,7 @@ export async function main(argv: string[], out: Console = console): Promise<numb
     if (!(command in COMMAND_HELP)) throw new UsageError(`unknown command "${command}"`)
     if (command === 'init') {
       if (rest.length > 1) throw new UsageError(`unexpected argument "${rest[1]}"`)
+      const { init } = await import('./init.js')
       return await init(rest[0], { version: VERSION, force: values.force === true }, out)
     }
     if (command === 'reload') {
@@ -437,7 +448,7 @@ export async function main(argv: string[], out: Console = console): Promise<numb
     }
     const target = rest[0]
     const store = values.store as string | undefined
-    if (store !== undefined) checkStoreUri(store, '--store')
+    if (store !== undefined) await checkStoreUri(store, '--store')
     if (STORE_COMMANDS.has(command) || (command === 'start' && store !== undefined)) {
       return await storeCommand(command, target, rest, values, store, out)
     }
@@ -450,7 +461,8 @@ export async function main(argv: string[], out: Console = console): Promise<numb
         return await cmdValidate(target, values.online === true, out)
       case 'routes':
         return await cmdRoutes(target, values.json === true, out)
-      case 'new-plugin':
+      case 'new-plugin': {
+        const { newPlugin } = await import('./new-plugin.js')
         return await newPlugin(
           target,
           {
@@ -461,6 +473,7 @@ export async function main(argv: string[], out: Console = console): Promise<numb
           },
           out,
         )
+      }
       default: {
         const workers = values.workers === undefined ? 1 : Number(values.workers)
         if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
@@ -473,7 +486,7 @@ export async function main(argv: string[], out: Console = console): Promise<numb
           watch: values['no-watch'] !== true,
           admin: parseAdmin(values.admin as string | undefined, values['admin-allow-remote'] === true),
           status: values.status === undefined ? undefined : parseListen(values.status as string, '--status'),
-          requireStores: parseStores(values['require-store'] as string[] | undefined),
+          requireStores: await parseStores(values['require-store'] as string[] | undefined),
           drainDelay: parseDuration(values['drain-delay'] as string | undefined, '--drain-delay'),
         }
         const flag = values['log-format'] as string | undefined
@@ -483,11 +496,12 @@ export async function main(argv: string[], out: Console = console): Promise<numb
         options.logFormat = logFormatOf(flag)
         // Workers are forked with this environment: they log in the format the primary chose.
         process.env.GATEHOUSE_LOG_FORMAT = options.logFormat
+        const { cliLogger } = await import('./logs.js')
         options.logger = cliLogger(options.logFormat)
         if (options.requireStores?.length && !options.status) {
           throw new UsageError('--require-store needs --status (it decides what /status/ready answers)')
         }
-        writePidFile(values['pid-file'] as string | undefined)
+        await writePidFile(values['pid-file'] as string | undefined)
         return await cmdStart(
           options,
           values.supervise === true ? Math.max(workers, 1) : workers,
@@ -497,15 +511,22 @@ export async function main(argv: string[], out: Console = console): Promise<numb
       }
     }
   } catch (err) {
-    return reportError(err, out)
+    return await reportError(err, out)
   }
 }
 
-function reportError(err: unknown, out: Console): number {
+async function reportError(err: unknown, out: Console): Promise<number> {
   if (err instanceof UsageError) {
     out.error(`gatehouse: ${err.message}\nRun \`gatehouse --help\` for usage.`)
     return EXIT.usage
   }
+  const code = (err as NodeJS.ErrnoException).code
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    out.error(`gatehouse: cannot listen: ${(err as Error).message}`)
+    return EXIT.runtime
+  }
+  // The command that threw these has loaded their modules already: importing them here costs nothing.
+  const { FleetError, SnapshotRejectedError } = await import('./fleet/snapshot.js')
   if (err instanceof FleetError || err instanceof SnapshotRejectedError) {
     out.error(`gatehouse: ${err.code}: ${err.message}`)
     return err.code === 'GH_FLEET_KEY_MISSING' ? EXIT.usage : EXIT.runtime
@@ -514,11 +535,6 @@ function reportError(err: unknown, out: Console): number {
     out.error(err.format())
     out.error(`gatehouse: ${err.issues.length} problem${err.issues.length === 1 ? '' : 's'} in ${err.file}`)
     return EXIT.invalid
-  }
-  const code = (err as NodeJS.ErrnoException).code
-  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-    out.error(`gatehouse: cannot listen: ${(err as Error).message}`)
-    return EXIT.runtime
   }
   out.error(`gatehouse: ${(err as Error).message}`)
   return EXIT.runtime
@@ -549,6 +565,7 @@ async function storeCommand(
     )
   }
   if (rest.length > 1) throw new UsageError(`unexpected argument "${rest[1]}"`)
+  const { cmdApply, cmdDiff, cmdHistory, cmdRollback, cmdStatus } = await import('./fleet/commands.js')
   switch (command) {
     case 'apply':
       return cmdApply(target as string, { store, json, message, dryRun: values['dry-run'] === true }, out)
@@ -577,6 +594,10 @@ async function storeCommand(
     throw new UsageError(`--log-format takes ${LOG_FORMATS.join(' or ')}, not "${flag}"`)
   }
   const logFormat = logFormatOf(flag)
+  const [{ startFromStore }, { cliLogger }] = await Promise.all([
+    import('./fleet/node.js'),
+    import('./logs.js'),
+  ])
   const node = await startFromStore({
     store,
     cacheDir: (values['cache-dir'] as string | undefined) ?? '.gatehouse-fleet',
@@ -591,7 +612,7 @@ async function storeCommand(
     logFormat,
     logger: cliLogger(logFormat),
   })
-  writePidFile(values['pid-file'] as string | undefined)
+  await writePidFile(values['pid-file'] as string | undefined)
   // Without these, SIGHUP and SIGUSR2 (`gatehouse reload [--code]`) would end the node.
   process.on('SIGHUP', () => void node.sync('SIGHUP'))
   process.on('SIGUSR2', () =>

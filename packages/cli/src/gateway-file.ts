@@ -1,16 +1,11 @@
-import { relative } from 'node:path'
 import { validateConfig } from '@gatehousejs/core'
 import type { ConfigIssue, PluginDefinition } from '@gatehousejs/sdk'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
-import {
-  FileError,
-  type LoadedFile,
-  loadConfigFile,
-  type Position,
-  parseConfigText,
-  readConfigText,
-} from './load.js'
+import { InvalidFileError } from './invalid-file.js'
+import { FileError, type LoadedFile, loadConfigFile, parseConfigText, readConfigText } from './load.js'
 import { collectPlugins, PluginResolutionError, resolvePlugins } from './resolve.js'
+
+export { InvalidFileError } from './invalid-file.js'
 
 /** A gateway file read, with its plugins resolved: what `createGateway` needs. */
 export interface PreparedFile {
@@ -18,35 +13,6 @@ export interface PreparedFile {
   config: GatewayConfig
   plugins: PluginDefinition[]
   sources: Map<string, string>
-}
-
-/** Every problem in a file, each with its place: what `validate` prints and `start` refuses with. */
-export class InvalidFileError extends Error {
-  readonly file: string
-  readonly issues: ConfigIssue[]
-  readonly positions: (Position | undefined)[]
-  constructor(file: string, issues: ConfigIssue[], positions: (Position | undefined)[]) {
-    super(`${file}: ${issues.length} problem${issues.length === 1 ? '' : 's'}`)
-    this.name = 'InvalidFileError'
-    this.file = file
-    this.issues = issues
-    this.positions = positions
-  }
-
-  /** One line per problem: `file:line:column  /json/pointer  (plugin x)  message`. */
-  format(cwd = process.cwd()): string {
-    const rel = relative(cwd, this.file)
-    const shown = rel && !rel.startsWith('..') ? rel : this.file
-    return this.issues
-      .map((issue, i) => {
-        const at = this.positions[i]
-        const where = at ? `${shown}:${at.line}:${at.column}` : shown
-        const pointer = issue.pointer ? ` ${issue.pointer}` : ''
-        const plugin = issue.plugin ? ` (plugin ${issue.plugin})` : ''
-        return `${where}${pointer}${plugin}: ${issue.message}`
-      })
-      .join('\n')
-  }
 }
 
 /** Reads and resolves a gateway file; every problem becomes one InvalidFileError. */

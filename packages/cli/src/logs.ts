@@ -4,6 +4,7 @@ import { definePlugin, PRIORITY } from '@gatehousejs/sdk'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { type Logger, pino } from 'pino'
 import pretty from 'pino-pretty'
+import type { LogFormat } from './log-format.js'
 
 /**
  * Logs a person can read. `json` (the default off a terminal) is pino's one JSON object per line;
@@ -11,16 +12,7 @@ import pretty from 'pino-pretty'
  * pretty printer: coloured when the terminal takes colours, one line per event, and one line per
  * request (time, method, path, status, duration, route, consumer, request id).
  */
-export type LogFormat = 'json' | 'pretty'
-
-export const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty']
-
-/** `--log-format`, else `$GATEHOUSE_LOG_FORMAT`, else pretty in a terminal and JSON elsewhere. */
-export function logFormatOf(flag: string | undefined, isTTY = process.stdout.isTTY === true): LogFormat {
-  const chosen = flag ?? process.env.GATEHOUSE_LOG_FORMAT
-  if (chosen === 'json' || chosen === 'pretty') return chosen
-  return isTTY ? 'pretty' : 'json'
-}
+export { LOG_FORMATS, type LogFormat, logFormatOf } from './log-format.js'
 
 /** The name of the CLI's own request-line plugin (pretty logs only); no package can take it. */
 export const REQUEST_LOG_PLUGIN = 'gatehouse-cli-request-log'

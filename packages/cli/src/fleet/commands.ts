@@ -1,6 +1,6 @@
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { parseDocument } from 'yaml'
-import { checkFile, InvalidFileError } from '../gateway-file.js'
+import { InvalidFileError } from '../invalid-file.js'
 import { FileError, readConfigText } from '../load.js'
 import { diffConfigs, formatDiff, isEmptyDiff } from './diff.js'
 import { configKey, FleetError, hashConfig, type Snapshot, sign, verify } from './snapshot.js'
@@ -95,6 +95,8 @@ export async function cmdApply(
   // Refuse before reading anything from the store: an unsigned snapshot would be refused by every node.
   const key = options.dryRun ? undefined : configKey()
   // Every check `validate` makes and no plugin `init`: the only connection apply opens is the store's.
+  // (Loaded here: status, history and rollback do not need core.)
+  const { checkFile } = await import('../gateway-file.js')
   const checked = await checkFile(file)
   const config = rawConfigOf(checked.text, checked.loaded.file)
   const hash = hashConfig(config)
