@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import t from 'tap'
@@ -7,6 +8,7 @@ import t from 'tap'
 // and the CLI prints) is the one in its package.json, which changesets bump.
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+const requireCjs = createRequire(import.meta.url)
 
 interface Manifest {
   name: string
@@ -33,10 +35,10 @@ t.test('every built plugin reports the version of its package.json, from ESM and
       default: { name: string; version: string }
     }
     t.equal(esm.default.version, manifest.version, `${manifest.name} (ESM)`)
-    const cjs = (await import(pathToFileURL(join(dir, 'dist/index.cjs')).href)) as {
-      default: { default: { version: string } }
-    }
-    t.equal(cjs.default.default.version, manifest.version, `${manifest.name} (CJS)`)
+    // As a CommonJS consumer loads it: `require(...)`, not `import()`, whose view of a CJS module
+    // depends on the loader (Node's own gives module.exports as `default`; tsx unwraps `__esModule`).
+    const cjs = requireCjs(join(dir, 'dist/index.cjs')) as { default: { version: string } }
+    t.equal(cjs.default.version, manifest.version, `${manifest.name} (CJS)`)
     const bundle = readFileSync(join(dir, 'dist/index.js'), 'utf8')
     t.notMatch(
       bundle,
