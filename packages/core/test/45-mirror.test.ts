@@ -8,7 +8,7 @@ import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Gateway } from '@gatehousejs/core'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
-import { configIssues, startGateway, startUpstream } from '@gatehousejs/sdk/testing'
+import { captureLogs, configIssues, startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 
 /** Waits (bounded) until every copy the gateway started has been answered or has failed. */
@@ -271,16 +271,7 @@ t.test('bad mirror rules are refused at load, by JSON pointer', async (t) => {
 t.test(
   'mirror failures are logged once per outage (warn), recovery at info; the client never sees them',
   async (t) => {
-    const records: Array<{ level: number; msg: string }> = []
-    const logger = {
-      level: 'debug',
-      hooks: {
-        logMethod(args: unknown[], _method: unknown, level: number) {
-          const msg = args.find((a) => typeof a === 'string')
-          records.push({ level, msg: typeof msg === 'string' ? msg : '' })
-        },
-      },
-    }
+    const logs = captureLogs()
     let broken = true
     const primary = await startUpstream({ t })
     // A mirror that cuts every connection (a crashed backend), then recovers.
@@ -293,7 +284,7 @@ t.test(
     })
     const gw = await startGateway<Gateway>({
       t,
-      logger,
+      logger: logs.logger,
       config: {
         services: [
           {
@@ -312,11 +303,11 @@ t.test(
       t.notOk(res.headers['x-gatehouse-mirror'])
       await settled(gw.gateway)
     }
-    const warnings = records.filter((r) => r.level === 40 && /mirror copy failed/.test(r.msg))
+    const warnings = logs.withMsg(/mirror copy failed/).filter((l) => l.level === 'warn')
     t.equal(warnings.length, 1, 'one warning for the outage, not one per copy')
     t.ok(gw.gateway.mirrors()[0]!.failed >= 1)
     t.notOk(
-      records.some((r) => r.level >= 50),
+      logs.lines.some((l) => l.level === 'error' || l.level === 'fatal'),
       'nothing logged as a failed request',
     )
 
@@ -325,7 +316,7 @@ t.test(
     await sleep(1_100)
     t.equal((await gw.request({ path: '/orders/back' })).status, 200)
     await settled(gw.gateway)
-    t.equal(records.filter((r) => r.level === 30 && /mirror answers again/.test(r.msg)).length, 1)
+    t.equal(logs.withMsg(/mirror answers again/).filter((l) => l.level === 'info').length, 1)
     t.match(gw.gateway.mirrors()[0], { sent: 1 })
   },
 )

@@ -5,13 +5,13 @@
  * redis-server and the real OpenID Provider.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { request, startRedis } from '@gatehousejs/sdk/testing'
+import { captureLogs, request, startRedis } from '@gatehousejs/sdk/testing'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { CookieSeal, type Session } from '../src/session.js'
 import { tokenFromCodeFlow } from './fixtures/flow.js'
 import { CLIENT_ID, CLIENT_SECRET, hop, Jar, loginAtProvider, logoutAtProvider } from './fixtures/provider.js'
-import { browserConfig, gatewayFor, type Rig, recordingLogger, redisSection, rig } from './fixtures/setup.js'
+import { browserConfig, gatewayFor, type Rig, redisSection, rig } from './fixtures/setup.js'
 
 const OLD = 'an-old-session-secret-of-at-least-32-characters'
 const NEW = 'a-new-session-secret-of-at-least-32-characters!'
@@ -108,8 +108,8 @@ t.test('Redis holds no token, no claim and no ID token in clear', async (t) => {
 })
 
 t.test('a session changed in Redis is refused: 401 for APIs, a new login for browsers', async (t) => {
-  const log = recordingLogger()
-  const { r, client } = await redisRig(t, {}, log.options)
+  const logs = captureLogs()
+  const { r, client } = await redisRig(t, {}, logs.logger)
   const jar = new Jar()
   await login(r, jar)
   const id = jar.get('gh_oidc')!
@@ -128,7 +128,7 @@ t.test('a session changed in Redis is refused: 401 for APIs, a new login for bro
   t.match(res.headers['set-cookie'], [/^gh_oidc=; .*Max-Age=0/], 'the cookie is cleared')
   t.equal(await client.exists(key), 0, 'the unusable session is deleted')
   t.equal(
-    log.at(40, /a session in the store failed authentication/).length,
+    logs.withMsg(/a session in the store failed authentication/).filter((l) => l.level === 'warn').length,
     1,
     'a warning names what happened',
   )
