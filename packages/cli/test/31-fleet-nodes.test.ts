@@ -5,16 +5,18 @@
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { startRedis, startUpstream } from '@gatehousejs/sdk/testing'
+import { startRedis } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import { run as runCli, type Started, tempDir, writeFiles } from './helpers/cli.js'
 import {
   fleetConfig,
+  holdAcross,
   KEY,
   loadLoop,
   redisClient,
   stampOf,
   startFleetNode,
+  startHoldingUpstream,
   startRelay,
   waitFor,
 } from './helpers/fleet.js'
@@ -25,6 +27,8 @@ const run = (args: string[], options: Parameters<typeof runCli>[1] = {}) =>
   runCli(args, { timeout: 120_000, ...options })
 
 const PREFIX = '{gatehouse:fleet}:'
+/** The upstream read timeout: the requests held across a swap wait for a whole apply (a bound, not a timing assertion). */
+const HELD = '10m'
 
 interface NodeView {
   node: string
@@ -36,7 +40,7 @@ interface NodeView {
 
 t.test('a fleet of nodes follows the store', async (t) => {
   const redis = await startRedis({ t })
-  const upstream = await startUpstream({ t })
+  const upstream = await startHoldingUpstream(t)
   const root = tempDir(t, 'gatehouse-fleet-')
   // Two installations: `full` has the stamp and extra plugins, `lean` only stamp.
   const full = join(root, 'full')
@@ -48,7 +52,8 @@ t.test('a fleet of nodes follows the store', async (t) => {
   const env = { GATEHOUSE_CONFIG_KEY: KEY }
   let n = 0
   async function apply(value: string, options: { extra?: boolean; store?: string } = {}) {
-    const file = writeFiles(full, { [`v${++n}.yaml`]: fleetConfig(upstream.url, value, options) })
+    const config = fleetConfig(upstream.url, value, { ...options, readTimeout: HELD })
+    const file = writeFiles(full, { [`v${++n}.yaml`]: config })
     return run(['apply', file, '--store', options.store ?? redis.url], { cwd: full, env })
   }
   async function status(): Promise<{ current: { version: number } | null; nodes: NodeView[] }> {
@@ -82,18 +87,30 @@ t.test('a fleet of nodes follows the store', async (t) => {
   await allServe('v1')
 
   await t.test('three nodes converge on every apply while traffic runs, and no request fails', async (t) => {
-    const load = loadLoop(
-      Object.values(nodes).map((s) => s.url),
-      { maxRequests: 20_000, maxMs: 90_000 },
-    )
+    const urls = Object.values(nodes).map((s) => s.url)
+    const load = loadLoop(urls, { maxRequests: 60_000, maxMs: 900_000 })
+    // Per apply, one request held in flight on each node across its swap: each must be answered (by
+    // the version it started on), whatever the pace of the load.
+    const crossed: string[][] = []
     for (const value of ['v2', 'v3', 'v4']) {
+      const held = await holdAcross(upstream, urls)
       const r = await apply(value)
       t.equal(r.code, 0, r.stderr)
-      await allServe(value)
+      crossed.push(await held.releaseAsServed(value))
     }
     await load.stop()
     t.ok(load.count > 0, `${load.count} requests sent`)
     t.same(load.failures, [], 'no request failed')
+    t.same(
+      crossed,
+      ['v1', 'v2', 'v3'].map((v) => urls.map(() => v)),
+      'every request in flight across a swap was answered, on the version it started on',
+    )
+    t.same(
+      urls.map((url) => [...(load.seen.get(url) ?? [])].sort()),
+      urls.map(() => ['v1', 'v2', 'v3', 'v4']),
+      'the load ran through every node on every version',
+    )
     const s = await waitFor('every heartbeat in sync', async () => {
       const s = await status()
       return s.nodes.length === 3 && s.nodes.every((x) => x.effective === 'in-sync') && s

@@ -1,13 +1,23 @@
 /**
- * Fleet nodes with the admin API (`start --store … --admin`): twenty applies while a bounded load loop
- * runs through three real node processes (no request may fail, every node converges on each one),
+ * Fleet nodes with the admin API (`start --store … --admin`): twenty applies while a bounded, paced load
+ * loop runs through three real node processes and one request per node is held in flight across each
+ * swap (no request may fail, every node converges on each one),
  * then `GET /fleet` (the fleet table as JSON), a read-only `PUT /config`, and `GET /fleet` while Redis
  * is down. Every wait is bounded; nothing asserts timing (the latency figures are scripts/bench/fleet.mjs's).
  */
-import { request, startRedis, startUpstream } from '@gatehousejs/sdk/testing'
+import { request, startRedis } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import { run as runCli, type Started, tempDir, writeFiles } from './helpers/cli.js'
-import { fleetConfig, KEY, loadLoop, stampOf, startFleetNode, waitFor } from './helpers/fleet.js'
+import {
+  fleetConfig,
+  holdAcross,
+  KEY,
+  loadLoop,
+  stampOf,
+  startFleetNode,
+  startHoldingUpstream,
+  waitFor,
+} from './helpers/fleet.js'
 import { installPackage } from './helpers/plugins.js'
 
 const run = (args: string[], options: Parameters<typeof runCli>[1] = {}) =>
@@ -15,6 +25,8 @@ const run = (args: string[], options: Parameters<typeof runCli>[1] = {}) =>
 
 const TOKEN = 'a-fleet-admin-token-of-some-length'
 const APPLIES = 20
+/** The upstream read timeout: the requests held across a swap wait for a whole apply (a bound, not a timing assertion). */
+const HELD = '10m'
 
 interface FleetBody {
   self: { node: string; applied?: { version: number; hash: string }; state: string }
@@ -27,13 +39,15 @@ interface FleetBody {
 
 t.test('fleet nodes with the admin API', async (t) => {
   const redis = await startRedis({ t })
-  const upstream = await startUpstream({ t })
+  const upstream = await startHoldingUpstream(t)
   const dir = tempDir(t, 'gatehouse-fleet-admin-')
   installPackage(dir, 'gatehouse-plugin-stamp', 'stamp')
   const env = { GATEHOUSE_CONFIG_KEY: KEY, GATEHOUSE_ADMIN_TOKEN: TOKEN }
   let n = 0
   async function apply(value: string) {
-    const file = writeFiles(dir, { [`v${++n}.yaml`]: fleetConfig(upstream.url, value) })
+    const file = writeFiles(dir, {
+      [`v${++n}.yaml`]: fleetConfig(upstream.url, value, { readTimeout: HELD }),
+    })
     return run(['apply', file, '--store', redis.url], { cwd: dir, env })
   }
   const nodes: Record<string, Started> = {}
@@ -58,18 +72,33 @@ t.test('fleet nodes with the admin API', async (t) => {
   await t.test(
     `${APPLIES} applies while traffic runs through three nodes: all converge, none fails`,
     async (t) => {
-      const load = loadLoop(urls, { maxRequests: 60_000, maxMs: 300_000 })
+      const load = loadLoop(urls, { maxRequests: 100_000, maxMs: 1_200_000 })
+      // Per apply, one request held in flight on each node across its swap: each must be answered
+      // (by the version it started on), whatever the pace of the load.
+      const crossed: string[][] = []
       try {
         for (let i = 2; i <= APPLIES + 1; i++) {
+          const held = await holdAcross(upstream, urls)
           const r = await apply(`v${i}`)
           t.equal(r.code, 0, r.stderr)
-          await allServe(`v${i}`)
+          crossed.push(await held.releaseAsServed(`v${i}`))
         }
       } finally {
         await load.stop()
       }
       t.ok(load.count > 0, `${load.count} requests sent`)
       t.same(load.failures, [], 'no request failed')
+      const versions = Array.from({ length: APPLIES + 1 }, (_, i) => `v${i + 1}`)
+      t.same(
+        crossed,
+        versions.slice(0, -1).map((v) => urls.map(() => v)),
+        'every request in flight across a swap was answered, on the version it started on',
+      )
+      t.same(
+        urls.map((url) => [...(load.seen.get(url) ?? [])].sort()),
+        urls.map(() => [...versions].sort()),
+        'the load ran through every node on every version',
+      )
     },
   )
 

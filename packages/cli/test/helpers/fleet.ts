@@ -1,14 +1,24 @@
+import type http from 'node:http'
 import net from 'node:net'
 import { join } from 'node:path'
+import { startUpstream } from '@gatehousejs/sdk/testing'
 import { Redis } from 'ioredis'
 import { type Started, start, type TestLike } from './cli.js'
 
 /** The fleet signing key the tests share (any 32+ characters). */
 export const KEY = 'test-fleet-key-0123456789abcdef-0123456789'
 
-/** A gateway file whose `stamp` plugin writes `value` into the upstream request (`x-stamp`). */
-export function fleetConfig(upstream: string, value: string, options: { extra?: boolean } = {}): string {
-  return `services:
+/**
+ * A gateway file whose `stamp` plugin writes `value` into the upstream request (`x-stamp`).
+ * `readTimeout` (a duration) sets the upstream read timeout: longer than an apply can take on a loaded
+ * machine for a file whose requests `holdAcross` holds across a swap.
+ */
+export function fleetConfig(
+  upstream: string,
+  value: string,
+  options: { extra?: boolean; readTimeout?: string } = {},
+): string {
+  return `${options.readTimeout ? `timeouts:\n  read: ${options.readTimeout}\n` : ''}services:
   - name: echo
     url: ${upstream}
     routes:
@@ -50,35 +60,118 @@ export async function stampOf(url: string): Promise<string | undefined> {
 }
 
 /**
- * Requests through every node in turn until stopped, bounded by `maxRequests` and `maxMs`; records
- * every answer that is not a 200 (or a network error).
+ * Requests through every node (one loop per node, a pause of `pauseMs` between its requests) until
+ * stopped, bounded by `maxRequests` and `maxMs`; records every answer that is not a 200 (or a network
+ * error) and, per node, every `x-stamp` value its answers carried (`seen`), so that a test can check
+ * the traffic ran on every version. Paced rather than back to back: the load only has to be there on
+ * each side of every swap (requests held across a swap are `holdAcross`'s), and back-to-back requests
+ * cost CPU in proportion to how long the applies take.
  */
-export function loadLoop(urls: string[], options: { maxRequests?: number; maxMs?: number } = {}) {
+export function loadLoop(
+  urls: string[],
+  options: { maxRequests?: number; maxMs?: number; pauseMs?: number } = {},
+) {
   const failures: string[] = []
+  const seen = new Map<string, Set<string>>(urls.map((url) => [url, new Set<string>()]))
   let count = 0
   let stopped = false
   const deadline = Date.now() + (options.maxMs ?? 60_000)
   const max = options.maxRequests ?? 20_000
+  const pause = options.pauseMs ?? 50
+  let wake: (() => void)[] = []
   const loops = urls.map(async (url) => {
     while (!stopped && count < max && Date.now() < deadline) {
       count++
       try {
         const res = await fetch(`${url}/load`)
-        await res.arrayBuffer()
+        const body = (await res.json()) as { headers?: Record<string, string> }
         if (res.status !== 200) failures.push(`${url}: ${res.status}`)
+        else seen.get(url)?.add(body.headers?.['x-stamp'] ?? '(none)')
       } catch (err) {
         failures.push(`${url}: ${String((err as Error).cause ?? err)}`)
       }
+      if (!stopped)
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pause)
+          wake.push(() => {
+            clearTimeout(timer)
+            resolve()
+          })
+        })
     }
   })
   return {
     failures,
+    /** Per node URL, the stamps its 200 answers carried. */
+    seen,
     get count() {
       return count
     },
     async stop() {
       stopped = true
+      for (const w of wake) w()
+      wake = []
       await Promise.all(loops)
+    },
+  }
+}
+
+/** Answers 200 with `{ url, headers }` as JSON: the part of startUpstream's default echo that stampOf reads. */
+function echoHeaders(req: http.IncomingMessage, res: http.ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/json' })
+  res.end(JSON.stringify({ url: req.url, headers: req.headers }))
+}
+
+/** An upstream that answers as `echoHeaders`, but holds the answer to every `/hold/…` request until `release(path)`. */
+export async function startHoldingUpstream(t: TestLike) {
+  const held = new Map<string, () => void>()
+  const upstream = await startUpstream({
+    t,
+    handler: (req, res, recorded) => {
+      if (recorded.url.startsWith('/hold/')) held.set(recorded.url, () => echoHeaders(req, res))
+      else echoHeaders(req, res)
+    },
+  })
+  return {
+    url: upstream.url,
+    /** Whether the request for `path` reached the upstream and waits for its answer. */
+    holds: (path: string) => held.has(path),
+    /** Answers the held request for `path`. */
+    release(path: string) {
+      held.get(path)?.()
+      held.delete(path)
+    },
+  }
+}
+
+let holds = 0
+
+/**
+ * Sends one `/hold/…` request through each node and waits until all have reached the upstream, which
+ * holds them: a request in flight on each node. Apply, then `releaseAsServed(value)` waits, node by
+ * node, until the node serves `value` (its stamp) and then lets its held request be answered: a request
+ * that crossed the swap. Resolves to each one's answer: the `x-stamp` it carried, or its status or
+ * error when it was not a 200.
+ */
+export async function holdAcross(upstream: Awaited<ReturnType<typeof startHoldingUpstream>>, urls: string[]) {
+  const paths = urls.map(() => `/hold/${++holds}`)
+  const answers = urls.map(async (url, i) => {
+    try {
+      const res = await fetch(`${url}${paths[i]}`)
+      const body = (await res.json()) as { headers?: Record<string, string> }
+      return res.status === 200 ? (body.headers?.['x-stamp'] ?? '(none)') : `status ${res.status}`
+    } catch (err) {
+      return `error ${String((err as Error).cause ?? err)}`
+    }
+  })
+  await waitFor('every held request to reach the upstream', () => paths.every((p) => upstream.holds(p)))
+  return {
+    async releaseAsServed(value: string) {
+      for (const [i, url] of urls.entries()) {
+        await waitFor(`${url} to serve ${value}`, async () => (await stampOf(url)) === value)
+        upstream.release(paths[i] as string)
+      }
+      return Promise.all(answers)
     },
   }
 }
