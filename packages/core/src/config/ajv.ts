@@ -1,68 +1,57 @@
+import { createRequire } from 'node:module'
 import type { ConfigIssue } from '@gatehousejs/sdk'
-import { type GatehouseFormat, parseDuration, parseSize } from '@gatehousejs/sdk/config'
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
-import addFormatsModule from 'ajv-formats'
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv'
+import { AJV_OPTIONS, gatehouseKeyword } from './ajv-setup.js'
 import { nearestName } from './hints.js'
+import * as generated from './validators.generated.js'
 
 /**
- * One ajv instance for every schema (the gateway's and each plugin's). `useDefaults` fills defaults in,
- * and the `gatehouse` keyword normalises durations to milliseconds, sizes to bytes and header names to
- * lower case, so what a plugin's `init` receives matches its static type.
+ * The gateway's own schemas (a whole file, its `tls` section) are compiled at build time into
+ * validators.generated.ts (scripts/write-validators.ts), so a start validates its file without compiling
+ * anything. Plugins' schemas are compiled here, once each, by one ajv instance created (and ajv loaded)
+ * the first time a plugin's config is checked, with the same options and `gatehouse` keyword
+ * (ajv-setup.ts): `useDefaults` fills defaults in, and the keyword normalises durations to milliseconds,
+ * sizes to bytes and header names to lower case, so what a plugin's `init` receives matches its static
+ * type. A plugin's schema may use ajv-formats' formats.
  */
-const addFormats =
-  (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule
+export const validateGatewayConfig = generated.validateGatewayConfig as ValidateFunction
+export const validateTls = generated.validateTls as ValidateFunction
+
+let ajv: Ajv | undefined
 
 function createAjv(): Ajv {
-  const ajv = new Ajv({
-    allErrors: true,
-    verbose: true,
-    useDefaults: true,
-    strict: 'log',
-    // `if`/`then` that makes a field required in one case (`then: { required: ['url'] }`, the field
-    // declared beside it) is idiomatic JSON Schema, not a mistake to print at every start.
-    strictRequired: false,
-    allowUnionTypes: true,
-  })
-  ;(addFormats as unknown as (a: Ajv) => void)(ajv)
-  ajv.addKeyword({
-    keyword: 'gatehouse',
-    modifying: true,
-    schemaType: 'string',
-    errors: false,
-    validate: function gatehouseNormalise(format: GatehouseFormat, data: unknown, _schema, cxt): boolean {
-      if (!cxt || cxt.parentData === undefined) return true
-      try {
-        if (format === 'duration' && (typeof data === 'string' || typeof data === 'number')) {
-          cxt.parentData[cxt.parentDataProperty] = parseDuration(data)
-        } else if (format === 'size' && (typeof data === 'string' || typeof data === 'number')) {
-          cxt.parentData[cxt.parentDataProperty] = parseSize(data)
-        } else if (format === 'header-name' && typeof data === 'string') {
-          cxt.parentData[cxt.parentDataProperty] = data.toLowerCase()
-        }
-      } catch {
-        // The value is invalid: the schema's own anyOf/pattern reports it.
-      }
-      return true
-    },
-  })
-  return ajv
+  const load = createRequire(import.meta.url)
+  const { Ajv } = load('ajv') as typeof import('ajv')
+  const formats = load('ajv-formats') as { default: (a: Ajv) => Ajv }
+  const instance = new Ajv(AJV_OPTIONS)
+  formats.default(instance)
+  instance.addKeyword(gatehouseKeyword)
+  return instance
 }
 
-const ajv = createAjv()
 const compiled = new WeakMap<object, ValidateFunction>()
 
 export function compileSchema(schema: object): ValidateFunction {
   let fn = compiled.get(schema)
   if (!fn) {
+    ajv ??= createAjv()
     fn = ajv.compile(schema)
     compiled.set(schema, fn)
   }
   return fn
 }
 
-/** Validates (and normalises, in place) `data`; returns issues with pointers under `base`. */
-export function validateWith(schema: object, data: unknown, base: string, plugin?: string): ConfigIssue[] {
-  const fn = compileSchema(schema)
+/**
+ * Validates (and normalises, in place) `data` with a schema, or with a validator generated at build time;
+ * returns issues with pointers under `base`.
+ */
+export function validateWith(
+  schema: object | ValidateFunction,
+  data: unknown,
+  base: string,
+  plugin?: string,
+): ConfigIssue[] {
+  const fn = typeof schema === 'function' ? (schema as ValidateFunction) : compileSchema(schema)
   if (fn(data)) return []
   return toIssues(fn.errors ?? [], base, plugin)
 }

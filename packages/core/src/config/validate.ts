@@ -1,8 +1,8 @@
 import { dirname, resolve } from 'node:path'
 import type { ConfigIssue, PluginDefinition } from '@gatehousejs/sdk'
-import { type GatewayConfig, GatewayConfigSchema, type TlsConfig } from '@gatehousejs/sdk/config'
+import type { GatewayConfig, TlsConfig } from '@gatehousejs/sdk/config'
 import { loadTls } from '../server/tls.js'
-import { validateWith } from './ajv.js'
+import { validateGatewayConfig, validateWith } from './ajv.js'
 import { checkConsumers } from './consumers.js'
 import {
   checkInstances,
@@ -30,7 +30,7 @@ import { compileTrust } from './trust.js'
  */
 export function planGeneration(input: GatewayConfig, opts: PlanOptions): Plan {
   const config = structuredClone(input ?? {}) as GatewayConfig
-  const schemaIssues = validateWith(GatewayConfigSchema, config, '')
+  const schemaIssues = validateWith(validateGatewayConfig, config, '')
   const plan: Plan = {
     config,
     services: new Map(),

@@ -3,8 +3,8 @@ import { type FSWatcher, readFileSync, watch } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
 import tls, { type SecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls'
 import { type ClientCertificate, ConfigError, type ConfigIssue, type Logger } from '@gatehousejs/sdk'
-import { type GatewayConfig, type TlsConfig, TlsSchema } from '@gatehousejs/sdk/config'
-import { validateWith } from '../config/ajv.js'
+import type { GatewayConfig, TlsConfig } from '@gatehousejs/sdk/config'
+import { validateTls, validateWith } from '../config/ajv.js'
 
 /**
  * TLS termination (docs/protocols.md): certificates from PEM text or files, chosen by SNI, swapped
@@ -40,7 +40,7 @@ const PEM = /-----BEGIN [A-Z0-9 ]+-----/
  * naming its JSON pointer. Throws a ConfigError listing them all.
  */
 export function loadTls(config: TlsConfig, baseDir = process.cwd(), pointer = '/tls'): LoadedTls {
-  const schemaIssues = validateWith(TlsSchema, config, pointer)
+  const schemaIssues = validateWith(validateTls, config, pointer)
   if (schemaIssues.length > 0) throw new ConfigError(schemaIssues)
   const issues: ConfigIssue[] = []
   const files: string[] = []
