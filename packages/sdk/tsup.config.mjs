@@ -9,5 +9,6 @@ export default defineConfig(
     redis: 'src/redis/index.ts',
     transform: 'src/transform/index.ts',
     config: 'src/config/index.ts',
+    host: 'src/host/index.ts',
   }),
 )

@@ -2,8 +2,9 @@ import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { type ConfigIssue, PLUGIN_API_VERSION, type PluginDefinition } from '@gatehousejs/sdk'
+import type { ConfigIssue, PluginDefinition } from '@gatehousejs/sdk'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
+import { PLUGIN_API_VERSION } from '@gatehousejs/sdk/host'
 import { FIRST_PARTY_PLUGINS, FIRST_PARTY_PREFIX, nearestFirstParty } from './first-party.js'
 
 /** Where a plugin reference in the file is, and what it says. */

@@ -1,4 +1,4 @@
-import { defineError } from '@gatehousejs/sdk'
+import { defineError } from '@gatehousejs/sdk/host'
 
 /**
  * Every error core sends to a client. Each has a row in docs/errors.md. Messages are written for the

@@ -1,6 +1,6 @@
 export type { ConfigIssue } from '@gatehousejs/sdk'
-export { ConfigError, GatehouseError } from '@gatehousejs/sdk'
 export type { GatewayConfig } from '@gatehousejs/sdk/config'
+export { ConfigError, GatehouseError } from '@gatehousejs/sdk/host'
 export { redactConfig } from './config/redact.js'
 export type { ConfigValidation, ValidateOptions } from './config/validate.js'
 export { validateConfig } from './config/validate.js'

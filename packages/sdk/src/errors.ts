@@ -114,8 +114,17 @@ export interface ConfigIssue {
   file?: string
 }
 
+const CONFIG_BRAND = Symbol.for('gatehouse.config-error')
+
 export class ConfigError extends Error {
+  /** `instanceof` works across copies of the SDK, as for `GatehouseError`. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return (
+      typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[CONFIG_BRAND] === true
+    )
+  }
   override readonly name = 'ConfigError'
+  readonly [CONFIG_BRAND] = true
   readonly code = 'GH_CONFIG_INVALID'
   readonly issues: ConfigIssue[]
 

@@ -18,6 +18,7 @@ const ENTRIES: Record<string, string> = {
   '@gatehousejs/sdk/redis': 'src/redis/index.ts',
   '@gatehousejs/sdk/transform': 'src/transform/index.ts',
   '@gatehousejs/sdk/config': 'src/config/index.ts',
+  '@gatehousejs/sdk/host': 'src/host/index.ts',
 }
 
 /** The names the README lists for one entry: every `name` between `<!-- exports: entry -->` and `<!-- /exports -->`. */

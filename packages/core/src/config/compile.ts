@@ -1,5 +1,6 @@
-import { ConfigError, type Dispatch, type PluginDefinition, type UpstreamHealth } from '@gatehousejs/sdk'
+import type { Dispatch, PluginDefinition, UpstreamHealth } from '@gatehousejs/sdk'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
+import { ConfigError } from '@gatehousejs/sdk/host'
 import type { Logger } from 'pino'
 import type { CompiledRoute, Generation, Instance } from '../model.js'
 import { Router } from '../request/router.js'

@@ -1,5 +1,5 @@
 import type { ConfigIssue, Dispatch, PluginScope, UpstreamHealth } from '@gatehousejs/sdk'
-import { pluginKeyProblems } from '@gatehousejs/sdk/config'
+import { pluginKeyProblems } from '@gatehousejs/sdk/host'
 import type { Logger } from 'pino'
 import type { Generation, Instance } from '../model.js'
 import { compileWhen, specificityOf } from './chains.js'

@@ -1,11 +1,7 @@
 import { createHash } from 'node:crypto'
-import {
-  type ConfigIssue,
-  PLUGIN_API_VERSION,
-  type PluginCheckEnv,
-  type PluginDefinition,
-} from '@gatehousejs/sdk'
-import { type GatewayConfig, pluginKeyProblems, stableJson } from '@gatehousejs/sdk/config'
+import type { ConfigIssue, PluginCheckEnv, PluginDefinition } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
+import { PLUGIN_API_VERSION, pluginKeyProblems, stableJson } from '@gatehousejs/sdk/host'
 import { validateWith } from './ajv.js'
 import { didYouMean } from './hints.js'
 import { list, type Plan, type PlannedInstance, type PlanOptions } from './plan.js'

@@ -1,5 +1,6 @@
-import { ConfigError, type PluginDefinition } from '@gatehousejs/sdk'
+import type { PluginDefinition } from '@gatehousejs/sdk'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
+import { ConfigError } from '@gatehousejs/sdk/host'
 import type { Generation } from '../model.js'
 import { type CompileOptions, compileGeneration } from './compile.js'
 import { pluginRegistry } from './instances.js'

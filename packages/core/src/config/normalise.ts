@@ -1,4 +1,5 @@
-import { type GatehouseFormat, parseDuration, parseSize } from '@gatehousejs/sdk/config'
+import type { GatehouseFormat } from '@gatehousejs/sdk/config'
+import { parseDuration, parseSize } from '@gatehousejs/sdk/host'
 
 /**
  * The value a `gatehouse`-marked field normalises to: a duration in milliseconds, a size in bytes, a

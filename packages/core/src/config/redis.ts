@@ -1,10 +1,6 @@
 import type { ConfigIssue } from '@gatehousejs/sdk'
-import {
-  type RedisConnectionConfig,
-  type RedisConnectionInput,
-  redisConnectionIssues,
-  stableJson,
-} from '@gatehousejs/sdk/config'
+import type { RedisConnectionConfig, RedisConnectionInput } from '@gatehousejs/sdk/config'
+import { redisConnectionIssues, stableJson } from '@gatehousejs/sdk/host'
 import type { Plan } from './plan.js'
 
 /**

@@ -1,23 +1,23 @@
 import type { IncomingMessage } from 'node:http'
 import { parse as parseQuery } from 'node:querystring'
-import {
-  type BodyLimit,
-  type ClientInfo,
-  type Consumer,
-  type Credential,
-  type GatehouseError,
-  GatehouseError as GatehouseErrorClass,
-  type Headers,
-  type Logger,
-  type Phase,
-  type PluginTiming,
-  type RequestView,
-  type RouteInfo,
-  type ServiceInfo,
-  type SetConsumerOptions,
-  type Timings,
-  type UpstreamRequest,
+import type {
+  BodyLimit,
+  ClientInfo,
+  Consumer,
+  Credential,
+  GatehouseError,
+  Headers,
+  Logger,
+  Phase,
+  PluginTiming,
+  RequestView,
+  RouteInfo,
+  ServiceInfo,
+  SetConsumerOptions,
+  Timings,
+  UpstreamRequest,
 } from '@gatehousejs/sdk'
+import { GatehouseError as GatehouseErrorClass } from '@gatehousejs/sdk/host'
 import { PhaseMisuse } from '../errors.js'
 import type { Chain, CompiledRoute, CompiledService, Generation, Instance } from '../model.js'
 import type { Guard } from '../server/protect.js'

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
-import { type BodyLimit, GatehouseError, type Headers, type Phase, type PluginTiming } from '@gatehousejs/sdk'
+import type { BodyLimit, Headers, Phase, PluginTiming } from '@gatehousejs/sdk'
+import { GatehouseError } from '@gatehousejs/sdk/host'
 import {
   bufferResponseBody,
   finalResponseBody,

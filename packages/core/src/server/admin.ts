@@ -2,14 +2,9 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { isIP } from 'node:net'
-import {
-  type AdminEndpoint,
-  type AdminRequest,
-  ConfigError,
-  type ConfigIssue,
-  type PluginDefinition,
-} from '@gatehousejs/sdk'
+import type { AdminEndpoint, AdminRequest, ConfigIssue, PluginDefinition } from '@gatehousejs/sdk'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
+import { ConfigError } from '@gatehousejs/sdk/host'
 import { redactConfig } from '../config/redact.js'
 import type { Gateway } from '../gateway-types.js'
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { stableJson } from '@gatehousejs/sdk/config'
+import { stableJson } from '@gatehousejs/sdk/host'
 import manifest from '../../package.json' with { type: 'json' }
 
 /**

@@ -2,8 +2,9 @@ import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { type FSWatcher, readFileSync, watch } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
 import tls, { type SecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls'
-import { type ClientCertificate, ConfigError, type ConfigIssue, type Logger } from '@gatehousejs/sdk'
+import type { ClientCertificate, ConfigIssue, Logger } from '@gatehousejs/sdk'
 import type { GatewayConfig, TlsConfig } from '@gatehousejs/sdk/config'
+import { ConfigError } from '@gatehousejs/sdk/host'
 import { validateTls, validateWith } from '../config/ajv.js'
 
 /**
