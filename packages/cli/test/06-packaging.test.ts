@@ -7,7 +7,7 @@ import { promisify } from 'node:util'
 import { request, startUpstream } from '@gatehousejs/sdk/testing'
 import semver from 'semver'
 import t, { type Test } from 'tap'
-import { start, tempDir } from './helpers/cli.js'
+import { start, tempDir, withoutTapHook } from './helpers/cli.js'
 
 // The path a user takes, as the README and docs/releasing.md tell it: `npm run pack` writes the
 // tarballs and prints an `npm install` line; an empty project outside the workspace (`npm init -y`)
@@ -95,7 +95,7 @@ interface NpmResult {
 }
 
 async function npm(args: string[], cwd: string, timeout = 600_000): Promise<NpmResult> {
-  return exec('npm', args, { cwd, env: NPM_ENV, timeout, maxBuffer: 64 * 1024 * 1024 })
+  return exec(...withoutTapHook('npm', args), { cwd, env: NPM_ENV, timeout, maxBuffer: 64 * 1024 * 1024 })
 }
 
 /** `npm install` output must not warn that a package does not support this Node. */
@@ -120,7 +120,7 @@ function startScript(
   pattern: RegExp,
 ): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file], {
+    const child = spawn(...withoutTapHook(process.execPath, [file]), {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
     })
@@ -157,12 +157,15 @@ t.test(
     const tarballs = join(work, 'tarballs')
 
     // 1. `npm run pack`, the documented command (`--no-build`: `npm test` has built everything).
-    const pack = await exec('npm', ['run', 'pack', '--', '--no-build', '--out', tarballs], {
-      cwd: ROOT,
-      env: NPM_ENV,
-      timeout: 600_000,
-      maxBuffer: 16 * 1024 * 1024,
-    })
+    const pack = await exec(
+      ...withoutTapHook('npm', ['run', 'pack', '--', '--no-build', '--out', tarballs]),
+      {
+        cwd: ROOT,
+        env: NPM_ENV,
+        timeout: 600_000,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    )
     const installLine = pack.stdout
       .split('\n')
       .map((l) => l.trim())
@@ -288,7 +291,7 @@ const hello = definePlugin({ name: 'hello', version: '1.0.0', priority: 1, init:
 })()
 `
     writeFileSync(join(app, 'cjs.cjs'), cjs)
-    const b = await exec(process.execPath, ['cjs.cjs'], {
+    const b = await exec(...withoutTapHook(process.execPath, ['cjs.cjs']), {
       cwd: app,
       env: { ...process.env, UPSTREAM: upstream.url },
       timeout: 60_000,
@@ -321,7 +324,7 @@ const hello = definePlugin({ name: 'hello', version: '1.0.0', priority: 1, init:
     const cleanEnv = Object.fromEntries(
       Object.entries(NPM_ENV).filter(([k]) => !/^(TAP|_TAPJS|NODE_OPTIONS$)/.test(k)),
     )
-    const tested = await exec('npm', ['test'], {
+    const tested = await exec(...withoutTapHook('npm', ['test'], {}), {
       cwd: pluginDir,
       env: cleanEnv,
       timeout: 600_000,
@@ -362,7 +365,7 @@ plugins:
 `,
     )
     const cliEnv = { ...NPM_ENV, UPSTREAM: upstream.url }
-    const validated = await exec('npx', ['gatehouse', 'validate', 'gateway.yaml'], {
+    const validated = await exec(...withoutTapHook('npx', ['gatehouse', 'validate', 'gateway.yaml']), {
       cwd: app,
       env: cliEnv,
       timeout: 60_000,
@@ -372,7 +375,7 @@ plugins:
       /gateway\.yaml: valid \(2 routes, 2 plugin instances\)/,
       'validate loads the plugin',
     )
-    const routes = await exec('npx', ['gatehouse', 'routes', 'gateway.yaml'], {
+    const routes = await exec(...withoutTapHook('npx', ['gatehouse', 'routes', 'gateway.yaml']), {
       cwd: app,
       env: cliEnv,
       timeout: 60_000,
@@ -403,7 +406,7 @@ plugins:
     //    (the packages are not on the registry: npm rewrites those ranges to the tarballs), then run
     //    its `npm start` command and its `npm run reload:code` as they are written.
     const project = join(work, 'my-gateway')
-    const created = await exec('npx', ['gatehouse', 'init', project], {
+    const created = await exec(...withoutTapHook('npx', ['gatehouse', 'init', project]), {
       cwd: app,
       env: NPM_ENV,
       timeout: 120_000,
