@@ -1,4 +1,4 @@
-import type { Logger } from 'pino'
+import { type Logger, symbols } from 'pino'
 
 /**
  * SIGTERM and SIGINT while listening: a graceful shutdown (readiness 503, `drainDelay`, then close),
@@ -16,7 +16,7 @@ export class ShutdownSignals {
     this.logger.info({ signal, drainDelay: this.drainDelay }, 'closing gracefully')
     this.shutdown().finally(() => {
       this.remove()
-      process.kill(process.pid, signal)
+      raiseAfterFlush(this.logger, signal)
     })
   }
 
@@ -28,5 +28,40 @@ export class ShutdownSignals {
   remove(): void {
     process.off('SIGTERM', this.onSignal)
     process.off('SIGINT', this.onSignal)
+  }
+}
+
+/** How long a log destination that takes nothing (a full pipe nobody reads) may hold the exit. */
+const FLUSH_WAIT = 1_000
+
+/** What is read of pino's default destination (sonic-boom) to know whether a write is under way. */
+interface Destination {
+  _writing?: boolean
+  once?(event: 'drain', listener: () => void): unknown
+}
+
+/**
+ * Raises `signal` once the logger's last lines ("gateway closed") are written. pino's default
+ * destination writes to stdout off the main thread, and `flush()` does not wait for a write already
+ * under way: a signal raised at once ended the process before that write, and the line was lost.
+ */
+function raiseAfterFlush(logger: Logger, signal: NodeJS.Signals): void {
+  let raised = false
+  const raise = (): void => {
+    if (raised) return
+    raised = true
+    clearTimeout(timer)
+    process.kill(process.pid, signal)
+  }
+  const timer = setTimeout(raise, FLUSH_WAIT)
+  const destination = (logger as unknown as Record<symbol, Destination | undefined>)[symbols.streamSym]
+  if (destination?._writing === true && typeof destination.once === 'function') {
+    destination.once('drain', raise)
+    return
+  }
+  try {
+    logger.flush(raise)
+  } catch {
+    raise()
   }
 }
