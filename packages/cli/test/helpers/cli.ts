@@ -108,7 +108,8 @@ export function start(
     )
     let out = ''
     let done = false
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+    // 'close', not 'exit': by then everything the process wrote has been read into `out`.
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)))
     const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
       return exited
