@@ -76,7 +76,9 @@ t.test('passive only: a recovered target comes back through a half-open trial', 
   const targets = await startTargets(t, 2)
   const gw = await startGateway<Gateway>({
     t,
-    config: service(targets, { healthchecks: { passive: { failures: 2, cooldown: '300ms' } } }),
+    // A cooldown well above the time the request loops take even on a loaded machine, so that no
+    // trial starts in the middle of a loop and the sequence of events below is the only one possible.
+    config: service(targets, { healthchecks: { passive: { failures: 2, cooldown: '1s' } } }),
   })
   const events = recordEvents(gw.gateway)
   await targets[0]!.kill()
@@ -84,12 +86,12 @@ t.test('passive only: a recovered target comes back through a half-open trial', 
   t.equal(stateOf(gw.gateway, 'api', targets[0]!.url), 'unhealthy')
 
   // Still down after the cooldown: the trial fails and the circuit opens again.
-  await sleep(350)
+  await sleep(1050)
   for (let i = 0; i < 4; i++) t.equal((await gw.request({ path: `/still${i}` })).status, 200)
   t.equal(stateOf(gw.gateway, 'api', targets[0]!.url), 'unhealthy', 'a failed trial re-opens the circuit')
 
   await targets[0]!.revive()
-  await sleep(350)
+  await sleep(1050)
   const before = targets[0]!.hits()
   for (let i = 0; i < 10; i++) t.equal((await gw.request({ path: `/up${i}` })).status, 200)
   t.ok(
