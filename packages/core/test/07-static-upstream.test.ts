@@ -3,7 +3,6 @@
  * served through the gateway. Both servers decode `%2F` before resolving dot segments, as many do, so
  * `GET /public/..%2fsecret.txt` sent to them directly serves the secret: the gateway must not forward it.
  */
-import { spawn, spawnSync } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -11,7 +10,8 @@ import { tmpdir } from 'node:os'
 import { join, normalize } from 'node:path'
 import { startGateway } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
-import { rawRequest, unusedPort } from './helpers/http.js'
+import { rawRequest } from './helpers/http.js'
+import { nginxServer } from './helpers/nginx.js'
 
 const SECRET = 'top-secret-outside-public'
 
@@ -24,7 +24,7 @@ function webRoot(tt: Test): string {
   writeFileSync(join(root, 'public', 'hello.txt'), 'hello from public')
   writeFileSync(join(root, 'secret.txt'), SECRET)
   // nginx's workers run as `nobody` when the test runs as root.
-  for (const d of [dir, root, join(root, 'public')]) chmodSync(d, 0o755)
+  chmodSync(join(root, 'public'), 0o755)
   return root
 }
 
@@ -53,60 +53,9 @@ async function nodeStaticServer(tt: Test, root: string): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
-/** nginx serving `root` on a free loopback port, from a config in a temporary directory. */
-async function nginxServer(tt: Test, root: string): Promise<string> {
-  const binary = ['nginx', '/usr/sbin/nginx'].find((b) => spawnSync(b, ['-v']).status === 0)
-  if (binary === undefined) throw new Error('nginx is needed for this test (apt-get install -y nginx)')
-  const prefix = join(root, '..')
-  const port = await unusedPort()
-  const user = process.getuid?.() === 0 ? 'user nobody nogroup;' : ''
-  writeFileSync(
-    join(prefix, 'nginx.conf'),
-    `${user}
-worker_processes 1;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/tmp; proxy_temp_path ${prefix}/tmp; fastcgi_temp_path ${prefix}/tmp;
-  uwsgi_temp_path ${prefix}/tmp; scgi_temp_path ${prefix}/tmp;
-  server { listen 127.0.0.1:${port}; root ${root}; }
-}
-`,
-  )
-  mkdirSync(join(prefix, 'tmp'), { recursive: true })
-  const child = spawn(binary, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'], {
-    stdio: 'ignore',
-  })
-  tt.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve()
-        child.once('exit', () => resolve())
-        child.kill('SIGTERM')
-      }),
-  )
-  const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 10_000
-  for (;;) {
-    const r = await rawRequest(
-      url,
-      'GET /public/hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
-      {
-        timeout: 1_000,
-      },
-    ).catch(() => undefined)
-    if (r?.status === 200) break
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error('nginx did not start')
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  return url
-}
-
 for (const [name, start] of [
   ['a plain Node static server', nodeStaticServer],
-  ['nginx', nginxServer],
+  ['nginx', (tt: Test, root: string) => nginxServer(tt, root, '/public/hello.txt')],
 ] as const) {
   t.test(`${name} behind /public never serves a file outside public/`, async (t) => {
     const root = webRoot(t)
