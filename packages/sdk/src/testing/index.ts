@@ -29,6 +29,7 @@ export {
 } from './redis-topologies.js'
 export type { TestRequest, TestResponse } from './request.js'
 export { request } from './request.js'
+export { withoutTapHook } from './spawn.js'
 export type { TestLike } from './teardown.js'
 export type { RecordedRequest, TestUpstream, UpstreamHandler, UpstreamOptions } from './upstream.js'
 export { startUpstream } from './upstream.js'
