@@ -4,10 +4,10 @@ import { createServer } from 'node:net'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { request, startUpstream } from '@gatehousejs/sdk/testing'
+import { request, startUpstream, withoutTapHook } from '@gatehousejs/sdk/testing'
 import semver from 'semver'
 import t, { type Test } from 'tap'
-import { start, tempDir, withoutTapHook } from './helpers/cli.js'
+import { start, tempDir } from './helpers/cli.js'
 
 // The path a user takes, as the README and docs/releasing.md tell it: `npm run pack` writes the
 // tarballs and prints an `npm install` line; an empty project outside the workspace (`npm init -y`)

@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { withoutTapHook } from '@gatehousejs/sdk/testing'
 
 export const BIN = fileURLToPath(new URL('../../bin/gatehouse.js', import.meta.url))
 
@@ -26,23 +27,6 @@ export function writeFiles(dir: string, files: Record<string, string>): string {
     if (!first) first = p
   }
   return first
-}
-
-/**
- * `[command, args]` to spawn `command` without tap's processinfo hook when coverage is off. tap's hook
- * wraps child_process so that every descendant loads it through NODE_OPTIONS, to report coverage; with
- * coverage off it only records which files each process loaded, at 0.2–0.6 CPU-s per process start,
- * over hundreds of starts. `env -u NODE_OPTIONS` (which then execs the command, keeping the PID) drops
- * it and keeps any other NODE_OPTIONS. With `--coverage` the command runs as given.
- */
-export function withoutTapHook(command: string, args: string[], env?: NodeJS.ProcessEnv): [string, string[]] {
-  if (process.env.TAP_DISABLE_COVERAGE !== '1' || !existsSync('/usr/bin/env')) return [command, args]
-  const options = env?.NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? ''
-  const kept = options.replace(/"?--import[= ]\S*@tapjs[\\/]processinfo\S*?"?(?=\s|$)/g, '').trim()
-  return [
-    '/usr/bin/env',
-    ['-u', 'NODE_OPTIONS', ...(kept === '' ? [] : [`NODE_OPTIONS=${kept}`]), command, ...args],
-  ]
 }
 
 export interface RunResult {
