@@ -23,7 +23,7 @@ import http from 'node:http'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startGateway } from '@gatehousejs/sdk/testing'
+import { startGateway, withoutTapHook } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import { nginxServer } from './helpers/nginx.js'
 
@@ -172,7 +172,7 @@ t.test('a gateway process proxies 10 MiB without faulting its pages back in', as
     const gw = await createGateway({ services: [{ name: 'origin', url: ${JSON.stringify(origin.url)}, routes: [{ paths: ['/'] }] }] }, { logger: false, handleSignals: false })
     console.log(await gw.listen({ port: 0, host: '127.0.0.1', log: false }))
   `
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+  const child = spawn(...withoutTapHook(process.execPath, ['--input-type=module', '-e', script]), {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   t.teardown(() => {

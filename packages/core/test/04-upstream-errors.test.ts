@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process'
 import http from 'node:http'
 import net from 'node:net'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
-import { startGateway, startUpstream, type TestResponse } from '@gatehousejs/sdk/testing'
+import { startGateway, startUpstream, type TestResponse, withoutTapHook } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import { ERROR_BODY_KEYS, eventWithin, startRawUpstream, unusedPort, waitUntil } from './helpers/http.js'
 
@@ -118,14 +118,13 @@ t.test('an upstream that never accepts the connection → 504 after timeouts.con
   // A listener whose process never calls accept(): once its backlog is full the kernel drops new SYNs,
   // so a connect hangs until the gateway's connect timeout. The child blocks its own event loop.
   const child = spawn(
-    process.execPath,
-    [
+    ...withoutTapHook(process.execPath, [
       '-e',
       `const s = require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
          process.stdout.write(String(s.address().port) + '\\n')
          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000)
        })`,
-    ],
+    ]),
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
   t.teardown(() => {

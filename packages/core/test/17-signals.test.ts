@@ -1,13 +1,15 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import { request } from '@gatehousejs/sdk/testing'
+import { request, withoutTapHook } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 
 const fixture = fileURLToPath(new URL('./fixtures/signal-gateway.mjs', import.meta.url))
 
 function startGatewayProcess(t: { teardown(fn: () => void): void }) {
-  const child = spawn(process.execPath, [fixture], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(...withoutTapHook(process.execPath, [fixture]), {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   })
