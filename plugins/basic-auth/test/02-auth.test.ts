@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import type { GatewayConfig } from '@gatehousejs/core'
-import { startGateway, startUpstream, type TestUpstream } from '@gatehousejs/sdk/testing'
+import { startGateway, startUpstream, type TestUpstream, withoutTapHook } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import basicAuth, { hashPassword } from '../src/index.js'
 
@@ -199,7 +199,7 @@ t.test('anonymous: a request without valid credentials goes on as the anonymous 
 
 t.test('the hash helper command prints a hash read from standard input', async (t) => {
   const cli = join(import.meta.dirname, '..', 'dist', 'cli.js')
-  const out = spawnSync(process.execPath, [cli, '--cost', '10'], {
+  const out = spawnSync(...withoutTapHook(process.execPath, [cli, '--cost', '10']), {
     input: 'wonder land:1\n',
     encoding: 'utf8',
   })
@@ -210,9 +210,12 @@ t.test('the hash helper command prints a hash read from standard input', async (
   t.equal(await verifyPassword('wonder land:1', parseHash(hash) as never), true)
   t.equal(await verifyPassword('wonder land:', parseHash(hash) as never), false)
 
-  const b = spawnSync(process.execPath, [cli, '--bcrypt', '--cost', '4'], { input: 'pw', encoding: 'utf8' })
+  const b = spawnSync(...withoutTapHook(process.execPath, [cli, '--bcrypt', '--cost', '4']), {
+    input: 'pw',
+    encoding: 'utf8',
+  })
   t.match(b.stdout, /^\$2b\$04\$/)
-  const bad = spawnSync(process.execPath, [cli, 'secret-on-the-command-line'], {
+  const bad = spawnSync(...withoutTapHook(process.execPath, [cli, 'secret-on-the-command-line']), {
     input: '',
     encoding: 'utf8',
   })

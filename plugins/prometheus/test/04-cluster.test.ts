@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import { request, startUpstream } from '@gatehousejs/sdk/testing'
+import { request, startUpstream, withoutTapHook } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import { metricsOf } from './helpers/scrape.js'
 
@@ -21,7 +21,7 @@ function alive(pid: number): boolean {
 }
 
 async function startCluster(upstreamUrl: string) {
-  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, fixture], {
+  const child: ChildProcess = spawn(...withoutTapHook(process.execPath, [...process.execArgv, fixture]), {
     env: { ...process.env, UPSTREAM_URL: upstreamUrl },
     stdio: ['ignore', 'pipe', 'inherit'],
   })

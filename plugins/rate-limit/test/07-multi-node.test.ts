@@ -1,6 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { request, startRedis, startUpstream, type TestResponse } from '@gatehousejs/sdk/testing'
+import {
+  request,
+  startRedis,
+  startUpstream,
+  type TestResponse,
+  withoutTapHook,
+} from '@gatehousejs/sdk/testing'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { awayFromBoundary, statuses } from './fixtures/helpers.js'
@@ -19,7 +25,7 @@ interface Node {
 
 async function startNode(t: Test, env: Record<string, string>): Promise<Node> {
   const { NODE_OPTIONS: _ignored, ...parentEnv } = process.env
-  const child: ChildProcess = spawn(process.execPath, [...LOADER, SCRIPT], {
+  const child: ChildProcess = spawn(...withoutTapHook(process.execPath, [...LOADER, SCRIPT]), {
     // Transpile only: the test run already type-checks these files; the child just needs to start.
     env: { ...parentEnv, TS_NODE_TRANSPILE_ONLY: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
