@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { withoutTapHook } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 
 // A TypeScript user of the built package: a project outside the workspace with `@gatehousejs/sdk`
@@ -95,7 +96,9 @@ for (const moduleResolution of ['node16', 'bundler'] as const) {
     } else {
       writeFileSync(join(dir, 'app.ts'), USE)
     }
-    const r = await exec(process.execPath, [TSC, '-p', dir, '--listFiles'], { cwd: dir }).then(
+    const r = await exec(...withoutTapHook(process.execPath, [TSC, '-p', dir, '--listFiles']), {
+      cwd: dir,
+    }).then(
       (r) => ({ ok: true, out: r.stdout }),
       (e: { stdout?: string; stderr?: string }) => ({ ok: false, out: `${e.stdout ?? ''}${e.stderr ?? ''}` }),
     )
