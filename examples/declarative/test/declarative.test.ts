@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { request } from '@gatehousejs/sdk/testing'
+import { request, withoutTapHook } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 // @ts-expect-error: plain .mjs helpers of the example
 import { startServices } from '../services.mjs'
@@ -20,7 +20,7 @@ const bin = join(
 const SECRET = 'a-secret-for-this-test-only-0123456789'
 
 function runCli(args: string[], env: NodeJS.ProcessEnv) {
-  return spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } })
+  return spawn(...withoutTapHook(process.execPath, [bin, ...args], env), { env: { ...process.env, ...env } })
 }
 
 t.test('the declarative gateway: jwt, per-consumer rate limit and cache, from one file', async (t) => {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { withoutTapHook } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 
 // The demo as `npm run demo:fleet` runs it, in its bounded mode: redis-server, three nodes started by
@@ -9,9 +10,12 @@ import t from 'tap'
 const here = dirname(fileURLToPath(import.meta.url))
 
 t.test('the fleet demo converges three nodes on the second apply and stops by itself', async (t) => {
-  const child = spawn(process.execPath, [join(here, '..', 'start.mjs'), '--port', '0', '--for', '0'], {
-    env: { ...process.env, REDIS_URL: '' },
-  })
+  const child = spawn(
+    ...withoutTapHook(process.execPath, [join(here, '..', 'start.mjs'), '--port', '0', '--for', '0']),
+    {
+      env: { ...process.env, REDIS_URL: '' },
+    },
+  )
   t.teardown(() => {
     child.kill('SIGKILL')
   })
