@@ -130,9 +130,6 @@ t.test('a mirror that never answers does not hold the client; copies in flight a
   const held: http.ServerResponse[] = []
   const primary = await startUpstream({ t })
   const shadow = await startUpstream({ t, handler: (_req, res) => void held.push(res) })
-  t.teardown(() => {
-    for (const res of held) res.destroy()
-  })
   const gw = await startGateway<Gateway>({
     t,
     config: {
@@ -146,6 +143,11 @@ t.test('a mirror that never answers does not hold the client; copies in flight a
         { name: 'orders-next', url: shadow.url },
       ],
     },
+  })
+  // Registered after the gateway's, so it runs first (teardowns run last-in first-out): the gateway's
+  // close waits for the copy still held at the end, up to the mirror's 30 s timeout.
+  t.teardown(() => {
+    for (const res of held) res.destroy()
   })
   for (let i = 0; i < 10; i++) t.equal((await gw.request({ path: `/orders/${i}` })).status, 200)
   t.equal(primary.requests.length, 10, 'every client got its answer from the primary')
