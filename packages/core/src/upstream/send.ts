@@ -81,6 +81,13 @@ const DIRECT = 2
  * every 64 KiB read. What is really still queued is what counts.
  */
 const DIRECT_LIMIT = 64 * 1024
+/**
+ * Bytes of body held before anyone reads it (while the lifecycle decides where the body goes): below
+ * this, undici keeps parsing, so a small body is complete by the time it is sent. Pausing the parser
+ * at the first chunk, as before, made undici hand the unparsed rest back to the socket (`unshift`),
+ * parse again on resume, and cost one more (empty) write to the client per 64 KiB response (strace).
+ */
+const PENDING_LIMIT = 128 * 1024
 const kBody = Symbol('gatehouse.upstreamBody')
 type Sink = ServerResponse & { [kBody]?: UpstreamBody }
 
@@ -101,8 +108,9 @@ export class UpstreamBody extends Readable {
   private abortUpstream: ((err?: Error) => void) | undefined = undefined
   /** undici's resume, for the response's 'drain' listener. */
   resumeUpstream: (() => void) | undefined = undefined
-  /** Chunks received before anyone read: at most one socket read's worth (undici pauses after). */
+  /** Chunks received before anyone read, at most {@link PENDING_LIMIT} bytes of them (undici pauses after). */
   private pending: Buffer[] | undefined = undefined
+  private pendingBytes = 0
   private complete = false
   sink: Sink | undefined = undefined
   private readonly interim: InterimSink | undefined
@@ -208,7 +216,8 @@ export class UpstreamBody extends Readable {
     }
     if (this.mode === STREAM) return this.push(chunk)
     ;(this.pending ??= []).push(chunk)
-    return false
+    this.pendingBytes += chunk.length
+    return this.pendingBytes < PENDING_LIMIT
   }
 
   onComplete(): void {
