@@ -71,8 +71,10 @@ export class Pools {
     let byTimeout = this.byOrigin.get(origin)
     let pool = byTimeout?.get(key)
     if (pool !== undefined) return pool
+    // undici passes the connect options on to `net.connect`/`tls.connect` (its types list only its own).
+    const connect = { timeout: connectTimeout, highWaterMark: UPSTREAM_HIGH_WATER_MARK }
     pool = new Pool(origin, {
-      connect: { timeout: connectTimeout },
+      connect,
       keepAliveTimeout: 4_000,
       ...(limits === undefined ? {} : { connections: limits.connections }),
     })
@@ -100,6 +102,13 @@ export class Pools {
     await this.retain(new Set())
   }
 }
+
+/**
+ * The upstream socket's buffer (undici's is 64 KiB). Node reads 64 KiB at a time; at 64 KiB a single
+ * full read filled the buffer, so Node stopped reading the socket and restarted it once undici had
+ * parsed the read (two `epoll_ctl` calls), and the rest of the response waited for the next turn.
+ */
+const UPSTREAM_HIGH_WATER_MARK = 128 * 1024
 
 export function poolKey(origin: string, connectTimeout: number, limits?: PoolLimits): string {
   return limits === undefined ? `${origin}|${connectTimeout}` : `${origin}|${connectTimeout}|${limits.key}`
