@@ -145,9 +145,9 @@ for (const kind of ['pieces', 'file'] as const) {
       t.equal(got.bytes, size, `${name}: every byte arrived`)
       t.equal(got.sha256, sha256(bodies.get(name)!), `${name}: the bytes are intact, in order`)
       t.ok(originWrites > 0 && upstreamReads > 0, `${name}: writes and reads were counted`)
-      // Headers ride with the first chunk and each write carries one upstream read, at most: the one
-      // read that also carried the upstream's headers can leave in two (undici stops at the body while
-      // the lifecycle decides where it goes). No re-chunking, no extra write per chunk.
+      // Headers ride with the first chunk and each write carries one upstream read, at most; one more
+      // is allowed for the end of the response (Node's `end()` writes an empty chunk when the socket
+      // still holds queued bytes, which a busy machine can cause). No re-chunking, no extra write per chunk.
       t.ok(
         gatewayWrites >= 1 && gatewayWrites <= upstreamReads + 1,
         `${name}: the gateway wrote ${gatewayWrites} times to the client for ${upstreamReads} reads from the origin (${originWrites} origin writes)`,
