@@ -5,22 +5,26 @@
 // CLI's, core's) is split by test file into parts, each its own tap run, scheduled with everything
 // else, so that no lane waits on one package; tap runs one file at a time within a part. A package's
 // output is kept and printed whole (its parts in order) once all its parts have ended, so packages never
-// interleave; a line says when each part starts. Test files load through tsx (esbuild) rather than
+// interleave; a line says when each part starts, and each package's line its seconds and CPU seconds.
+// Test files load through tsx (esbuild) rather than
 // tap's default ts-node, which costs about a CPU-second more per test file. `npm test -- <name>…` runs
 // only the packages whose name or folder contains one of the words (lint and typecheck always run).
 // Coverage is off unless --coverage. The last line is `N passed, N failed`: tests passed and failed,
 // plus one failure for each check or package part that could not run (a crashed test file is a
 // failure, never a silent zero). Above it, "Failures:" names each failing package, its failing test
 // files and their failing tests (scripts/tap-failures.mjs). `--record-times` rewrites
-// scripts/test-times.json from this run (a full run: no package selection).
+// scripts/test-times.json from this run: each check's, package's and test file's seconds and CPU
+// seconds (of a full run; with package names, only theirs and the checks' are replaced).
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { pnpmCommand, root } from './pnpm.mjs'
 import { prepare } from './prepare.mjs'
 import { ensureNginx, ensureRedisServer } from './redis.mjs'
 import { failureLines } from './tap-failures.mjs'
+import { cpuSeconds } from './test-cpu.mjs'
 
 const { values: opts, positionals: only } = parseArgs({
   allowPositionals: true,
@@ -33,10 +37,6 @@ const { values: opts, positionals: only } = parseArgs({
 const jobs = Number(opts.jobs)
 if (!Number.isInteger(jobs) || jobs < 1) {
   console.error(`--jobs must be a whole number >= 1 (got ${opts.jobs})`)
-  process.exit(2)
-}
-if (opts['record-times'] && only.length > 0) {
-  console.error('--record-times needs a full run (no package names)')
   process.exit(2)
 }
 
@@ -63,11 +63,24 @@ await prepare()
 ensureRedisServer()
 ensureNginx()
 
-/** Runs `pnpm <args>` in `cwd`, keeping its output (stdout and stderr, in order) to print whole. */
-function runBuffered(args, cwd) {
+let reaped = cpuSeconds({ self: false })
+/**
+ * Runs `pnpm <args>` in `cwd`, keeping its output (stdout and stderr, in order) to print whole. `cpu`:
+ * the CPU seconds it took with everything it waited for (read as it is reaped; undefined without /proc).
+ */
+function runBuffered(args, cwd, env = {}) {
   return new Promise((resolve) => {
     const [cmd, ...pre] = pnpmCommand()
-    const child = spawn(cmd, [...pre, ...args], { cwd, env: { ...process.env, FORCE_COLOR: '0' } })
+    const child = spawn(cmd, [...pre, ...args], { cwd, env: { ...process.env, FORCE_COLOR: '0', ...env } })
+    let cpu
+    child.on('exit', () => {
+      // Our children's CPU grows by a child's total when it is reaped, just before its 'exit': the
+      // growth since the last part ended is this part's (two parts reaped in the same turn of the event
+      // loop would both count for the first: rare).
+      const now = cpuSeconds({ self: false })
+      if (now !== undefined && reaped !== undefined) cpu = Math.max(0, now - reaped)
+      reaped = now
+    })
     let out = ''
     const onData = (d) => {
       out += d
@@ -77,7 +90,7 @@ function runBuffered(args, cwd) {
     child.on('error', (err) => {
       out += `\n${err.message}\n`
     })
-    child.on('close', (code) => resolve({ code: code ?? 1, out }))
+    child.on('close', (code) => resolve({ code: code ?? 1, out, cpu }))
   })
 }
 
@@ -96,7 +109,10 @@ const tapArgs = [
   ...(opts.coverage ? [] : ['--disable-coverage']),
   '--test-env=TAP_TYPE_STRIP_ONLY=1',
   `--node-arg=--import=${tsx}`,
+  // Recording: each test file's CPU seconds, appended by the test process as it exits.
+  ...(opts['record-times'] ? [`--node-arg=--import=${import.meta.resolve('./test-cpu.mjs')}`] : []),
 ]
+const cpuLogs = opts['record-times'] ? mkdtempSync(join(tmpdir(), 'gatehouse-test-cpu-')) : undefined
 
 const checks = [
   { name: 'lint', title: 'lint (biome)', args: ['exec', 'biome', 'check', '.'], cwd: root },
@@ -162,11 +178,14 @@ const tasks = [
     return { name: pkg.name, folder: pkg.folder, title, parts, tap: true }
   }),
 ]
-for (const task of tasks) for (const part of task.parts) part.task = task
+let ids = 0
+for (const task of tasks) for (const part of task.parts) Object.assign(part, { task, id: ids++ })
 // Longest first, so that a long part does not start last.
 const queue = tasks.flatMap((t) => t.parts).sort((a, b) => b.estimate - a.estimate)
 const started = Date.now()
 const seconds = (since) => `${Math.round((Date.now() - since) / 1000)} s`
+const cpuNote = (parts) =>
+  parts.every((p) => p.cpu !== undefined) ? `, ${Math.round(parts.reduce((s, p) => s + p.cpu, 0))} CPU-s` : ''
 const split = tasks.filter((t) => t.parts.length > 1)
 console.log(
   `› ${tasks.length} checks and packages in ${queue.length} parts, ${Math.min(jobs, queue.length)} at a time (--jobs)` +
@@ -179,19 +198,24 @@ async function worker() {
   for (let part = queue.shift(); part; part = queue.shift()) {
     const since = Date.now()
     console.log(`  … ${part.title} started (${seconds(started)} in)`)
-    Object.assign(part, await runBuffered(part.args, part.cwd), { seconds: (Date.now() - since) / 1000 })
+    const env = cpuLogs ? { GATEHOUSE_TEST_CPU_LOG: join(cpuLogs, `${part.id}.jsonl`) } : {}
+    Object.assign(part, await runBuffered(part.args, part.cwd, env), { seconds: (Date.now() - since) / 1000 })
     const task = part.task
-    if (task.parts.length > 1) console.log(`  … ${part.title}: exit ${part.code} in ${seconds(since)}`)
+    if (task.parts.length > 1)
+      console.log(`  … ${part.title}: exit ${part.code} in ${seconds(since)}${cpuNote([part])}`)
     if (!task.parts.every((p) => 'code' in p)) continue
     // The package's last part has ended: its output, whole, parts in order.
     task.code = task.parts.find((p) => p.code !== 0)?.code ?? 0
     const spent = Math.round(task.parts.reduce((s, p) => s + p.seconds, 0))
-    const how = task.parts.length > 1 ? `${task.parts.length} parts, ${spent} s in all` : `in ${spent} s`
+    const how =
+      (task.parts.length > 1 ? `${task.parts.length} parts, ${spent} s in all` : `in ${spent} s`) +
+      cpuNote(task.parts)
     console.log(`\n› ${task.title}: exit ${task.code} ${how}`)
     for (const p of task.parts)
       process.stdout.write(p.out.endsWith('\n') || p.out === '' ? p.out : `${p.out}\n`)
   }
 }
+reaped = cpuSeconds({ self: false })
 await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, worker))
 
 // Counted in the tasks' own order, whatever order they ended in.
@@ -229,20 +253,39 @@ for (const { name, title, parts, tap } of tasks) {
 
 console.log(`\n› all done in ${seconds(started)}`)
 if (opts['record-times']) {
-  const record = { '//': times['//'], checks: {}, files: {} }
+  // A full run replaces every time; a run of some packages, theirs (and lint's and typecheck's).
+  const record =
+    only.length === 0
+      ? { '//': times['//'], checks: {}, files: {}, cpu: {} }
+      : { ...times, checks: { ...times.checks }, files: { ...times.files }, cpu: { ...times.cpu } }
+  for (const task of tasks.filter((t) => t.tap))
+    for (const map of [record.files, record.cpu])
+      for (const key of Object.keys(map)) if (key.startsWith(`${task.folder}/`)) delete map[key]
+  const round = (n) => Math.round(n * 10) / 10
   for (const task of tasks) {
     const key = task.tap ? task.folder : task.name
     record.checks[key] = Math.round(task.parts.reduce((s, p) => s + p.seconds, 0))
+    if (task.parts.every((p) => p.cpu !== undefined))
+      record.cpu[key] = Math.round(task.parts.reduce((s, p) => s + p.cpu, 0))
     if (!task.tap) continue
-    for (const p of task.parts)
+    for (const p of task.parts) {
       for (const m of p.out.matchAll(/^(?:not )?ok \d+ - (\S+) # time=([\d.]+)(m?s)/gm))
-        record.files[`${task.folder}/${m[1]}`] =
-          Math.round((m[3] === 'ms' ? m[2] / 1000 : Number(m[2])) * 10) / 10
+        record.files[`${task.folder}/${m[1]}`] = round(m[3] === 'ms' ? m[2] / 1000 : Number(m[2]))
+      const log = join(cpuLogs, `${p.id}.jsonl`)
+      if (!existsSync(log)) continue
+      for (const line of readFileSync(log, 'utf8').split('\n')) {
+        if (line === '') continue
+        const { file, cpu } = JSON.parse(line)
+        const key = relative(root, file)
+        if (key.startsWith(`${task.folder}/`)) record.cpu[key] = round(cpu)
+      }
+    }
   }
+  rmSync(cpuLogs, { recursive: true, force: true })
   const sorted = (o) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)))
   writeFileSync(
     timesFile,
-    `${JSON.stringify({ ...record, checks: sorted(record.checks), files: sorted(record.files) }, null, 2)}\n`,
+    `${JSON.stringify({ ...record, checks: sorted(record.checks), files: sorted(record.files), cpu: sorted(record.cpu) }, null, 2)}\n`,
   )
   console.log(`› times written to ${relative(root, timesFile)}`)
 }
