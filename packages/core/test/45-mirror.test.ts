@@ -3,6 +3,7 @@
  * The client's answer never depends on the mirror: these tests stop, slow down and break the mirror
  * and check that clients still get their answers, and count what the mirror received.
  */
+import { once } from 'node:events'
 import type http from 'node:http'
 import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -160,6 +161,43 @@ t.test('a mirror that never answers does not hold the client; copies in flight a
   for (let i = 0; i < 100 && held.length === 0; i++) await sleep(10)
   t.equal(held.length, 1, 'the next request is copied again')
 })
+
+t.test(
+  'close() cuts a mirror copy still in flight once drainTimeout has passed, not at the mirror timeout',
+  { timeout: 20_000 },
+  async (t) => {
+    const held: http.ServerResponse[] = []
+    const primary = await startUpstream({ t })
+    const shadow = await startUpstream({ t, handler: (_req, res) => void held.push(res) })
+    t.teardown(() => {
+      for (const res of held) res.destroy()
+    })
+    const gw = await startGateway<Gateway>({
+      t,
+      options: { drainTimeout: 300 },
+      config: {
+        services: [
+          {
+            name: 'orders',
+            url: primary.url,
+            // Longer than this test's own timeout: a close() that waited for it would fail the test.
+            mirror: [{ service: 'orders-next', timeout: '60s' }],
+            routes: [{ paths: ['/orders'] }],
+          },
+          { name: 'orders-next', url: shadow.url },
+        ],
+      },
+    })
+    t.equal((await gw.request({ path: '/orders/1' })).status, 200, 'the client has its answer')
+    for (let i = 0; i < 100 && held.length === 0; i++) await sleep(10)
+    t.equal(held.length, 1, 'the copy reached the mirror, which holds it')
+    const cut = once(held[0]!.req.socket, 'close')
+    await gw.gateway.close()
+    await cut
+    t.ok(held[0]!.req.socket.destroyed, "the gateway closed the mirror copy's connection")
+    t.equal(held[0]!.writableEnded, false, 'the mirror never answered: the gateway did not wait for it')
+  },
+)
 
 t.test('a slow mirror times out as a failure, never as a client error', async (t) => {
   const primary = await startUpstream({ t })

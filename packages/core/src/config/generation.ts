@@ -122,14 +122,16 @@ export class Generations {
   /**
    * On close: `log` handlers run after the last byte, so a request outlives its connection: every
    * generation drains (bounded by drainTimeout) before the instances its handlers use are closed;
-   * then health checks stop and every pool closes.
+   * then health checks stop and every pool closes, what still runs in them cut once drainTimeout
+   * (counted from here) has passed.
    */
   async closeAll(): Promise<void> {
+    const deadline = Date.now() + this.drainTimeout
     const gens = this.live()
     await Promise.all(gens.map((g) => g.drained(this.drainTimeout)))
     await this.closeOnce(new Set(gens.flatMap((g) => g.instances)))
     for (const g of gens) for (const group of groupsOf(g)) group.stop()
-    await this.rt.pools.closeAll()
+    await this.rt.pools.closeAll(Math.max(0, deadline - Date.now()))
   }
 
   /** Still live: the running generation and those still draining. */

@@ -98,8 +98,22 @@ export class Pools {
     await Promise.all(closing)
   }
 
-  async closeAll(): Promise<void> {
-    await this.retain(new Set())
+  /**
+   * On the gateway's close: every pool closes once its requests finish, and whatever still runs after
+   * `timeout` ms is cut (`destroy`). What is left by then was never the clients' to wait for: mirror
+   * copies (which no generation holds, bounded only by their own timeout) and requests already past
+   * the drain. Without the cut, close() outlived `drainTimeout` by up to a mirror's timeout.
+   */
+  async closeAll(timeout: number): Promise<void> {
+    const pools = [...this.byOrigin.values()].flatMap((byTimeout) => [...byTimeout.values()])
+    this.byOrigin.clear()
+    let timer: NodeJS.Timeout | undefined
+    const cut = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeout)
+    })
+    await Promise.race([Promise.all(pools.map((pool) => pool.close().catch(() => {}))), cut])
+    clearTimeout(timer)
+    await Promise.all(pools.map((pool) => (pool.destroyed ? undefined : pool.destroy().catch(() => {}))))
   }
 }
 
