@@ -18,6 +18,9 @@ type Message =
   | { type: 'failed'; message: string }
   | { type: 'reload'; reason: string }
   | { type: 'apply'; body: string; contentType: string | undefined }
+  /** A worker's server has closed; it leaves once the primary answers `bye` (see `leaveCluster`). */
+  | { type: 'closed' }
+  | { type: 'bye' }
   | StatusMessage
 
 const RESTART_WINDOW_MS = 30_000
@@ -126,6 +129,10 @@ export function runPrimary(options: StartOptions, count: number, log: (msg: stri
         broadcast(msg, worker)
       } else if (msg.type === 'status-answer') {
         statusSource.onMessage(worker, msg)
+      } else if (msg.type === 'closed') {
+        // Sent after the worker's own `close` of the shared handle, so every connection handed to it
+        // before that close reached this process is already on the channel ahead of this answer.
+        if (worker.isConnected()) worker.send({ type: 'bye' })
       }
     })
     worker.on('exit', (code, signal) => {
@@ -312,13 +319,44 @@ export async function runWorker(options: StartOptions): Promise<void> {
     else if (msg.type === 'apply') void running.applyBody(Buffer.from(msg.body, 'base64'), msg.contentType)
   })
   // The gateway closes itself on SIGTERM (handleSignals); then the process may exit.
-  running.gateway.server.once('close', () => {
-    process.disconnect?.()
-  })
+  running.gateway.server.once('close', () => leaveCluster(send))
   send({
     type: 'ready',
     url: running.url,
     admin: running.admin?.url,
     plugins: running.gateway.status().plugins,
   })
+}
+
+/** How long a closed worker waits for the primary's `bye` before it leaves anyway (a primary gone). */
+const BYE_TIMEOUT_MS = 5_000
+
+/**
+ * Leaves the cluster once no connection can still be on its way to this worker.
+ *
+ * With round-robin scheduling the primary accepts each connection and sends it to a worker over the
+ * IPC channel. Closing the server tells the primary to stop (a `close` message), but connections it
+ * sent before it read that message are still in the channel; the worker hands them back (`accepted:
+ * false`) and the primary gives them to another worker. A worker that disconnects as soon as its
+ * server closes drops what is still unread in the channel, and the primary keeps those sockets open
+ * with no one to answer them: the client waits until it times out. So the worker asks (`closed`) and
+ * leaves on the answer (`bye`): the channel is ordered, so every connection sent before the primary
+ * read the `close` has been read and handed back by then.
+ */
+function leaveCluster(send: (msg: Message) => void): void {
+  if (!process.connected) return
+  let left = false
+  const leave = () => {
+    if (left) return
+    left = true
+    clearTimeout(timer)
+    process.off('message', onBye)
+    if (process.connected) process.disconnect()
+  }
+  const onBye = (msg: Message) => {
+    if (msg.type === 'bye') leave()
+  }
+  const timer = setTimeout(leave, BYE_TIMEOUT_MS)
+  process.on('message', onBye)
+  send({ type: 'closed' })
 }
