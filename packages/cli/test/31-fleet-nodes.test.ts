@@ -98,6 +98,7 @@ t.test('a fleet of nodes follows the store', async (t) => {
       t.equal(r.code, 0, r.stderr)
       crossed.push(await held.releaseAsServed(value))
     }
+    await load.reached('v4')
     await load.stop()
     t.ok(load.count > 0, `${load.count} requests sent`)
     t.same(load.failures, [], 'no request failed')

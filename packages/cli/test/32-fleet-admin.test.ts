@@ -83,6 +83,7 @@ t.test('fleet nodes with the admin API', async (t) => {
           t.equal(r.code, 0, r.stderr)
           crossed.push(await held.releaseAsServed(`v${i}`))
         }
+        await load.reached(`v${APPLIES + 1}`)
       } finally {
         await load.stop()
       }

@@ -107,6 +107,16 @@ export function loadLoop(
     get count() {
       return count
     },
+    /**
+     * Waits until every node has answered the load on `value`. A node that switched a moment before
+     * the load stops may not have had its next paced request yet; "the load ran through every node on
+     * every version" needs that one.
+     */
+    async reached(value: string) {
+      await waitFor(`the load to be answered on ${value} by every node`, () =>
+        urls.every((url) => seen.get(url)?.has(value)),
+      )
+    },
     async stop() {
       stopped = true
       for (const w of wake) w()
