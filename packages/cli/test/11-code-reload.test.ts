@@ -178,53 +178,50 @@ async function codeReloadUnderLoad(t: Test, workers: number) {
 t.test('--workers 1 --supervise: a plugin upgraded on disk under load', (t) => codeReloadUnderLoad(t, 1))
 t.test('--workers 2: the same, one worker at a time', (t) => codeReloadUnderLoad(t, 2))
 
-t.test(
-  'code reloads back to back under new-connection load: every connection is answered',
-  async (t) => {
-    // Each retiring worker closes its server while the primary may still be handing it connections
-    // (round-robin scheduling). A worker that left the cluster as soon as its server closed dropped
-    // the connections still in its IPC channel: the primary held them open and nobody answered.
-    // Many retirements under load make that window likely; the fix closes it (workers.ts,
-    // `leaveCluster`).
-    const upstream = await startUpstream({ t })
-    const dir = tempDir(t)
-    installVersion(dir, '1.0.0')
-    const file = writeFiles(dir, { 'gateway.yaml': YAML(upstream.url) })
-    const gw = await start(
-      t,
-      [file, '--port', '0', '--host', '127.0.0.1', '--workers', '2', '--supervise', '--no-watch'],
-      { timeout: 120_000 },
-    )
-    const reloads = 4
-    const failures: string[] = []
-    let answered = 0
-    let done = false
-    const deadline = Date.now() + 300_000
-    async function client() {
-      for (let i = 0; !done && Date.now() < deadline && i < 20_000; i++) {
-        try {
-          const r = await request(gw.url, { path: `/n/${i}` })
-          if (r.status === 200) answered++
-          else failures.push(`status ${r.status}: ${r.text}`)
-        } catch (err) {
-          failures.push((err as Error).message)
-        }
+t.test('code reloads back to back under new-connection load: every connection is answered', async (t) => {
+  // Each retiring worker closes its server while the primary may still be handing it connections
+  // (round-robin scheduling). A worker that left the cluster as soon as its server closed dropped
+  // the connections still in its IPC channel: the primary held them open and nobody answered.
+  // Many retirements under load make that window likely; the fix closes it (workers.ts,
+  // `leaveCluster`).
+  const upstream = await startUpstream({ t })
+  const dir = tempDir(t)
+  installVersion(dir, '1.0.0')
+  const file = writeFiles(dir, { 'gateway.yaml': YAML(upstream.url) })
+  const gw = await start(
+    t,
+    [file, '--port', '0', '--host', '127.0.0.1', '--workers', '2', '--supervise', '--no-watch'],
+    { timeout: 120_000 },
+  )
+  const reloads = 4
+  const failures: string[] = []
+  let answered = 0
+  let done = false
+  const deadline = Date.now() + 300_000
+  async function client() {
+    for (let i = 0; !done && Date.now() < deadline && i < 20_000; i++) {
+      try {
+        const r = await request(gw.url, { path: `/n/${i}` })
+        if (r.status === 200) answered++
+        else failures.push(`status ${r.status}: ${r.text}`)
+      } catch (err) {
+        failures.push((err as Error).message)
       }
     }
-    const load = Promise.all([client(), client(), client(), client()])
-    const doneLines = () => gw.output().match(/code reload done/g)?.length ?? 0
-    for (let n = 1; n <= reloads && Date.now() < deadline; n++) {
-      process.kill(gw.child.pid as number, 'SIGUSR2')
-      while (doneLines() < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-    }
-    done = true
-    await load
-    t.equal(doneLines(), reloads, `${reloads} code reloads, each replacing both workers`)
-    t.same(failures, [], `no connection was left unanswered (${answered} answered)`)
-    t.ok(answered > 0)
-    t.equal(await gw.stop('SIGTERM'), 0)
-  },
-)
+  }
+  const load = Promise.all([client(), client(), client(), client()])
+  const doneLines = () => gw.output().match(/code reload done/g)?.length ?? 0
+  for (let n = 1; n <= reloads && Date.now() < deadline; n++) {
+    process.kill(gw.child.pid as number, 'SIGUSR2')
+    while (doneLines() < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+  }
+  done = true
+  await load
+  t.equal(doneLines(), reloads, `${reloads} code reloads, each replacing both workers`)
+  t.same(failures, [], `no connection was left unanswered (${answered} answered)`)
+  t.ok(answered > 0)
+  t.equal(await gw.stop('SIGTERM'), 0)
+})
 
 t.test(
   'without supervision, a code reload is refused in the log and the gateway keeps serving',
