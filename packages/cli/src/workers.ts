@@ -101,6 +101,9 @@ export function runPrimary(options: StartOptions, count: number, log: (msg: stri
   function fork(): Worker {
     const worker = cluster.fork({ GATEHOUSE_WORKER: '1' })
     workers.add(worker)
+    // A message to a worker whose channel has just closed (it is exiting) fails with EPIPE, emitted
+    // here; unhandled, it would end the primary and every other worker with it.
+    worker.on('error', (err) => log(`worker ${worker.process.pid}: ${err.message}`))
     worker.on('message', (msg: Message) => {
       if (msg.type === 'ready') {
         log(`worker ${worker.process.pid} serving; plugins: ${pluginList(msg.plugins)}`)
@@ -337,26 +340,47 @@ const BYE_TIMEOUT_MS = 5_000
  * With round-robin scheduling the primary accepts each connection and sends it to a worker over the
  * IPC channel. Closing the server tells the primary to stop (a `close` message), but connections it
  * sent before it read that message are still in the channel; the worker hands them back (`accepted:
- * false`) and the primary gives them to another worker. A worker that disconnects as soon as its
- * server closes drops what is still unread in the channel, and the primary keeps those sockets open
- * with no one to answer them: the client waits until it times out. So the worker asks (`closed`) and
- * leaves on the answer (`bye`): the channel is ordered, so every connection sent before the primary
- * read the `close` has been read and handed back by then.
+ * false`) and the primary gives them to another worker. A worker that disconnects, or ends, as soon
+ * as its server closes drops what is still unread in the channel, and the primary keeps those sockets
+ * open with no one to answer them: the client waits until it times out. So the worker asks (`closed`)
+ * and leaves on the answer (`bye`): the channel is ordered, so every connection sent before the
+ * primary read the `close` has been read and handed back by then.
+ *
+ * Until then the process must not end either. Core raises SIGTERM (or SIGINT) again once the gateway
+ * has closed, to end the process as the signal says (server/signals.ts); from the server's close on,
+ * that signal, or any other, is held here and raised again once the worker has left.
  */
 function leaveCluster(send: (msg: Message) => void): void {
-  if (!process.connected) return
   let left = false
+  let held: NodeJS.Signals | undefined
+  let timer: NodeJS.Timeout | undefined
+  const raise = () => {
+    process.off('SIGTERM', hold)
+    process.off('SIGINT', hold)
+    process.kill(process.pid, held)
+  }
+  const hold = (signal: NodeJS.Signals) => {
+    held ??= signal
+    if (left) raise()
+  }
+  process.on('SIGTERM', hold)
+  process.on('SIGINT', hold)
   const leave = () => {
     if (left) return
     left = true
     clearTimeout(timer)
     process.off('message', onBye)
     if (process.connected) process.disconnect()
+    if (held !== undefined) raise()
   }
   const onBye = (msg: Message) => {
     if (msg.type === 'bye') leave()
   }
-  const timer = setTimeout(leave, BYE_TIMEOUT_MS)
+  if (!process.connected) {
+    leave()
+    return
+  }
+  timer = setTimeout(leave, BYE_TIMEOUT_MS)
   process.on('message', onBye)
   send({ type: 'closed' })
 }
