@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, posix } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { withoutTapHook } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 
 // A release, rehearsed: `pnpm -r publish --dry-run` (what `changeset publish` runs) for every public
@@ -127,9 +128,16 @@ t.test(
 
     // --force skips pnpm's "is this version on the registry already?" lookup, and npm's --offline its
     // login check: the rehearsal needs no network. --dry-run publishes nothing.
+    // Without tap's hook: pnpm starts an npm process per package, and none of them needs it.
     const run = await exec(
-      process.execPath,
-      [join(ROOT, 'scripts/pnpm.mjs'), '-r', 'publish', '--dry-run', '--no-git-checks', '--force'],
+      ...withoutTapHook(process.execPath, [
+        join(ROOT, 'scripts/pnpm.mjs'),
+        '-r',
+        'publish',
+        '--dry-run',
+        '--no-git-checks',
+        '--force',
+      ]),
       {
         cwd: ROOT,
         env: { ...process.env, npm_config_offline: 'true', npm_config_update_notifier: 'false' },

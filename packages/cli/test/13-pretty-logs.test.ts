@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { request, startUpstream } from '@gatehousejs/sdk/testing'
+import { request, startUpstream, withoutTapHook } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import { BIN, start, tempDir, writeFiles } from './helpers/cli.js'
 
@@ -39,7 +39,17 @@ t.test('pretty under a pseudo-terminal: coloured, one line per request', async (
   const dir = tempDir(t)
   writeFiles(dir, { 'who.mjs': WHO })
   const file = writeFiles(dir, { 'gateway.yaml': yaml(upstream.url) })
-  const command = [process.execPath, BIN, 'start', file, '--port', '0', '--host', '127.0.0.1', '--no-watch']
+  const command = withoutTapHook(process.execPath, [
+    BIN,
+    'start',
+    file,
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--no-watch',
+  ])
+    .flat()
     .map((a) => `'${a}'`)
     .join(' ')
   // `script` gives the CLI a terminal for stdin, stdout and stderr; FORCE_COLOR is left unset.
