@@ -27,6 +27,9 @@ export function rawRequest(
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: hostname, port: Number(port) })
     const chunks: Buffer[] = []
+    let received = 0
+    /** Head and body length in bytes, once the head is in: Infinity without a content-length. */
+    let expected: number | undefined
     let done = false
     const finish = (err?: Error) => {
       if (done) return
@@ -40,7 +43,10 @@ export function rawRequest(
     socket.on('connect', () => socket.write(data))
     socket.on('data', (c: Buffer) => {
       chunks.push(c)
-      if (isComplete(Buffer.concat(chunks).toString('latin1'))) finish()
+      received += c.length
+      // The head is looked for until it is in, not on every chunk of a long body (10 MiB is 160 reads).
+      expected ??= completeLength(Buffer.concat(chunks).toString('latin1'))
+      if (expected !== undefined && received >= expected) finish()
     })
     socket.on('end', () => finish())
     socket.on('close', () => finish())
@@ -49,11 +55,12 @@ export function rawRequest(
   })
 }
 
-function isComplete(raw: string): boolean {
+/** The whole answer's length in bytes once its head is in `raw`; Infinity (read to the end) without a content-length. */
+function completeLength(raw: string): number | undefined {
   const end = raw.indexOf('\r\n\r\n')
-  if (end < 0) return false
+  if (end < 0) return undefined
   const m = /\r\ncontent-length:\s*(\d+)/i.exec(raw.slice(0, end + 2))
-  return m !== null && raw.length - (end + 4) >= Number(m[1])
+  return m === null ? Number.POSITIVE_INFINITY : end + 4 + Number(m[1])
 }
 
 export function parseRawResponse(raw: string): RawResponse {

@@ -11,7 +11,7 @@ import { rawRequest, unusedPort } from './http.js'
 
 /**
  * Starts nginx serving `root`, with its config, pid file and logs in `root`'s parent directory, and
- * resolves with its base URL once `GET <probe>` answers 200. Stopped (SIGTERM, awaited) at `tt`'s
+ * resolves with its base URL once `HEAD <probe>` answers 200. Stopped (SIGTERM, awaited) at `tt`'s
  * teardown. `root` and its parent are made world-readable: nginx's workers run as `nobody` when the
  * test runs as root.
  */
@@ -53,7 +53,8 @@ http {
   const url = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 10_000
   for (;;) {
-    const r = await rawRequest(url, `GET ${probe} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, {
+    // HEAD: the probe may name a large file (03b's 10 MiB), which a loaded machine reads slowly.
+    const r = await rawRequest(url, `HEAD ${probe} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, {
       timeout: 1_000,
     }).catch(() => undefined)
     if (r?.status === 200) break
