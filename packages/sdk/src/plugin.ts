@@ -274,10 +274,13 @@ export interface PluginOptions<
    * compile error naming the key, not a handler that never runs.
    */
   init: I & ExactInit<I>
+  // `S` is inferred from `schema` alone. Left inferable here, a `(config) => …` would make the
+  // compiler infer `S` back out of `Static<S>`, which measures the variance of TypeBox's `Static`:
+  // about 4 s of every compile that defines a plugin with `validate` or `check`.
   /** See {@link PluginDefinition.validate}. */
-  validate?: (config: Static<S>, env: PluginCheckEnv) => Awaitable<ConfigIssue[] | undefined>
+  validate?: (config: NoInfer<Static<S>>, env: PluginCheckEnv) => Awaitable<ConfigIssue[] | undefined>
   /** See {@link PluginDefinition.check}. */
-  check?: (config: Static<S>, env: PluginCheckEnv) => Awaitable<ConfigIssue[] | undefined>
+  check?: (config: NoInfer<Static<S>>, env: PluginCheckEnv) => Awaitable<ConfigIssue[] | undefined>
   /** See {@link PluginDefinition.primary}. */
   primary?: () => Awaitable<void | (() => Awaitable<void>)>
 }
