@@ -35,16 +35,37 @@ if (!values['no-build']) await prepare({ quiet: true })
 mkdirSync(out, { recursive: true })
 for (const old of readdirSync(out)) if (old.endsWith('.tgz')) rmSync(join(out, old))
 
+// One recursive `pnpm pack` for all of them (two at a time), not one pnpm per package: pnpm's own
+// start was most of the time (17 s for 22 packages, now 1-2 s). The tarballs hold the same files;
+// the order in which pnpm writes rewritten `workspace:` ranges into package.json varies from run to
+// run either way.
+const packages = publicPackages()
 const [cmd, ...pre] = pnpmCommand()
+const r = spawnSync(
+  cmd,
+  [
+    ...pre,
+    '--recursive',
+    ...packages.map((pkg) => `--filter=${pkg.name}`),
+    'pack',
+    '--pack-destination',
+    out,
+    '--json',
+  ],
+  { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+)
+let packed = []
+try {
+  packed = r.status === 0 ? JSON.parse(r.stdout) : []
+} catch {
+  // reported below, with what pnpm printed
+}
+const byName = new Map(packed.map((p) => [p.name, p.filename]))
 const tarballs = []
-for (const pkg of publicPackages()) {
-  const r = spawnSync(cmd, [...pre, 'pack', '--pack-destination', out], { cwd: pkg.dir, encoding: 'utf8' })
-  const tarball = r.stdout
-    .split('\n')
-    .map((l) => l.trim())
-    .find((l) => l.endsWith('.tgz'))
-  if (r.status !== 0 || !tarball || !existsSync(tarball)) {
-    console.error(`could not pack ${pkg.name}:\n${r.stdout}${r.stderr}`)
+for (const pkg of packages) {
+  const tarball = byName.get(pkg.name)
+  if (!tarball || !existsSync(tarball)) {
+    console.error(`could not pack ${pkg.name} (pnpm exit ${r.status}):\n${r.stdout}${r.stderr}`)
     process.exit(1)
   }
   tarballs.push(tarball)
