@@ -68,31 +68,31 @@ plugins:
   - name: stamp-version
 `
 
-async function codeReloadUnderLoad(t: Test, workers: number) {
+/**
+ * `gatehouse start` on a loopback port, in a directory of its own with stamp-version 1.0.0 installed,
+ * routing everything to a fresh upstream; `args(dir)` follow the file, the port and the host.
+ */
+async function startVersionOne(t: Test, args: (dir: string) => string[]) {
   const upstream = await startUpstream({ t })
   const dir = tempDir(t)
   installVersion(dir, '1.0.0')
   const file = writeFiles(dir, { 'gateway.yaml': YAML(upstream.url) })
-  const pidFile = join(dir, 'gatehouse.pid')
-  const gw = await start(
-    t,
-    [
-      file,
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--workers',
-      String(workers),
-      '--supervise',
-      '--pid-file',
-      pidFile,
-      '--status',
-      '0',
-      '--no-watch',
-    ],
-    { timeout: 120_000 },
-  )
+  const gw = await start(t, [file, '--port', '0', '--host', '127.0.0.1', ...args(dir)], { timeout: 120_000 })
+  return { dir, gw }
+}
+
+async function codeReloadUnderLoad(t: Test, workers: number) {
+  const pidFile = (dir: string) => join(dir, 'gatehouse.pid')
+  const { dir, gw } = await startVersionOne(t, (dir) => [
+    '--workers',
+    String(workers),
+    '--supervise',
+    '--pid-file',
+    pidFile(dir),
+    '--status',
+    '0',
+    '--no-watch',
+  ])
   t.match(gw.output(), /plugins: stamp-version@1\.0\.0/, 'the log says which plugin version a worker runs')
   const before = (await request(gw.status as string, { path: '/status' })).json()
   const oldPids = before.workers.map((w: { pid: number }) => w.pid)
@@ -145,7 +145,7 @@ async function codeReloadUnderLoad(t: Test, workers: number) {
   while (seen.length < 40 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
   installVersion(dir, '2.0.0')
   upgraded = true
-  const reload = await run(['reload', '--code', '--pid-file', pidFile], { timeout: 120_000 })
+  const reload = await run(['reload', '--code', '--pid-file', pidFile(dir)], { timeout: 120_000 })
   t.equal(reload.code, 0, `gatehouse reload --code: ${reload.stderr}`)
   t.match(reload.stdout, /asked process \d+ for a code reload \(SIGUSR2\)/)
   await load
@@ -184,15 +184,7 @@ t.test('code reloads back to back under new-connection load: every connection is
   // the connections still in its IPC channel: the primary held them open and nobody answered.
   // Many retirements under load make that window likely; the fix closes it (workers.ts,
   // `leaveCluster`).
-  const upstream = await startUpstream({ t })
-  const dir = tempDir(t)
-  installVersion(dir, '1.0.0')
-  const file = writeFiles(dir, { 'gateway.yaml': YAML(upstream.url) })
-  const gw = await start(
-    t,
-    [file, '--port', '0', '--host', '127.0.0.1', '--workers', '2', '--supervise', '--no-watch'],
-    { timeout: 120_000 },
-  )
+  const { gw } = await startVersionOne(t, () => ['--workers', '2', '--supervise', '--no-watch'])
   const reloads = 4
   const failures: string[] = []
   let answered = 0
@@ -226,13 +218,7 @@ t.test('code reloads back to back under new-connection load: every connection is
 t.test(
   'without supervision, a code reload is refused in the log and the gateway keeps serving',
   async (t) => {
-    const upstream = await startUpstream({ t })
-    const dir = tempDir(t)
-    installVersion(dir, '1.0.0')
-    const file = writeFiles(dir, { 'gateway.yaml': YAML(upstream.url) })
-    const gw = await start(t, [file, '--port', '0', '--host', '127.0.0.1', '--no-watch'], {
-      timeout: 120_000,
-    })
+    const { gw } = await startVersionOne(t, () => ['--no-watch'])
     const serving = new RegExp(`process ${gw.child.pid} serving; plugins: stamp-version@1\\.0\\.0`)
     // The line follows the "listening" line, maybe in a later chunk of output.
     for (let i = 0; i < 300 && !serving.test(gw.output()); i++) await new Promise((r) => setTimeout(r, 100))
@@ -251,15 +237,7 @@ t.test(
 t.test(
   'a code reload whose new code does not load stops there: the running worker keeps serving',
   async (t) => {
-    const upstream = await startUpstream({ t })
-    const dir = tempDir(t)
-    installVersion(dir, '1.0.0')
-    const file = writeFiles(dir, { 'gateway.yaml': YAML(upstream.url) })
-    const gw = await start(
-      t,
-      [file, '--port', '0', '--host', '127.0.0.1', '--supervise', '--status', '0', '--no-watch'],
-      { timeout: 120_000 },
-    )
+    const { dir, gw } = await startVersionOne(t, () => ['--supervise', '--status', '0', '--no-watch'])
     const before = (await request(gw.status as string, { path: '/status' })).json()
     // Version 3.0.0 is broken on disk: its module does not even parse.
     installVersion(dir, '3.0.0')
