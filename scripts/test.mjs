@@ -1,20 +1,21 @@
 #!/usr/bin/env node
-// `npm test`: install what is missing, build, then lint, typecheck and every package's tap tests. The
-// work runs in `--jobs` lanes (default: one more than the cores, or GATEHOUSE_TEST_JOBS), longest
-// first by the times of the last clean-clone run (scripts/test-times.json). A package that alone would hold a lane for long (the
-// CLI's, core's) is split by test file into parts, each its own tap run, scheduled with everything
-// else, so that no lane waits on one package; tap runs one file at a time within a part. A package's
-// output is kept and printed whole (its parts in order) once all its parts have ended, so packages never
-// interleave; a line says when each part starts, and each package's line its seconds and CPU seconds.
-// Test files load through tsx (esbuild) rather than
-// tap's default ts-node, which costs about a CPU-second more per test file. `npm test -- <name>…` runs
-// only the packages whose name or folder contains one of the words (lint and typecheck always run).
-// Coverage is off unless --coverage. The last line is `N passed, N failed`: tests passed and failed,
-// plus one failure for each check or package part that could not run (a crashed test file is a
-// failure, never a silent zero). Above it, "Failures:" names each failing package, its failing test
-// files and their failing tests (scripts/tap-failures.mjs). `--record-times` rewrites
-// scripts/test-times.json from this run: each check's, package's and test file's seconds and CPU
-// seconds (of a full run; with package names, only theirs and the checks' are replaced).
+// `npm test`: install what is missing, build, then lint, typecheck and every package's tap tests.
+// The work runs in `--jobs` lanes (default: one more than the cores, or GATEHOUSE_TEST_JOBS),
+// longest first by the times of the last clean-clone run (scripts/test-times.json). A package that
+// alone would hold a lane for long (the CLI's, core's) is split by test file into parts, each its
+// own tap run, scheduled with everything else, so that no lane waits on one package; tap runs one
+// file at a time within a part. A package's output is kept and printed whole (its parts in order)
+// once all its parts have ended, so packages never interleave; a line says when each part starts,
+// and each package's line its seconds and CPU seconds. Test files load through tsx (esbuild) rather
+// than tap's default ts-node, which costs about a CPU-second more per test file.
+// `npm test -- <name>…` runs only the packages whose name or folder contains one of the words (lint
+// and typecheck always run). Coverage is off unless --coverage. The last line is `N passed, N failed`:
+// tests passed and failed, plus one failure for each check or package part that could not run (a
+// crashed test file is a failure, never a silent zero). Above it, "Failures:" names each failing
+// package, its failing test files and their failing tests (scripts/tap-failures.mjs).
+// `--record-times` rewrites scripts/test-times.json from this run: each check's, package's and test
+// file's seconds and CPU seconds (of a full run; with package names, only theirs and the checks'
+// are replaced).
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
