@@ -59,6 +59,7 @@ t.test('a file change reloads under load with no failed request; an invalid one 
   stop = true
   await Promise.all(clients)
   t.same([...statuses.keys()], [200], `every request under load answered 200 (${sent} sent)`)
+  await waitFor(async () => /configuration file applied/.test(gw.output()), 'the reload logged')
   t.match(gw.output(), /configuration file applied/)
 
   // An invalid file: refused, logged with its place, and the running config stays.
@@ -89,6 +90,10 @@ t.test('SIGHUP reloads (with --no-watch, a change alone does not)', async (t) =>
     await request(gw.url, { path: '/y' })
     return upstream.last()?.headers['x-stamp'] === 'two'
   }, 'the SIGHUP reload')
+  // The new config serves as soon as the gateway has swapped it in; the CLI logs "configuration file
+  // applied" (with the reason) once the reload's promise has resolved, which can reach the output
+  // after the answer above has reached the test.
+  await waitFor(async () => /"reason":"SIGHUP"/.test(gw.output()), 'the reload logged with its reason')
   t.match(gw.output(), /"reason":"SIGHUP"/)
   t.pass('SIGHUP applied the new file')
 })
