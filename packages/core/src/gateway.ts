@@ -12,7 +12,7 @@ import { createDispatch, type Inject } from './request/dispatch.js'
 import { requestIdFor } from './request/forwarding.js'
 import { handleRequest } from './request/lifecycle.js'
 import { Certificates } from './server/certificates.js'
-import { keepFreedHeap } from './server/heap-trim.js'
+import { armHeapKeeping } from './server/heap-trim.js'
 import { createApp } from './server/http.js'
 import { Listener } from './server/listener.js'
 import { Guard, serverLimits } from './server/protect.js'
@@ -100,8 +100,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   let statusServer: StatusServer | undefined
 
   async function listen(opts: ListenOptions = {}): Promise<string> {
-    // Once per process: freed socket buffers stay in the heap instead of faulting back in (heap-trim.ts).
-    keepFreedHeap()
+    // Once per process: after enough upstream reads, freed socket buffers stay in the heap instead of
+    // faulting back in (heap-trim.ts). Throws before listening on a bad GATEHOUSE_HEAP_KEEP_AFTER.
+    armHeapKeeping()
     const address = await listener.listen(opts.port ?? 0, opts.host ?? 'localhost')
     if (options.status !== undefined) {
       try {

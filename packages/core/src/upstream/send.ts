@@ -9,6 +9,7 @@ import {
   UpstreamTimeout,
   UpstreamUnreachable,
 } from '../errors.js'
+import { upstreamRead } from '../server/heap-trim.js'
 import { RETRY_AFTER } from '../server/protect.js'
 import { forwardInterim, type InterimSink } from './interim.js'
 import { limiterOf, type PoolLimiter } from './pools.js'
@@ -197,6 +198,7 @@ export class UpstreamBody extends Readable {
         forwardInterim(this.interim, statusCode, parseHeaders(raw) as Record<string, string | string[]>)
       return true
     }
+    upstreamRead()
     this.statusCode = statusCode
     this.resumeUpstream = resume
     // The object `request()` makes: lower-case names, repeats as arrays (undici's own parser).
@@ -209,6 +211,7 @@ export class UpstreamBody extends Readable {
   }
 
   onData(chunk: Buffer): boolean {
+    upstreamRead()
     if (this.mode === DIRECT) {
       const sink = this.sink!
       sink.write(chunk)
