@@ -31,7 +31,7 @@ import { devNull } from 'node:os'
  * for at the first `listen()`, `off` for never.
  */
 const BLOCK = 8 * 1024 * 1024
-export const DEFAULT_READS = 20_000
+const DEFAULT_READS = 20_000
 const ENV = 'GATEHOUSE_HEAP_KEEP_AFTER'
 
 let done = false
@@ -40,7 +40,8 @@ let countdown = 0
 let armed = false
 
 /** The configured count: a whole number of reads, or `undefined` for `off`. Throws on anything else. */
-export function readsBeforeKeeping(value = process.env[ENV]): number | undefined {
+function readsBeforeKeeping(): number | undefined {
+  const value = process.env[ENV]
   if (value === undefined || value === '') return DEFAULT_READS
   if (value === 'off') return undefined
   if (!/^\d{1,9}$/.test(value)) {
