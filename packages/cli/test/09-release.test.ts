@@ -47,3 +47,69 @@ t.test('every built plugin reports the version of its package.json, from ESM and
     )
   }
 })
+
+/** Every `.js` and `.cjs` file under a directory, recursively. */
+function bundles(dir: string): string[] {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name)
+    if (e.isDirectory()) return bundles(path)
+    return /\.c?js$/.test(e.name) ? [path] : []
+  })
+}
+
+t.test('every built bundle is pure ASCII, so V8 keeps its source one byte per character', async (t) => {
+  const files = ['packages', 'plugins'].flatMap((group) =>
+    readdirSync(join(ROOT, group))
+      .sort()
+      .flatMap((entry) => bundles(join(ROOT, group, entry, 'dist'))),
+  )
+  t.ok(
+    files.some((f) => f.endsWith(join('core', 'dist', 'index.js'))),
+    'finds core among the bundles',
+  )
+  t.ok(files.length >= 30, `finds the bundles of every package (${files.length})`)
+  const outside: string[] = []
+  for (const file of files) {
+    const lines = readFileSync(file, 'utf8').split('\n')
+    lines.forEach((line, i) => {
+      if (/[\u0080-\uffff]/.test(line)) outside.push(`${file.slice(ROOT.length)}:${i + 1}: ${line.trim()}`)
+    })
+  }
+  t.same(outside, [], 'no character outside ASCII in any bundle')
+})
+
+t.test("the build's ASCII pass spells comments in ASCII and refuses anything else", async (t) => {
+  const { asciiOutput } = (await import(pathToFileURL(join(ROOT, 'tsup.config.base.mjs')).href)) as {
+    asciiOutput: { renderChunk(code: string, info: { path: string }): { code: string } | undefined }
+  }
+  const code = [
+    'class Pool {',
+    '  // ── connections ── (a → b…)',
+    '  /** § 7.8, 2×3, é, 💡 */',
+    '  x = "\\u2192"',
+    '}',
+  ].join('\n')
+  t.same(
+    asciiOutput.renderChunk(code, { path: '/x/dist/index.js' })?.code.split('\n'),
+    [
+      'class Pool {',
+      '  // -- connections -- (a -> b...)',
+      '  /** section  7.8, 2x3, \\u00e9, \\ud83d\\udca1 */',
+      '  x = "\\u2192"',
+      '}',
+    ],
+    'comment characters are spelt in ASCII, escaped code is left alone',
+  )
+  t.equal(
+    asciiOutput.renderChunk('const a = 1\n', { path: '/x/dist/index.cjs' }),
+    undefined,
+    'ASCII: unchanged',
+  )
+  t.equal(asciiOutput.renderChunk('// →\n', { path: '/x/dist/index.d.ts' }), undefined, 'only .js and .cjs')
+  t.throws(
+    () => asciiOutput.renderChunk('const a = 1\nconst b = String.raw`→`\n', { path: '/x/dist/index.js' }),
+    /\/x\/dist\/index\.js:2: a character outside ASCII outside a comment: const b = String\.raw`→`/,
+    'a character on a code line fails the build, naming the file and line',
+  )
+})
