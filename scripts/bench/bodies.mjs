@@ -176,6 +176,19 @@ function cpuSeconds(pids) {
   }
   return sum
 }
+/**
+ * Resets the processes' peak RSS to their current RSS (`/proc/<pid>/clear_refs`, value 5), so that
+ * `peakRssMiB` afterwards is the peak of one measurement, not of the whole run. False when the kernel
+ * or the permissions refuse it: then the peak is the process's since it started.
+ */
+function resetPeakRss(pids) {
+  try {
+    for (const pid of pids) writeFileSync(`/proc/${pid}/clear_refs`, '5')
+    return true
+  } catch {
+    return false
+  }
+}
 function peakRssMiB(pids) {
   let kb = 0
   for (const pid of pids) {
@@ -329,7 +342,8 @@ try {
 }
 await new Promise((r) => setTimeout(r, 1000))
 
-const results = [] // { size, target, round, requests, rps, cpuUsPerResponse, p50, non2xx, errors }
+// { size, target, round, requests, rps, cpuUsPerResponse, p50, peakRssMiB, non2xx, errors }
+const results = []
 let failed = false
 for (const size of sizes) {
   for (const t of targets) await load(`${t.url}/${size}`, Math.max(1, Math.round(warmup)))
@@ -339,6 +353,7 @@ for (const size of sizes) {
       const url = `${t.url}/${size}`
       if (warmup > 0) await load(url, Math.max(1, Math.round(warmup)))
       const pids = t.direct ? [] : tree(t.pid)
+      const rssReset = !t.direct && resetPeakRss(pids)
       const cpu0 = t.direct ? 0 : cpuSeconds(pids)
       const r = await load(url, duration)
       const cpu = t.direct ? Number.NaN : cpuSeconds(pids) - cpu0
@@ -350,6 +365,7 @@ for (const size of sizes) {
         rps: r.requests / duration,
         cpuUsPerResponse: r.requests > 0 ? (cpu * 1e6) / r.requests : Number.NaN,
         p50: r.p50,
+        peakRssMiB: rssReset ? peakRssMiB(pids) : Number.NaN,
         non2xx: r.non2xx,
         errors: r.errors,
       }
@@ -363,7 +379,19 @@ for (const size of sizes) {
     }
   }
 }
-const rss = Object.fromEntries(targets.filter((t) => !t.direct).map((t) => [t.name, peakRssMiB(tree(t.pid))]))
+// Peak RSS over the run: the largest peak of a measurement when the peaks were reset before each one
+// (warm-ups then do not count), else the processes' own peak since they started.
+const rss = Object.fromEntries(
+  targets
+    .filter((t) => !t.direct)
+    .map((t) => {
+      const peaks = results.filter((r) => r.target === t.name).map((r) => r.peakRssMiB)
+      return [
+        t.name,
+        peaks.some(Number.isFinite) ? Math.max(...peaks.filter(Number.isFinite)) : peakRssMiB(tree(t.pid)),
+      ]
+    }),
+)
 machine.loadavgEnd = os.loadavg()
 await stopAll()
 
@@ -379,6 +407,7 @@ for (const size of sizes) {
     const rows = results.filter((r) => r.size === size && r.target === t.name)
     const cpu = rows.map((r) => r.cpuUsPerResponse).filter(Number.isFinite) // no figure when nothing was served
     const rps = rows.map((r) => r.rps)
+    const peaks = rows.map((r) => r.peakRssMiB).filter(Number.isFinite)
     summary.push({
       size,
       bytes: SIZES[size],
@@ -390,6 +419,9 @@ for (const size of sizes) {
       cpuMin: Math.min(...cpu),
       cpuMax: Math.max(...cpu),
       p50: median(rows.map((r) => r.p50)),
+      peakRss: median(peaks),
+      peakRssMin: peaks.length ? Math.min(...peaks) : Number.NaN,
+      peakRssMax: peaks.length ? Math.max(...peaks) : Number.NaN,
     })
   }
 }
@@ -402,7 +434,7 @@ const lines = [
   `origin ${originKind}, ${connections} connections, ${rounds} rounds × ${duration} s, ` +
     `${gen.name}${pinProxy.length ? ', proxy on CPU 1, client on CPU 0' : ''}${gen.rt ? ', SCHED_RR' : ''}`,
   '',
-  '| size | target | req/s (range) | CPU µs/response (range) | CPU µs per MiB | vs node-proxy | p50 ms | peak RSS MiB |',
+  '| size | target | req/s (range) | CPU µs/response (range) | CPU µs per MiB | vs node-proxy | p50 ms | peak RSS MiB (range) |',
   '|---|---|---:|---:|---:|---:|---:|---:|',
 ]
 for (const s of summary) {
@@ -410,9 +442,16 @@ for (const s of summary) {
   lines.push(
     `| ${s.size} | ${s.target} | ${fmt(s.rps)} (${fmt(s.rpsMin)}–${fmt(s.rpsMax)}) | ` +
       `${fmt(s.cpu)} (${fmt(s.cpuMin)}–${fmt(s.cpuMax)}) | ${fmt((s.cpu * 1048576) / s.bytes)} | ` +
-      `${f && Number.isFinite(s.cpu) ? `${(s.cpu / f).toFixed(2)}×` : '—'} | ${fmt(s.p50, 1)} | ${fmt(rss[s.target], 0)} |`,
+      `${f && Number.isFinite(s.cpu) ? `${(s.cpu / f).toFixed(2)}×` : '—'} | ${fmt(s.p50, 1)} | ` +
+      `${Number.isFinite(s.peakRss) ? `${fmt(s.peakRss)} (${fmt(s.peakRssMin)}–${fmt(s.peakRssMax)})` : '—'} |`,
   )
 }
+lines.push(
+  '',
+  `peak RSS over the run (MiB): ${Object.entries(rss)
+    .map(([name, mib]) => `${name} ${fmt(mib)}`)
+    .join(', ')}`,
+)
 console.log(`\n${lines.join('\n')}`)
 mkdirSync(join(root, '.bench'), { recursive: true })
 const file = join(root, '.bench', `bodies-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`)
