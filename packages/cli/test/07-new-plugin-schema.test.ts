@@ -1,21 +1,14 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Ajv } from 'ajv'
 import t from 'tap'
 import { parseConfigText } from '../src/load.js'
 import { renameTemplate } from '../src/new-plugin.js'
-import { run, tempDir, writeFiles } from './helpers/cli.js'
+import { filesUnder, run, tempDir, writeFiles } from './helpers/cli.js'
 
 // `gatehouse new-plugin` writes a complete package (the packaging test builds, tests and packs it with
 // npm); the published JSON Schema checks files as editors will.
-
-/** Every file under `dir`, as paths relative to it. */
-function filesUnder(dir: string, prefix = ''): string[] {
-  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? filesUnder(dir, join(prefix, e.name)) : [join(prefix, e.name)],
-  )
-}
 
 const TEMPLATE = fileURLToPath(new URL('../../../plugins/_template/', import.meta.url))
 

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import t from 'tap'
+import { filesUnder } from './helpers/cli.js'
 
 // What a release ships, checked on the built packages: a plugin's `version` (what a gateway reports
 // and the CLI prints) is the one in its package.json, which changesets bump.
@@ -48,14 +49,12 @@ t.test('every built plugin reports the version of its package.json, from ESM and
   }
 })
 
-/** Every `.js` and `.cjs` file under a directory, recursively. */
-function bundles(dir: string): string[] {
-  if (!existsSync(dir)) return []
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const path = join(dir, e.name)
-    if (e.isDirectory()) return bundles(path)
-    return /\.c?js$/.test(e.name) ? [path] : []
-  })
+/** Every `.js` and `.cjs` file under a package's `dist`, recursively. */
+function bundles(dist: string): string[] {
+  if (!existsSync(dist)) return []
+  return filesUnder(dist)
+    .filter((f) => /\.c?js$/.test(f))
+    .map((f) => join(dist, f))
 }
 
 t.test('every built bundle is pure ASCII, so V8 keeps its source one byte per character', async (t) => {

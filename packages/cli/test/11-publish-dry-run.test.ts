@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { withoutTapHook } from '@gatehousejs/sdk/testing'
 import t from 'tap'
+import { filesUnder } from './helpers/cli.js'
 
 // A release, rehearsed: `pnpm -r publish --dry-run` (what `changeset publish` runs) for every public
 // package, and a check of the file list each would publish: what a user needs (the build, the
@@ -94,13 +95,6 @@ const NEVER: [RegExp, string][] = [
   [/(^|\/)\.env/, 'an env file'],
   [/\.log$/, 'a log file'],
 ]
-
-/** Every file under `dir`, as paths relative to it. */
-function filesUnder(dir: string, prefix = ''): string[] {
-  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? filesUnder(dir, posix.join(prefix, e.name)) : [posix.join(prefix, e.name)],
-  )
-}
 
 /**
  * The CLI's `template/plugin/` is what `gatehouse new-plugin` copies: plugins/_template (its sources,
