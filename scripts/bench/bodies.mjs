@@ -385,11 +385,10 @@ const rss = Object.fromEntries(
   targets
     .filter((t) => !t.direct)
     .map((t) => {
-      const peaks = results.filter((r) => r.target === t.name).map((r) => r.peakRssMiB)
-      return [
-        t.name,
-        peaks.some(Number.isFinite) ? Math.max(...peaks.filter(Number.isFinite)) : peakRssMiB(tree(t.pid)),
-      ]
+      const peaks = results
+        .filter((r) => r.target === t.name && Number.isFinite(r.peakRssMiB))
+        .map((r) => r.peakRssMiB)
+      return [t.name, peaks.length ? Math.max(...peaks) : peakRssMiB(tree(t.pid))]
     }),
 )
 machine.loadavgEnd = os.loadavg()
