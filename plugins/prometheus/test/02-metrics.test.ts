@@ -97,7 +97,14 @@ t.test('latency histograms: total, upstream and gateway-only, in seconds', async
     m.samples('gatehouse_upstream_duration_seconds_bucket', { ...labels, le })[0]?.value
   t.ok(sum('upstream') >= 0.025, `upstream time includes the upstream's 30 ms (${sum('upstream')} s)`)
   t.equal(bucket('0.01'), 0, 'not in the 10 ms bucket')
-  t.equal(bucket('0.05'), 1, 'in the 50 ms bucket')
+  // The upstream's time is 30 ms plus whatever a busy machine adds, so which bucket it lands in is
+  // not fixed; what is fixed is that every cumulative bucket agrees with the observed sum.
+  const buckets = m.samples('gatehouse_upstream_duration_seconds_bucket', labels)
+  t.ok(buckets.length > 2, 'the upstream histogram has buckets')
+  for (const b of buckets) {
+    const le = b.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(b.labels.le)
+    t.equal(b.value, sum('upstream') <= le ? 1 : 0, `bucket le=${b.labels.le} agrees with the sum`)
+  }
   t.equal(bucket('+Inf'), 1)
   t.ok(sum('gateway') < sum('request'), 'gateway-only time excludes the upstream')
 })
