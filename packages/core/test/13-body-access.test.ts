@@ -285,6 +285,8 @@ interface SeenResponse {
 async function responseGateway(t: TestLike) {
   const seen: SeenResponse[] = []
   let sseFinished = false
+  /** Events the SSE test's client has received so far. */
+  let sseReceived = 0
   const resBody = definePlugin({
     name: 'res-body',
     version: '1.0.0',
@@ -317,9 +319,11 @@ async function responseGateway(t: TestLike) {
       const path = new URL(req.url ?? '/', 'http://x').pathname
       if (path === '/sse') {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+        // Each event is sent once the client has the one before (5 s at most): the events cannot
+        // merge into one chunk, and the client sees the first long before the upstream finishes.
         for (let i = 1; i <= 3; i++) {
           res.write(`data: event ${i}\n\n`)
-          if (i < 3) await sleep(150)
+          for (let w = 0; i < 3 && w < 250 && sseReceived < i; w++) await sleep(20)
         }
         sseFinished = true
         res.end()
@@ -358,7 +362,15 @@ async function responseGateway(t: TestLike) {
     ],
   }
   const gw = await startGateway({ t, plugins: [resBody], config })
-  return { seen, gw, upstream, sseFinished: () => sseFinished }
+  return {
+    seen,
+    gw,
+    upstream,
+    sseFinished: () => sseFinished,
+    sseReceived: (n: number) => {
+      sseReceived = n
+    },
+  }
 }
 
 t.test('a replaced body is re-encoded as the upstream encoded it, with a correct length', async (t) => {
@@ -429,12 +441,17 @@ t.test('invalid JSON from the upstream passes through unchanged', async (t) => {
 })
 
 t.test('text/event-stream is never buffered: events reach the client as they are sent', async (t) => {
-  const { seen, gw, sseFinished } = await responseGateway(t)
+  const { seen, gw, sseFinished, sseReceived } = await responseGateway(t)
   const arrivals: Array<{ chunk: string; upstreamFinished: boolean }> = []
+  let text = ''
   const status = await new Promise<number>((resolve, reject) => {
     const req = http.get(`${gw.url}/b/sse`, { headers: { 'x-rewrite': 'yes' } }, (res) => {
       res.setEncoding('utf8')
-      res.on('data', (chunk: string) => arrivals.push({ chunk, upstreamFinished: sseFinished() }))
+      res.on('data', (chunk: string) => {
+        arrivals.push({ chunk, upstreamFinished: sseFinished() })
+        text += chunk
+        sseReceived(text.split('\n\n').length - 1)
+      })
       res.on('end', () => resolve(res.statusCode ?? 0))
       res.on('error', reject)
     })

@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { request, withoutTapHook } from '@gatehousejs/sdk/testing'
 import t from 'tap'
+import { waitUntil } from './helpers/http.js'
 
 const fixture = fileURLToPath(new URL('./fixtures/signal-gateway.mjs', import.meta.url))
 
@@ -37,7 +38,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     const { child, events, listening } = startGatewayProcess(t)
     const url = await listening
     const inFlight = request(url, { path: '/slow' })
-    await new Promise((r) => setTimeout(r, 150))
+    await waitUntil(() => events.some((e) => e.event === 'upstream-request'), 10_000, 'the request upstream')
     const exited = once(child, 'exit')
     child.kill(signal)
     const res = await inFlight

@@ -398,14 +398,30 @@ t.test(
   'upstream pool: beyond connections + queue → 503 QUEUE_FULL; a long wait → 503 QUEUE_TIMEOUT',
   async (t) => {
     const h = await holdingUpstream(t)
+    // Which requests have passed the access phase: from there to the pool is the same process, with
+    // no I/O in between, so a request seen here is in the pool's queue by the next timer.
+    const arrived: string[] = []
+    const seen = definePlugin({
+      name: 'seen',
+      version: '1.0.0',
+      priority: 1000,
+      init: () => ({
+        access(ctx) {
+          arrived.push(ctx.request.path)
+        },
+      }),
+    })
     const gw = await startGateway({
       t,
+      plugins: [seen],
       config: {
+        plugins: [{ name: 'seen' }],
         services: [
           {
             name: 'api',
             url: h.up.url,
-            pool: { connections: 1, queue: 1, queueTimeout: '300ms' },
+            // 2 s: the third request must find the second still waiting, however busy the machine.
+            pool: { connections: 1, queue: 1, queueTimeout: '2s' },
             routes: [{ paths: ['/'], stripPath: false }],
           },
         ],
@@ -415,6 +431,8 @@ t.test(
     await waitUntil(() => h.held.length === 1, 10_000, 'the one connection busy')
     // The second waits for the connection (the queue holds one); the third finds the queue full.
     const second = gw.request({ path: '/hold/2' })
+    await waitUntil(() => arrived.includes('/hold/2'), 10_000, 'the second request queued')
+    await new Promise((r) => setTimeout(r, 10))
     const third = await gw.request({ path: '/hold/3' })
     assertRefusal(t, { ...third, body: third.text }, 503, 'GH_UPSTREAM_QUEUE_FULL', 'third request')
     t.equal(third.headers['retry-after'], '1', 'Retry-After')

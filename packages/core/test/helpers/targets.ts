@@ -24,7 +24,8 @@ export interface TestTarget {
 export async function startTargets(
   t: Test,
   count: number,
-  options: { delay?: (index: number) => number } = {},
+  /** `delay`: milliseconds a target waits before answering, or a promise it waits for (a hold). */
+  options: { delay?: (index: number) => number | Promise<void> } = {},
 ): Promise<TestTarget[]> {
   const targets: TestTarget[] = []
   for (let index = 0; index < count; index++) {
@@ -57,7 +58,8 @@ export async function startTargets(
           return
         }
         const wait = options.delay?.(index) ?? 0
-        if (wait > 0) await sleep(wait)
+        if (typeof wait !== 'number') await wait
+        else if (wait > 0) await sleep(wait)
         res.writeHead(200, { 'content-type': 'application/json', 'x-target': String(index) })
         res.end(JSON.stringify({ target: index, method: req.method, url: req.url }))
       },
