@@ -120,13 +120,15 @@ t.test('provider down from the start: a browser navigation gets 503, never a han
 })
 
 t.test('introspection cache: an answer is not used past the token exp', async (t) => {
-  const r = await rig(t, {}, { accessTokenTtl: 3 })
+  // 5 s (4 to 5 in whole seconds of exp): the code flow and two requests must fit in it, however
+  // busy the machine.
+  const r = await rig(t, {}, { accessTokenTtl: 5 })
   const count = () => r.op.requests.filter((p) => p === '/token/introspection').length
   const token = await tokenFromCodeFlow(r.url, r.op)
   t.equal((await request(r.url, { path: '/app', headers: bearer(token) })).status, 200)
   t.equal((await request(r.url, { path: '/app', headers: bearer(token) })).status, 200)
   t.equal(count(), 1, 'the second request was a cache hit')
-  await sleep(3_500)
+  await sleep(5_500)
   const res = await request(r.url, { path: '/app', headers: bearer(token) })
   t.equal(res.status, 401, 'the cached answer ended at exp')
   t.equal(code(res), 'GH_OIDC_TOKEN_INVALID')
@@ -134,7 +136,8 @@ t.test('introspection cache: an answer is not used past the token exp', async (t
 })
 
 t.test('introspection cache: introspectionCacheTtl bounds how long a revoked token passes', async (t) => {
-  const r = await rig(t, { introspectionCacheTtl: '1s' })
+  // 3 s: the revocation and the second request must fit in it, however busy the machine.
+  const r = await rig(t, { introspectionCacheTtl: '3s' })
   const count = () => r.op.requests.filter((p) => p === '/token/introspection').length
   const token = await tokenFromCodeFlow(r.url, r.op)
   t.equal((await request(r.url, { path: '/app', headers: bearer(token) })).status, 200)
@@ -145,7 +148,7 @@ t.test('introspection cache: introspectionCacheTtl bounds how long a revoked tok
     'within the TTL the cached answer stands (the documented trade-off)',
   )
   t.equal(count(), 1)
-  await sleep(1_200)
+  await sleep(3_200)
   const res = await request(r.url, { path: '/app', headers: bearer(token) })
   t.equal(res.status, 401, 'past the TTL the provider says the token is revoked')
   t.equal(code(res), 'GH_OIDC_TOKEN_INVALID')
