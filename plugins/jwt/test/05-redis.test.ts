@@ -19,9 +19,12 @@ t.test('gateways share a JWKS through Redis, and fetch it themselves when Redis 
     jwksRefreshInterval: '0s',
     redis: 'jwks',
   })
-  // Its own key prefix, and a short connect timeout: a node starting while Redis is down waits for it
-  // no longer than that.
-  config.redis = { jwks: { url: redis.url, keyPrefix: `t${process.pid}:`, connectTimeout: '500ms' } }
+  // Its own key prefix, and a connect timeout: a node starting while Redis is down waits for it no
+  // longer than that. Both timeouts leave room for a busy machine, whose stalls must not make a node
+  // miss Redis and fetch the set itself.
+  config.redis = {
+    jwks: { url: redis.url, keyPrefix: `t${process.pid}:`, connectTimeout: '2s', commandTimeout: '5s' },
+  }
   const gw1 = await startGateway({ t, plugins: [jwt], config })
   t.equal(jwks.state.hits, 1, 'the first node fetched the set')
   const gw2 = await startGateway({ t, plugins: [jwt], config })

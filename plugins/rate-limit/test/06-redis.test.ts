@@ -95,7 +95,14 @@ t.test('counters live in redis, with a TTL; 50 concurrent requests, limit 10: ex
 t.test(
   'failOpen: Redis down → counted in this process with the same limits, one warning; back → shared again',
   async (t) => {
-    const { redis, upstream, gw, log, inspect } = await setup(t, { onFailure: 'failOpen' })
+    // A long command timeout: a stall of a busy machine must not look like an outage (an extra
+    // warning, a request counted locally); a stopped Redis closes the connection and is seen at once.
+    const { redis, upstream, gw, log, inspect } = await setup(
+      t,
+      { onFailure: 'failOpen' },
+      { hour: 3 },
+      { commandTimeout: '5s' },
+    )
     await awayFromBoundary(3_600_000)
     t.same(statuses(await burst(gw, 2, client('before'))), { 200: 2 })
 
@@ -130,7 +137,12 @@ t.test(
 t.test(
   'failClosed: Redis down → 503 GH_STORE_UNAVAILABLE, never reaching the upstream; back → served',
   async (t) => {
-    const { redis, upstream, gw, log, inspect } = await setup(t, { onFailure: 'failClosed' })
+    const { redis, upstream, gw, log, inspect } = await setup(
+      t,
+      { onFailure: 'failClosed' },
+      { hour: 3 },
+      { commandTimeout: '5s' },
+    )
     t.equal((await gw.request(client('a'))).status, 200)
     await redis.stop()
     const down = await burst(gw, 3, client('a'))
@@ -155,13 +167,18 @@ t.test(
 )
 
 t.test('a slow Redis costs at most the command timeout, then the fallback applies', async (t) => {
-  const { gw, inspect, log } = await setup(t, { onFailure: 'failClosed' })
+  const { gw, inspect, log } = await setup(
+    t,
+    { onFailure: 'failClosed' },
+    { hour: 3 },
+    { commandTimeout: '1s' },
+  )
   t.equal((await gw.request(client('s'))).status, 200)
   await inspect.connect()
-  // Every other client is paused for 1.5 s: Redis is up but does not answer.
-  await inspect.call('CLIENT', 'PAUSE', '1500', 'ALL')
-  const res = await gw.request({ ...client('s'), timeout: 1_200 })
-  t.equal(res.status, 503, 'answered before Redis wakes up: the 500 ms command timeout, not a hang')
+  // Every other client is paused for 3 s: Redis is up but does not answer.
+  await inspect.call('CLIENT', 'PAUSE', '3000', 'ALL')
+  const res = await gw.request({ ...client('s'), timeout: 2_500 })
+  t.equal(res.status, 503, 'answered before Redis wakes up: the 1 s command timeout, not a hang')
   t.equal(res.json().code, 'GH_STORE_UNAVAILABLE')
   t.equal(warnings(log, /unavailable/).length, 1)
 })
