@@ -43,8 +43,9 @@ t.test('server streaming as NDJSON: one line per message, written as each arrive
   )
   // Streamed, not buffered: the messages came in separate chunks, spread over the stream's life.
   t.ok(res.chunks.length >= 3, 'one chunk per message at least')
+  // Nominally 400 ms apart; a busy machine can hold back the first chunk, so one interval is asked.
   t.ok(
-    res.chunks[res.chunks.length - 1]!.at - res.chunks[0]!.at >= 300,
+    res.chunks[res.chunks.length - 1]!.at - res.chunks[0]!.at >= 200,
     'the last message came well after the first',
   )
 })

@@ -11,13 +11,16 @@ export function json(res: ServerResponse, status: number, body: unknown): void {
 export async function jsonService(
   t: TestLike,
   routes: Record<string, Record<string, unknown> | unknown[] | ((url: URL) => unknown)>,
-  options: { delay?: number; status?: number } = {},
+  /** `delay`: milliseconds to wait before answering, or a function whose promise is waited for. */
+  options: { delay?: number | (() => Promise<void>); status?: number } = {},
 ): Promise<TestUpstream> {
   return startUpstream({
     t,
     handler: async (req, res) => {
       const url = new URL(req.url ?? '/', 'http://x')
-      if (options.delay) await new Promise((r) => setTimeout(r, options.delay))
+      const delay = options.delay
+      if (typeof delay === 'function') await delay()
+      else if (delay) await new Promise((r) => setTimeout(r, delay))
       if (res.destroyed) return
       const found = routes[decodeURIComponent(url.pathname)]
       if (found === undefined) return json(res, 404, { message: 'not here' })
