@@ -174,7 +174,7 @@ t.test('SIGTERM: readiness turns 503 before any connection is refused (--drain-d
   const { file } = await setup(t)
   const gw = await start(
     t,
-    [file, '--port', '0', '--host', '127.0.0.1', '--status', '0', '--drain-delay', '1500', '--no-watch'],
+    [file, '--port', '0', '--host', '127.0.0.1', '--status', '0', '--drain-delay', '3000', '--no-watch'],
     { env: { ALICE_KEY: 'k' }, timeout: 120_000 },
   )
   const { events, servedAfter503 } = await watchShutdown(gw)
@@ -192,7 +192,7 @@ t.test('--workers: one status listener for the process group', async (t) => {
   const { file } = await setup(t)
   const gw = await start(
     t,
-    [file, '--port', '0', '--host', '127.0.0.1', '--workers', '2', '--status', '0', '--drain-delay', '1s'],
+    [file, '--port', '0', '--host', '127.0.0.1', '--workers', '2', '--status', '0', '--drain-delay', '3s'],
     { env: { ALICE_KEY: 'k' }, timeout: 120_000 },
   )
   t.match(gw.output(), /2 workers listening on http:\/\/127\.0\.0\.1:\d+, status on http:/)
