@@ -2,7 +2,7 @@ import { createGateway } from '@gatehousejs/core'
 import { request, startGateway, startRedis, startUpstream, type TestLike } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import cache, { cacheInstances } from '../src/index.js'
-import { sleep } from './helpers/setup.js'
+import { until } from './helpers/setup.js'
 
 // The Redis store: shared by every gateway node, entries expire on their own, and an outage means
 // the cache is bypassed, never an error or a hang.
@@ -49,11 +49,10 @@ async function cluster(t: TestLike, redisUrl: string, extra: Record<string, unkn
 /** ioredis connects in the background: wait until every node's cache reaches Redis (no more Bypass). */
 async function connected(...urls: string[]) {
   for (const url of urls) {
-    for (let i = 0; i < 100; i++) {
+    await until(async () => {
       const r = await request(url, { path: '/__warmup' })
-      if (r.headers['x-cache-status'] !== 'Bypass') break
-      await sleep(50)
-    }
+      return r.headers['x-cache-status'] !== 'Bypass' ? true : undefined
+    })
   }
 }
 
@@ -124,12 +123,12 @@ t.test(
     t.equal(upstream.requests.length - before, 10, 'all went to the upstream')
 
     await redis.start()
-    let status: string | string[] | undefined
-    for (let i = 0; i < 50 && status !== 'Hit'; i++) {
-      await sleep(100)
+    // ioredis retries with a growing delay (up to 2 s): polled for up to 10 s.
+    const status = await until(async () => {
       await request(a.url, { path: '/back' })
-      status = (await request(b.url, { path: '/back' })).headers['x-cache-status']
-    }
+      const s = (await request(b.url, { path: '/back' })).headers['x-cache-status']
+      return s === 'Hit' ? s : undefined
+    })
     t.equal(status, 'Hit', 'reconnected on its own and caching again')
   },
 )
