@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { onTeardown, type TestLike } from './teardown.js'
+import { waitFor } from './wait.js'
 
 const run = promisify(execFile)
 
@@ -59,13 +60,9 @@ function cli(port: number, ...args: string[]): Promise<string> {
   )
 }
 
-async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    if (await check().catch(() => false)) return
-    if (Date.now() > deadline) throw new Error(`${what} within ${ms / 1000} s`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
+/** Polls a redis-cli check every 100 ms for up to 20 s; the error names `what` and the last failure. */
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  await waitFor(what, check, { timeout: 20_000, interval: 100 })
 }
 
 /** Spawns one redis-server (or sentinel) with `args`, in `dir`, and waits until it answers PING. */
@@ -77,7 +74,7 @@ async function spawnServer(
 ): Promise<TopologyProcess> {
   const child: ChildProcess = spawn(binary, args, { cwd: dir, stdio: 'ignore' })
   const alive = () => child.exitCode === null && child.signalCode === null
-  await until(`redis-server on ${port} did not answer`, async () => {
+  await until(`redis-server on ${port} to answer PING`, async () => {
     if (!alive()) throw new Error(`redis-server on ${port} exited`)
     return (await cli(port, 'PING')).trim() === 'PONG'
   })
@@ -135,7 +132,7 @@ export async function startRedisCluster(
     { timeout: 30_000 },
   )
   for (const p of processes)
-    await until('the cluster did not reach cluster_state:ok', async () =>
+    await until('the cluster to reach cluster_state:ok', async () =>
       (await cli(p.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'),
     )
   return { nodes: processes.map((p) => p.url), processes }
@@ -163,7 +160,7 @@ export async function startRedisSentinel(
     ...['--replicaof', '127.0.0.1', String(masterPort)],
   ])
   stops.push(() => replica.stop())
-  await until('the replica did not sync', async () =>
+  await until('the replica to sync', async () =>
     (await cli(replicaPort, 'INFO', 'replication')).includes('master_link_status:up'),
   )
   const sentinels: TopologyProcess[] = []
@@ -189,7 +186,7 @@ export async function startRedisSentinel(
   }
   const first = sentinels[0]!
   // Sentinels find each other and the replica through the master's hello channel.
-  await until('the sentinels did not see the replica and each other', async () => {
+  await until('the sentinels to see the replica and each other', async () => {
     const info = await cli(first.port, 'SENTINEL', 'MASTER', name)
     const lines = info.split('\n').map((l) => l.trim())
     const num = (key: string) => Number(lines[lines.indexOf(key) + 1])
