@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs'
-import { request, startUpstream } from '@gatehousejs/sdk/testing'
+import { request, startUpstream, waitFor } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import { start, tempDir, writeFiles } from './helpers/cli.js'
 import { pluginSource } from './helpers/plugins.js'
@@ -20,14 +20,8 @@ plugins:
 `
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (await check()) return
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
+/** A reload is a file watch or a signal away: polled for up to 15 s. */
+const RELOAD = { timeout: 15_000, interval: 100 }
 
 t.test('a file change reloads under load with no failed request; an invalid one is kept out', async (t) => {
   const upstream = await startUpstream({ t })
@@ -54,17 +48,17 @@ t.test('a file change reloads under load with no failed request; an invalid one 
   const clients = [client(), client(), client(), client()]
   await new Promise((r) => setTimeout(r, 200))
   writeFileSync(file, gatewayYaml(upstream.url, 'v2'))
-  await waitFor(async () => upstream.last()?.headers['x-stamp'] === 'v2', 'the reload')
+  await waitFor('the reload', async () => upstream.last()?.headers['x-stamp'] === 'v2', RELOAD)
   await new Promise((r) => setTimeout(r, 200))
   stop = true
   await Promise.all(clients)
   t.same([...statuses.keys()], [200], `every request under load answered 200 (${sent} sent)`)
-  await waitFor(async () => /configuration file applied/.test(gw.output()), 'the reload logged')
+  await waitFor('the reload logged', async () => /configuration file applied/.test(gw.output()), RELOAD)
   t.match(gw.output(), /configuration file applied/)
 
   // An invalid file: refused, logged with its place, and the running config stays.
   writeFileSync(file, gatewayYaml(upstream.url, 'v3').replace('paths: [/]', 'paths: [nope]'))
-  await waitFor(async () => /configuration file refused/.test(gw.output()), 'the refusal')
+  await waitFor('the refusal', async () => /configuration file refused/.test(gw.output()), RELOAD)
   t.match(gw.output(), /gateway\.yaml:6:17 \/services\/0\/routes\/0\/paths\/0/)
   const after = await request(gw.url, { path: '/b' })
   t.equal(after.status, 200)
@@ -86,14 +80,22 @@ t.test('SIGHUP reloads (with --no-watch, a change alone does not)', async (t) =>
   await request(gw.url, { path: '/x' })
   t.equal(upstream.last()?.headers['x-stamp'], 'one', 'no reload without a signal')
   gw.child.kill('SIGHUP')
-  await waitFor(async () => {
-    await request(gw.url, { path: '/y' })
-    return upstream.last()?.headers['x-stamp'] === 'two'
-  }, 'the SIGHUP reload')
+  await waitFor(
+    'the SIGHUP reload',
+    async () => {
+      await request(gw.url, { path: '/y' })
+      return upstream.last()?.headers['x-stamp'] === 'two'
+    },
+    RELOAD,
+  )
   // The new config serves as soon as the gateway has swapped it in; the CLI logs "configuration file
   // applied" (with the reason) once the reload's promise has resolved, which can reach the output
   // after the answer above has reached the test.
-  await waitFor(async () => /"reason":"SIGHUP"/.test(gw.output()), 'the reload logged with its reason')
+  await waitFor(
+    'the reload logged with its reason',
+    async () => /"reason":"SIGHUP"/.test(gw.output()),
+    RELOAD,
+  )
   t.match(gw.output(), /"reason":"SIGHUP"/)
   t.pass('SIGHUP applied the new file')
 })

@@ -13,6 +13,7 @@ import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import { pino } from 'pino'
 import t from 'tap'
+import { eventually } from './helpers/targets.js'
 
 /**
  * The flow of a request through the phases: `when` conditions, short-circuits with `respond`, plugin
@@ -33,14 +34,6 @@ function captureLogger() {
 }
 
 /** Polls until `check` holds (log handlers run after the response; bounded to 2 s). */
-async function eventually(check: () => boolean): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
-    if (check()) return true
-    await sleep(20)
-  }
-  return check()
-}
-
 async function closedPort(): Promise<number> {
   const srv = createServer()
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))

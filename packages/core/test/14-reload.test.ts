@@ -3,6 +3,7 @@ import { ConfigError, definePlugin, Type } from '@gatehousejs/sdk'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
+import { eventually } from './helpers/targets.js'
 
 /**
  * Hot reload: a new configuration is built off to the side and swapped in atomically. No request is
@@ -11,14 +12,6 @@ import t from 'tap'
  */
 
 /** Polls until `check` holds, bounded to ~3 s. */
-async function eventually(check: () => boolean): Promise<boolean> {
-  for (let i = 0; i < 150; i++) {
-    if (check()) return true
-    await sleep(20)
-  }
-  return check()
-}
-
 interface Events {
   list: string[]
   count(prefix: string): number

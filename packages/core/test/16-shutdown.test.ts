@@ -6,6 +6,7 @@ import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { request, startUpstream, type TestLike } from '@gatehousejs/sdk/testing'
 import t from 'tap'
 import { parseRawResponse } from './helpers/http.js'
+import { eventually } from './helpers/targets.js'
 
 /**
  * Graceful shutdown: `close()` stops accepting connections at once, serves what arrives on connections
@@ -15,14 +16,6 @@ import { parseRawResponse } from './helpers/http.js'
  */
 
 /** Polls until `check` holds, bounded to ~3 s. */
-async function eventually(check: () => boolean): Promise<boolean> {
-  for (let i = 0; i < 150; i++) {
-    if (check()) return true
-    await sleep(20)
-  }
-  return check()
-}
-
 function tracked(events: string[]) {
   return definePlugin({
     name: 'tracked',

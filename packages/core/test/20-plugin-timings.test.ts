@@ -3,6 +3,7 @@ import { definePlugin, type LogContext, type PluginTiming } from '@gatehousejs/s
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
+import { eventually } from './helpers/targets.js'
 
 /**
  * Per-plugin timing: measured only when asked (`needs.pluginTimings` or `serverTiming`), handed to
@@ -50,10 +51,6 @@ function config(upstream: string, extra: Partial<GatewayConfig> = {}): GatewayCo
     plugins: [{ name: 'slow' }, { name: 'recorder' }],
     ...extra,
   }
-}
-
-async function eventually(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 100 && !check(); i++) await sleep(20)
 }
 
 t.test('nothing is measured when nothing asks', async (t) => {

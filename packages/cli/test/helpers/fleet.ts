@@ -1,7 +1,7 @@
 import type http from 'node:http'
 import net from 'node:net'
 import { join } from 'node:path'
-import { startUpstream } from '@gatehousejs/sdk/testing'
+import { startUpstream, waitFor as waitForTest } from '@gatehousejs/sdk/testing'
 import { Redis } from 'ioredis'
 import { type Started, start, type TestLike } from './cli.js'
 
@@ -31,25 +31,13 @@ plugins:
 ${options.extra ? '  - name: extra\n' : ''}`
 }
 
-/** Polls `check` until it returns a value other than undefined/false; throws after `timeout` ms. */
-export async function waitFor<T>(
+/** The test kit's `waitFor` with a fleet's patience: 60 s unless told, checked every 100 ms. */
+export function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined | false> | T | undefined | false,
   timeout = 60_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeout
-  let last: unknown
-  for (;;) {
-    try {
-      const v = await check()
-      if (v !== undefined && v !== false) return v as T
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
+  return waitForTest(what, check, { timeout, interval: 100 })
 }
 
 /** What value of `x-stamp` a node put on the upstream request for `GET /` (the upstream echoes headers). */

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Gateway } from '@gatehousejs/core'
-import { startUpstream, type TestUpstream } from '@gatehousejs/sdk/testing'
+import { startUpstream, type TestUpstream, WaitTimeoutError, waitFor } from '@gatehousejs/sdk/testing'
 import type { Test } from 'tap'
 
 export interface TestTarget {
@@ -76,13 +76,18 @@ export function targetOf(res: { headers: Record<string, unknown> }): number | un
   return v === undefined ? undefined : Number(v)
 }
 
-/** Polls until `check` holds, bounded to ~5 s. */
-export async function eventually(check: () => boolean, ms = 5_000): Promise<boolean> {
-  for (let waited = 0; waited < ms; waited += 20) {
-    if (check()) return true
-    await sleep(20)
-  }
-  return check()
+/**
+ * Polls until `check` holds (the test kit's `waitFor`, every 20 ms for up to `timeout` ms, default
+ * 10 s): true, or false once the time is up, for the test to assert with its own message.
+ */
+export function eventually(check: () => boolean, timeout?: number): Promise<boolean> {
+  return waitFor('a condition', check, { timeout, interval: 20 }).then(
+    () => true,
+    (err: unknown) => {
+      if (err instanceof WaitTimeoutError) return false
+      throw err
+    },
+  )
 }
 
 export function stateOf(gateway: Gateway, service: string, url: string): string | undefined {

@@ -7,6 +7,8 @@ import {
   startUpstream,
   type TestLike,
   type TestRequest,
+  WaitTimeoutError,
+  waitFor,
 } from '@gatehousejs/sdk/testing'
 import cache from '../../src/index.js'
 
@@ -105,15 +107,13 @@ export const testAuth = definePlugin({
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
- * Polls `check` every 25 ms until it returns a value that is not `undefined`, for up to 10 s, and
- * returns that value (or `undefined` when time runs out). For background work such as a refresh,
+ * Polls `check` every 25 ms until it returns a value that is not `undefined` (the test kit's
+ * `waitFor`), for up to 10 s, and returns that value (or `undefined` when time runs out). For background work such as a refresh,
  * whose end a test cannot see, and which a busy machine makes take longer than any fixed sleep.
  */
-export async function until<T>(check: () => Promise<T | undefined>): Promise<T | undefined> {
-  const deadline = Date.now() + 10_000
-  for (;;) {
-    const value = await check()
-    if (value !== undefined || Date.now() > deadline) return value
-    await sleep(25)
-  }
+export function until<T>(check: () => Promise<T | undefined>): Promise<T | undefined> {
+  return waitFor('a condition', check).catch((err: unknown) => {
+    if (err instanceof WaitTimeoutError) return undefined
+    throw err
+  })
 }

@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises'
-import type { TestGateway } from '@gatehousejs/sdk/testing'
+import { type TestGateway, WaitTimeoutError, waitFor } from '@gatehousejs/sdk/testing'
 
 /**
  * A strict parser of the Prometheus text exposition format 0.0.4: every line must be a HELP or TYPE
@@ -92,10 +91,12 @@ export function metricsOf(text: string) {
   return { families, family, samples, total }
 }
 
-/** `log` handlers run after the response: poll (bounded to 2 s) until the check holds. */
+/**
+ * `log` handlers run after the response: poll (the test kit's `waitFor`, up to 10 s) until the check
+ * holds. Returns either way; the test's own assertions say what was wrong.
+ */
 export async function eventually(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (await check()) return
-    await sleep(20)
-  }
+  await waitFor('the metrics', check).catch((err: unknown) => {
+    if (!(err instanceof WaitTimeoutError)) throw err
+  })
 }
