@@ -127,7 +127,7 @@ export function loadGenerator({ root, connections, rt = false, timeout = 60, onS
     }
   }
 
-  return { name: wrk ? 'wrk' : 'autocannon', load, pinProxy, rtPrefix, rt: Boolean(chrt) }
+  return { name: wrk ? 'wrk' : 'autocannon', load, pinClient, pinProxy, rtPrefix, rt: Boolean(chrt) }
 }
 
 function latencyMs(m) {
