@@ -108,8 +108,9 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 
 /**
  * Polls `check` every 25 ms until it returns a value that is not `undefined` (the test kit's
- * `waitFor`), for up to 10 s, and returns that value (or `undefined` when time runs out). For background work such as a refresh,
- * whose end a test cannot see, and which a busy machine makes take longer than any fixed sleep.
+ * `waitFor`), for up to 10 s, and returns that value (or `undefined` when time runs out). For
+ * background work such as a refresh, whose end a test cannot see, and which a busy machine makes take
+ * longer than any fixed sleep.
  */
 export function until<T>(check: () => Promise<T | undefined>): Promise<T | undefined> {
   return waitFor('a condition', check).catch((err: unknown) => {
