@@ -11,6 +11,7 @@ import type { Runtime } from './model.js'
 import { createDispatch, type Inject } from './request/dispatch.js'
 import { requestIdFor } from './request/forwarding.js'
 import { handleRequest } from './request/lifecycle.js'
+import { armBodyCollection } from './server/body-gc.js'
 import { Certificates } from './server/certificates.js'
 import { armHeapKeeping } from './server/heap-trim.js'
 import { createApp } from './server/http.js'
@@ -101,8 +102,11 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
 
   async function listen(opts: ListenOptions = {}): Promise<string> {
     // Once per process: after enough upstream reads, freed socket buffers stay in the heap instead of
-    // faulting back in (heap-trim.ts). Throws before listening on a bad GATEHOUSE_HEAP_KEEP_AFTER.
+    // faulting back in (heap-trim.ts), and every few MiB of upstream body read, V8 collects its young
+    // generation, where proxied socket buffers die (body-gc.ts). Each throws before listening on a bad
+    // GATEHOUSE_HEAP_KEEP_AFTER or GATEHOUSE_BODY_GC_EVERY.
     armHeapKeeping()
+    armBodyCollection()
     const address = await listener.listen(opts.port ?? 0, opts.host ?? 'localhost')
     if (options.status !== undefined) {
       try {

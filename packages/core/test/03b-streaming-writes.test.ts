@@ -31,6 +31,7 @@ import { createGateway } from '@gatehousejs/core'
 import { startGateway, withoutTapHook } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
 import { nginxServer } from './helpers/nginx.js'
+import { runProbe } from './helpers/probe.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -275,23 +276,10 @@ async function probeHeapKeeping(
     await gw.close()
     upstream.close()
   `
-  const child = spawn(
-    ...withoutTapHook(process.execPath, ['--expose-gc', '--input-type=module', '-e', script]),
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, GATEHOUSE_HEAP_KEEP_AFTER: keepAfter },
-    },
-  )
-  t.teardown(() => {
-    child.kill()
+  const result = await runProbe<{ blockAt: number | null; blocks: number; faults: number[] }>(t, script, {
+    env: { GATEHOUSE_HEAP_KEEP_AFTER: keepAfter },
+    nodeArgs: ['--expose-gc'],
   })
-  let out = ''
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    out += d
-  })
-  const [code] = (await once(child, 'close')) as [number]
-  t.equal(code, 0, 'the probe process exits cleanly')
-  const result = JSON.parse(out) as { blockAt: number | null; blocks: number; faults: number[] }
   t.equal(result.faults.length, 3, 'three rounds measured')
   return result
 }

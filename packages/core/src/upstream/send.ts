@@ -9,6 +9,7 @@ import {
   UpstreamTimeout,
   UpstreamUnreachable,
 } from '../errors.js'
+import { bodyRead } from '../server/body-gc.js'
 import { upstreamRead } from '../server/heap-trim.js'
 import { RETRY_AFTER } from '../server/protect.js'
 import { forwardInterim, type InterimSink } from './interim.js'
@@ -212,6 +213,7 @@ export class UpstreamBody extends Readable {
 
   onData(chunk: Buffer): boolean {
     upstreamRead()
+    bodyRead(chunk.length)
     if (this.mode === DIRECT) {
       const sink = this.sink!
       sink.write(chunk)
