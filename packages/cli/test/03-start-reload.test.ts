@@ -117,14 +117,29 @@ t.test('a port in use exits 3 with a clear message', async (t) => {
   t.match(err.output, /cannot listen: .*EADDRINUSE/)
 })
 
-t.test('a bad GATEHOUSE_HEAP_KEEP_AFTER exits 3 naming the variable', async (t) => {
-  const upstream = await startUpstream({ t })
-  const dir = tempDir(t)
-  writeFiles(dir, { 'stamp.mjs': pluginSource('stamp') })
-  const file = writeFiles(dir, { 'gateway.yaml': gatewayYaml(upstream.url, 'x') })
-  const err = (await start(t, [file, '--port', '0', '--host', '127.0.0.1', '--no-watch'], {
-    env: { GATEHOUSE_HEAP_KEEP_AFTER: 'soon' },
-  }).catch((e: unknown) => e)) as { code?: number; output?: string }
-  t.equal(err.code, 3)
-  t.match(err.output, /GATEHOUSE_HEAP_KEEP_AFTER must be a whole number of upstream reads .* got "soon"/)
-})
+// The process-wide memory settings core reads at the first listen() (docs/operating.md).
+const badMemorySettings = [
+  {
+    name: 'GATEHOUSE_HEAP_KEEP_AFTER',
+    value: 'soon',
+    message: /GATEHOUSE_HEAP_KEEP_AFTER must be a whole number of upstream reads .* got "soon"/,
+  },
+  {
+    name: 'GATEHOUSE_BODY_GC_EVERY',
+    value: '1kb',
+    message: /GATEHOUSE_BODY_GC_EVERY must be a size of at least 64kb .* got "1kb"/,
+  },
+]
+for (const { name, value, message } of badMemorySettings) {
+  t.test(`a bad ${name} exits 3 naming the variable`, async (t) => {
+    const upstream = await startUpstream({ t })
+    const dir = tempDir(t)
+    writeFiles(dir, { 'stamp.mjs': pluginSource('stamp') })
+    const file = writeFiles(dir, { 'gateway.yaml': gatewayYaml(upstream.url, 'x') })
+    const err = (await start(t, [file, '--port', '0', '--host', '127.0.0.1', '--no-watch'], {
+      env: { [name]: value },
+    }).catch((e: unknown) => e)) as { code?: number; output?: string }
+    t.equal(err.code, 3)
+    t.match(err.output, message)
+  })
+}
