@@ -15,7 +15,7 @@ import { parseSize } from '@gatehousejs/sdk/host'
  * upstream body it has read (default 4 MiB). A scavenge costs about half a millisecond when what is
  * young is mostly dead, as proxied buffers are; the buffers it frees are reused by the next reads
  * (heap-trim.ts keeps them in the heap), and hardly any reach the old generation, so full collections
- * become rare. Measured: 50-60 MiB less peak RSS at 1 and 10 MiB and no more CPU (docs/benchmarks.md).
+ * become rare. Measured: 60-75 MiB less peak RSS at 1 and 10 MiB, for no more CPU (docs/benchmarks.md).
  * Small responses hardly count towards the budget, so they see V8's own scavenges only.
  *
  * The collector is reached through V8's `gc` extension, installed in a fresh context while the flag
