@@ -3,7 +3,7 @@
  * read is a fresh buffer outside V8's heap that only its small handle ties to the young generation,
  * so V8 alone frees a proxy's dead buffers late, and its heap held 65-100 MiB of them streaming 1-10
  * MiB bodies (docs/benchmarks.md). A gateway therefore asks V8 for a young-generation collection
- * every `GATEHOUSE_BODY_GC_EVERY` bytes of upstream body (default 4 MiB).
+ * every `GATEHOUSE_BODY_GC_EVERY` bytes of upstream body (default 8 MiB).
  *
  * What RSS that saves depends on the machine and is measured by scripts/bench/bodies.mjs, not here.
  * These tests check the mechanism, which does not: a gateway in a process of its own proxies a known
@@ -94,7 +94,7 @@ t.test(
     // 16 responses of 1 MiB: 16 MiB read, whole intervals each time (a read that runs past the end of
     // one counts the rest towards the next, so reads of any size make the same count).
     const cases = [
-      { every: '', expected: 4, what: 'unset: every 4 MiB' },
+      { every: '', expected: 2, what: 'unset: every 8 MiB' },
       { every: '2mb', expected: 8, what: '"2mb": every 2 MiB' },
       { every: '1048576', expected: 16, what: '"1048576": every MiB' },
     ]
@@ -110,17 +110,17 @@ t.test('with "off", or for small bodies, V8 alone decides', async (t) => {
   const off = await probe(t, { GATEHOUSE_BODY_GC_EVERY: 'off' }, 16, MiB)
   t.equal(off.intact, 16, 'off: the bodies arrive intact')
   t.equal(off.forced, 0, 'off: no forced collection for 16 MiB')
-  // 200 responses of 4 KiB are 800 KiB: under the default 4 MiB.
+  // 200 responses of 4 KiB are 800 KiB: under the default 8 MiB.
   const small = await probe(t, { GATEHOUSE_BODY_GC_EVERY: '' }, 200, 4096)
   t.equal(small.intact, 200, 'small bodies arrive intact')
   t.equal(small.forced, 0, 'no forced collection for 800 KiB of small bodies')
 })
 
 t.test("V8's gc function is not left reachable, and one exposed on purpose stays", async (t) => {
-  const r = await probe(t, { GATEHOUSE_BODY_GC_EVERY: '' }, 4, MiB)
+  const r = await probe(t, { GATEHOUSE_BODY_GC_EVERY: '' }, 8, MiB)
   t.equal(r.gcGlobal, 'undefined', 'the main context has no gc global')
   t.equal(r.gcInNewContext, 'undefined', 'a vm context made after listen() has none either')
-  t.equal(r.forced, 1, 'and the gateway still collects (4 MiB read, one collection)')
+  t.equal(r.forced, 1, 'and the gateway still collects (8 MiB read, one collection)')
   const exposed = await probe(t, { GATEHOUSE_BODY_GC_EVERY: '1mb' }, 4, MiB, ['--expose-gc'])
   t.equal(exposed.gcGlobal, 'function', 'with --expose-gc, the global gc stays')
   t.equal(exposed.gcInNewContext, 'function', 'and new contexts still get it')

@@ -12,11 +12,12 @@ import { parseSize } from '@gatehousejs/sdk/host'
  * buffers at its peak.
  *
  * So the gateway collects its young generation itself once every `GATEHOUSE_BODY_GC_EVERY` bytes of
- * upstream body it has read (default 4 MiB). A scavenge costs about half a millisecond when what is
- * young is mostly dead, as proxied buffers are; the buffers it frees are reused by the next reads
+ * upstream body it has read (default 8 MiB). A scavenge costs about a millisecond when what is young
+ * is mostly dead, as proxied buffers are; the buffers it frees are reused by the next reads
  * (heap-trim.ts keeps them in the heap), and hardly any reach the old generation, so full collections
- * become rare. Measured: 60-75 MiB less peak RSS at 1 and 10 MiB, for no more CPU (docs/benchmarks.md).
- * Small responses hardly count towards the budget, so they see V8's own scavenges only.
+ * become rare. Measured: 50-85 MiB less peak RSS from 64 KiB bodies up, CPU within a few percent
+ * (docs/benchmarks.md). Small responses hardly count towards the interval, so they see V8's own
+ * scavenges only.
  *
  * The collector is reached through V8's `gc` extension, installed in a fresh context while the flag
  * is set and unset again at once: the main context gets no `gc` global, and contexts made later get
@@ -26,7 +27,7 @@ import { parseSize } from '@gatehousejs/sdk/host'
  * own heuristics alone.
  */
 const ENV = 'GATEHOUSE_BODY_GC_EVERY'
-const DEFAULT_EVERY = 4 * 1024 * 1024
+const DEFAULT_EVERY = 8 * 1024 * 1024
 const MIN_EVERY = 64 * 1024
 
 type Collect = (options: { type: 'minor' }) => void
