@@ -167,7 +167,8 @@ export function createSender(rt: Runtime): Sender {
   return function sendReply(reply, status, headers, body) {
     const r = reply as FastifyReply
     // An upstream body nobody read, on HTTP/1.x: headers and body go straight to Node's response,
-    // each upstream read one write (upstream/send.ts), without a stream pipe in between.
+    // each upstream read one write, the tail with the read before it (upstream/send.ts), without a
+    // stream pipe in between.
     if (body instanceof UpstreamBody && body.direct && r.request.raw.httpVersionMajor === 1) {
       r.hijack()
       if (rt.closing || lastOnConnection(r.raw)) headers.connection = 'close'

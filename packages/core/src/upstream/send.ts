@@ -90,6 +90,13 @@ const DIRECT_LIMIT = 64 * 1024
  * parse again on resume, and cost one more (empty) write to the client per 64 KiB response (strace).
  */
 const PENDING_LIMIT = 128 * 1024
+/**
+ * The rest of a body, when the upstream declared its length, that is at most this many bytes away:
+ * the client's response is corked until it arrives (or the event loop's next check phase), so the
+ * last two reads leave in one `writev`. A 64 KiB file comes in two socket reads (the head takes some
+ * of the first 64 KiB), and each was a write of its own.
+ */
+const TAIL = 64 * 1024
 const kBody = Symbol('gatehouse.upstreamBody')
 type Sink = ServerResponse & { [kBody]?: UpstreamBody }
 
@@ -98,7 +105,9 @@ type Sink = ServerResponse & { [kBody]?: UpstreamBody }
  * no api-request wrapper, no AsyncResource, no closure per chunk). The body is a Readable for
  * whoever reads it as one (response plugins, dispatched calls, HTTP/2), and is otherwise written
  * straight to the client's response by {@link UpstreamBody.sendTo}: each chunk read from the
- * upstream becomes one write, with no stream in between and no pause while the kernel keeps up.
+ * upstream becomes one write, with no stream in between and no pause while the kernel keeps up; the
+ * last read of a body of declared length, when it comes in the same turn, shares the write of the
+ * read before it ({@link TAIL}).
  */
 export class UpstreamBody extends Readable {
   statusCode = 0
@@ -114,6 +123,10 @@ export class UpstreamBody extends Readable {
   private pending: Buffer[] | undefined = undefined
   private pendingBytes = 0
   private complete = false
+  /** Body bytes the upstream declared and has not sent yet; -1 when it declared none (chunked). */
+  private left = -1
+  /** The client's response is corked by {@link holdTail}, until the body ends or the next check phase. */
+  private corked = false
   sink: Sink | undefined = undefined
   private readonly interim: InterimSink | undefined
   /** The limited pool this request counts in, until its end (undefined for an unlimited pool). */
@@ -204,6 +217,9 @@ export class UpstreamBody extends Readable {
     this.resumeUpstream = resume
     // The object `request()` makes: lower-case names, repeats as arrays (undici's own parser).
     this.headers = parseHeaders(raw) as Record<string, string | string[] | undefined>
+    // undici's parser has checked it: digits only, one value, the body's exact length.
+    const declared = this.headers['content-length']
+    if (typeof declared === 'string') this.left = Number(declared)
     const resolve = this.resolve!
     this.resolve = undefined
     this.reject = undefined
@@ -214,10 +230,13 @@ export class UpstreamBody extends Readable {
   onData(chunk: Buffer): boolean {
     upstreamRead()
     bodyRead(chunk.length)
+    if (this.left > 0) this.left -= chunk.length
     if (this.mode === DIRECT) {
       const sink = this.sink!
+      if (!this.corked) this.holdTail(sink)
       sink.write(chunk)
-      return sink.writableLength <= DIRECT_LIMIT
+      // Corked, it holds at most this chunk and the tail.
+      return this.corked || sink.writableLength <= DIRECT_LIMIT
     }
     if (this.mode === STREAM) return this.push(chunk)
     ;(this.pending ??= []).push(chunk)
@@ -246,6 +265,7 @@ export class UpstreamBody extends Readable {
       return
     }
     if (this.mode === DIRECT) {
+      this.corked = false
       this.sink!.destroy(err)
       // 'close' without 'error': nobody reads this stream, whoever counts on 'close' (the balancer's
       // in-flight count) still hears that the upstream exchange is over.
@@ -257,8 +277,26 @@ export class UpstreamBody extends Readable {
   private finishDirect(): void {
     const sink = this.sink!
     sink.off('close', onSinkClose)
+    // end() uncorks the socket fully: what was held leaves with the rest.
+    this.corked = false
     sink.end()
     this.destroy()
+  }
+
+  /** Corks the client's response when the rest of the body is at most {@link TAIL} bytes away. */
+  private holdTail(sink: Sink): void {
+    if (this.left <= 0 || this.left > TAIL) return
+    this.corked = true
+    sink.cork()
+    setImmediate(releaseTail, this)
+  }
+
+  /** The tail did not come in this turn of the event loop: what was held is written now. */
+  releaseTail(): void {
+    if (!this.corked) return
+    this.corked = false
+    const sink = this.sink!
+    if (!sink.destroyed) sink.uncork()
   }
 
   private unlisten(): void {
@@ -284,6 +322,7 @@ export class UpstreamBody extends Readable {
     sink.on('drain', onSinkDrain)
     const pending = this.pending
     this.pending = undefined
+    if (!this.complete) this.holdTail(sink)
     if (pending !== undefined) for (const chunk of pending) sink.write(chunk)
     if (this.complete) {
       if (!this.destroyed) this.finishDirect()
@@ -291,7 +330,7 @@ export class UpstreamBody extends Readable {
     }
     // The client went away before the body was complete: stop reading from the upstream.
     sink.once('close', onSinkClose)
-    if (sink.writableLength <= DIRECT_LIMIT) this.resumeUpstream?.()
+    if (this.corked || sink.writableLength <= DIRECT_LIMIT) this.resumeUpstream?.()
   }
 
   override _read(): void {
@@ -317,6 +356,10 @@ export class UpstreamBody extends Readable {
 
 function onQueueTimeout(body: UpstreamBody): void {
   body.queueExpired()
+}
+
+function releaseTail(body: UpstreamBody): void {
+  body.releaseTail()
 }
 
 function onSinkDrain(this: Sink): void {
