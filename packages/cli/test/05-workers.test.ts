@@ -1,6 +1,8 @@
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { request, startUpstream } from '@gatehousejs/sdk/testing'
 import t from 'tap'
+import { workerExecArgv } from '../src/workers.js'
 import { start, tempDir, writeFiles } from './helpers/cli.js'
 import { pluginSource } from './helpers/plugins.js'
 
@@ -17,6 +19,30 @@ plugins:
     config: { value: ${value} }
 `
 }
+
+t.test('workers collect garbage on their own thread when there are as many workers as CPUs', async (t) => {
+  t.same(workerExecArgv(2, [], '', 2), ['--single-threaded-gc'], 'two workers, two CPUs')
+  t.same(
+    workerExecArgv(4, ['--max-old-space-size=512'], '', 2),
+    ['--max-old-space-size=512', '--single-threaded-gc'],
+    "more workers than CPUs; the primary's flags kept",
+  )
+  t.same(workerExecArgv(1, [], '', 1), ['--single-threaded-gc'], 'one supervised worker on one CPU')
+  t.same(workerExecArgv(2, [], '', 8), [], 'fewer workers than CPUs: V8 decides')
+  for (const [argv, env, given] of [
+    [['--no-single-threaded-gc'], '', 'on the command line'],
+    [[], '--no_single_threaded_gc', "in NODE_OPTIONS, with V8's underscores"],
+    [[], '--max-old-space-size=512 --parallel-scavenge', 'in NODE_OPTIONS, another GC threading flag'],
+    [['--concurrent-marking=false'], '', 'with a value'],
+  ] as const) {
+    t.same(workerExecArgv(2, argv, env, 2), argv, `the operator's choice ${given} is kept`)
+  }
+  t.same(
+    workerExecArgv(2, ['--import=/opt/gc_tools/x.mjs'], '', 2),
+    ['--import=/opt/gc_tools/x.mjs', '--single-threaded-gc'],
+    'a path is not a flag',
+  )
+})
 
 async function pids(url: string, n: number): Promise<Map<string, number>> {
   const seen = new Map<string, number>()
@@ -41,6 +67,18 @@ t.test('two workers serve, survive a killed worker, and reload together', async 
   const before = await pids(gw.url, 40)
   t.equal(before.size, 2, `both workers answer (${[...before.keys()].join(', ')})`)
   t.notOk(before.has(String(gw.child.pid)), 'the primary does not serve')
+
+  // Two workers on a machine of at most two CPUs: each collects garbage on its own thread.
+  const single = availableParallelism() <= 2
+  for (const pid of before.keys()) {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+    t.equal(
+      argv.includes('--single-threaded-gc'),
+      single,
+      `worker ${pid}: --single-threaded-gc ${single ? 'set' : 'not set'}`,
+    )
+  }
+  t.equal(/each collects garbage on its own thread/.test(gw.output()), single, 'the primary says so')
 
   // Kill one worker as a crash would; the other keeps serving, and a new one replaces it.
   const victim = [...before.keys()][0] as string
