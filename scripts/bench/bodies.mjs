@@ -43,6 +43,8 @@ const USAGE = `usage: npm run bench:bodies -- [options]
                       is its own; any: the scheduler places it (default client)
   --rt                run proxies and wrk with SCHED_RR priority 10 (root; chrt): on a machine busy
                       with other work, this is what keeps them on their cores
+  --node-gc <mode>    default: every Node proxy with V8's own garbage-collector threads; single:
+                      with --single-threaded-gc, one core's worth of threads (as Caddy's GOMAXPROCS=1)
   --help`
 
 const { values: flags } = parseFlags(
@@ -58,9 +60,13 @@ const { values: flags } = parseFlags(
     connections: { type: 'string', default: '50' },
     'origin-cpu': { type: 'string', default: 'client' },
     rt: { type: 'boolean', default: false },
+    'node-gc': { type: 'string', default: 'default' },
   },
   USAGE,
 )
+if (!['default', 'single'].includes(flags['node-gc'])) fail('--node-gc must be default or single')
+/** V8 flags of every Node proxy: none, or a collector that keeps to the proxy's one core. */
+const nodeFlags = flags['node-gc'] === 'single' ? ['--single-threaded-gc'] : []
 const duration = Number(flags.duration)
 const warmup = Number(flags.warmup)
 const warmupFirst = Number(flags['warmup-first'])
@@ -255,19 +261,25 @@ async function startTarget(name, originUrl) {
   const port = await freePort()
   const env = { UPSTREAM_URL: originUrl }
   const originPort = new URL(originUrl).port
-  if (name === 'gatehouse') return run(name, process.execPath, ['examples/bench-gateway.js'], { env, port })
+  if (name === 'gatehouse')
+    return run(name, process.execPath, [...nodeFlags, 'examples/bench-gateway.js'], { env, port })
   if (name === 'gatehouse-before') {
-    return run(name, process.execPath, [join(resolve(flags.before), 'examples/bench-gateway.js')], {
-      env,
-      port,
-    })
+    return run(
+      name,
+      process.execPath,
+      [...nodeFlags, join(resolve(flags.before), 'examples/bench-gateway.js')],
+      {
+        env,
+        port,
+      },
+    )
   }
   if (name === 'fastify-proxy')
-    return run(name, process.execPath, ['scripts/bench/fastify-proxy.mjs'], { env, port })
+    return run(name, process.execPath, [...nodeFlags, 'scripts/bench/fastify-proxy.mjs'], { env, port })
   if (name === 'node-proxy')
-    return run(name, process.execPath, ['scripts/bench/node-proxy.mjs'], { env, port })
+    return run(name, process.execPath, [...nodeFlags, 'scripts/bench/node-proxy.mjs'], { env, port })
   if (name === 'fast-gateway')
-    return run(name, process.execPath, ['scripts/bench/fast-gateway.mjs'], { env, port })
+    return run(name, process.execPath, [...nodeFlags, 'scripts/bench/fast-gateway.mjs'], { env, port })
   const dir = join(work, name)
   mkdirSync(dir, { recursive: true })
   if (name === 'nginx') {
@@ -342,7 +354,7 @@ const machine = {
 const targets = []
 try {
   const origin = await startOrigin()
-  console.log(`origin: ${originKind} at ${origin.url}`)
+  console.log(`origin: ${originKind} at ${origin.url}; Node proxies' collector: ${flags['node-gc']}`)
   targets.push({ name: 'origin', pid: origin.pid, url: origin.url, direct: true })
   for (const name of targetNames) {
     const t = await startTarget(name, origin.url)
@@ -485,6 +497,7 @@ writeFileSync(
       warmup,
       warmupFirst,
       rt: gen.rt,
+      nodeGc: flags['node-gc'],
       machine,
       rss,
       results,
