@@ -257,29 +257,23 @@ http {
   })
 }
 
+/** The script a Node proxy runs (`undefined` for the others). */
+function nodeScript(name) {
+  if (name === 'gatehouse-before') return join(resolve(flags.before), 'examples/bench-gateway.js')
+  return {
+    gatehouse: 'examples/bench-gateway.js',
+    'fastify-proxy': 'scripts/bench/fastify-proxy.mjs',
+    'node-proxy': 'scripts/bench/node-proxy.mjs',
+    'fast-gateway': 'scripts/bench/fast-gateway.mjs',
+  }[name]
+}
+
 async function startTarget(name, originUrl) {
   const port = await freePort()
   const env = { UPSTREAM_URL: originUrl }
   const originPort = new URL(originUrl).port
-  if (name === 'gatehouse')
-    return run(name, process.execPath, [...nodeFlags, 'examples/bench-gateway.js'], { env, port })
-  if (name === 'gatehouse-before') {
-    return run(
-      name,
-      process.execPath,
-      [...nodeFlags, join(resolve(flags.before), 'examples/bench-gateway.js')],
-      {
-        env,
-        port,
-      },
-    )
-  }
-  if (name === 'fastify-proxy')
-    return run(name, process.execPath, [...nodeFlags, 'scripts/bench/fastify-proxy.mjs'], { env, port })
-  if (name === 'node-proxy')
-    return run(name, process.execPath, [...nodeFlags, 'scripts/bench/node-proxy.mjs'], { env, port })
-  if (name === 'fast-gateway')
-    return run(name, process.execPath, [...nodeFlags, 'scripts/bench/fast-gateway.mjs'], { env, port })
+  const script = nodeScript(name)
+  if (script !== undefined) return run(name, process.execPath, [...nodeFlags, script], { env, port })
   const dir = join(work, name)
   mkdirSync(dir, { recursive: true })
   if (name === 'nginx') {
