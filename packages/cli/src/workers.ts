@@ -283,10 +283,11 @@ export function runPrimary(options: StartOptions, count: number, log: (msg: stri
     for (const w of workers) w.process.kill('SIGTERM')
   }
 
-  const execArgv = workerExecArgv(count)
+  const cpus = availableParallelism()
+  const execArgv = workerExecArgv(count, process.execArgv, process.env.NODE_OPTIONS ?? '', cpus)
   if (execArgv.length > process.execArgv.length)
     log(
-      `${count} worker${count === 1 ? '' : 's'} on ${availableParallelism()} CPU(s): each collects garbage on its own thread (--single-threaded-gc)`,
+      `${count} worker${count === 1 ? '' : 's'} on ${cpus} CPU(s): each collects garbage on its own thread (--single-threaded-gc)`,
     )
   cluster.setupPrimary({ exec: process.argv[1] as string, args: process.argv.slice(2), execArgv })
   withPrimaries(() => {
