@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { Http2ServerRequest } from 'node:http2'
+import { Socket } from 'node:net'
 import { parse as parseQuery, stringify as stringifyQuery } from 'node:querystring'
 import type { Readable, TransformCallback } from 'node:stream'
 import { PassThrough, Transform } from 'node:stream'
@@ -100,12 +101,43 @@ export class LimitedBody extends Transform {
   }
 }
 
-/** Pipes the client's body through a {@link LimitedBody}; a client error fails the body too. */
+/**
+ * Pipes the client's body through a {@link LimitedBody}; a client error fails the body too. If the
+ * upstream ends the exchange before taking the whole body, the rest is read and dropped
+ * ({@link drainIfAbandoned} says why).
+ */
 export function limitBody(source: Readable, limit: number): LimitedBody {
   const out = new LimitedBody(limit)
   source.on('error', (err) => out.destroy(err))
+  out.once('close', () => {
+    if (source.readableEnded || source.destroyed) return
+    source.unpipe(out)
+    source.resume()
+  })
   source.pipe(out)
   return out
+}
+
+/**
+ * An HTTP/1.x client body handed to undici as it is: if the upstream answers before taking all of it
+ * (a 401 or 413 decided on the head, nginx's `return`), undici destroys the body once the answer is
+ * complete, detached from its socket (`raw.socket = null`), and that socket stays paused by the
+ * backpressure of the last write: the client's upload stalled, its answer already received, until the
+ * keep-alive timeout closed the connection (72 s). The rest of the body is then read and dropped, as
+ * Node does with a body nobody reads (`_dump`, whose flag tells Node's parser to drop body bytes) and
+ * nginx with one it discards, so the client finishes sending, reads the answer and may reuse the
+ * connection. How long it may go on sending is bounded as for any request, by `server.requestTimeout`.
+ * Reading it through a stream of ours instead cost 5–12% more CPU per 1 MiB upload (4 rounds).
+ */
+export function drainIfAbandoned(raw: IncomingMessage): void {
+  const socket = raw.socket
+  // A client's connection (a call through env.dispatch has no socket of its own).
+  if (!(socket instanceof Socket)) return
+  raw.once('close', () => {
+    if (raw.complete || socket.destroyed) return
+    ;(raw as IncomingMessage & { _dumped: boolean })._dumped = true
+    socket.resume()
+  })
 }
 
 function isJson(contentType: string | undefined): boolean {

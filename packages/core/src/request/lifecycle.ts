@@ -4,6 +4,7 @@ import type { BodyLimit, Headers, Phase, PluginTiming } from '@gatehousejs/sdk'
 import { GatehouseError } from '@gatehousejs/sdk/host'
 import {
   bufferResponseBody,
+  drainIfAbandoned,
   finalResponseBody,
   hasBody,
   LimitedBody,
@@ -235,7 +236,11 @@ async function proxy(rt: Runtime, ctx: Context, ex: Exchange): Promise<void> {
     if (up.bodyLimit !== undefined && body.length > up.bodyLimit.bytes) throw bodyTooLarge(up.bodyLimit)
     up.headers['content-length'] = String(body.length)
   } else if (hasBody(raw)) {
-    body = up.bodyLimit === undefined ? raw : limitedClientBody(raw, up.bodyLimit)
+    if (up.bodyLimit !== undefined) body = limitedClientBody(raw, up.bodyLimit)
+    else {
+      body = raw
+      if (raw.httpVersionMajor === 1) drainIfAbandoned(raw)
+    }
   }
   // Shadow traffic (upstream/mirror.ts): started here, never awaited; a streamed body is teed for the copies.
   const mirrors = ctx.gen.mirrors.size === 0 ? undefined : ctx.gen.mirrors.get(ctx.compiledRoute!.name)

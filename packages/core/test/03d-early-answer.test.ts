@@ -1,0 +1,164 @@
+/**
+ * An upstream that answers before it has read the request body (a 401 or 413 decided on the head,
+ * nginx's `return`): the client gets the answer, can finish sending its body, and can send its next
+ * request on the same connection. undici gives up the body it was sending once the answer is complete;
+ * the gateway then reads the rest of the client's body and drops it. Before, the client's connection
+ * stayed paused: its upload stalled, with the answer already received, until the keep-alive timeout
+ * (72 s) closed it.
+ *
+ * The client is a raw socket, so what is asserted is what goes over the wire: every byte of the body
+ * is accepted, the answer is the upstream's, and a second request on the same connection is answered.
+ */
+import { once } from 'node:events'
+import net from 'node:net'
+import { definePlugin } from '@gatehousejs/sdk'
+import type { GatewayConfig } from '@gatehousejs/sdk/config'
+import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
+import t, { type Test } from 'tap'
+
+const MB = 1024 * 1024
+/** Far more than the socket buffers and undici's hold on the way: the upload cannot finish unread. */
+const SIZE = 16 * MB
+const PIECE = Buffer.alloc(64 * 1024, 0x61)
+
+/** With `limit`, a plugin caps the body as it streams (`ctx.upstream.bodyLimit`), above its size. */
+const limiter = definePlugin({
+  name: 'limiter',
+  version: '1.0.0',
+  priority: 1_000,
+  init: () => ({
+    access(ctx) {
+      ctx.upstream.bodyLimit = { bytes: 2 * SIZE }
+    },
+  }),
+})
+
+async function setup(t: Test, opts: { limit?: boolean } = {}) {
+  const upstream = await startUpstream({
+    t,
+    streaming: true,
+    // POST: refused on its head, the body never read. GET: answered.
+    handler: (req, res) => {
+      if (req.method === 'POST') {
+        res.writeHead(401, { 'content-type': 'application/json' })
+        res.end('{"error":"who are you?"}')
+      } else res.end(`ok ${req.url}`)
+    },
+  })
+  const config: GatewayConfig = {
+    services: [{ name: 's', url: upstream.url, routes: [{ name: 'r', paths: ['/'] }] }],
+    ...(opts.limit ? { plugins: [{ name: 'limiter' }] } : {}),
+  }
+  const gw = await startGateway({ t, config, plugins: opts.limit ? [limiter] : [] })
+  return { upstream, gw }
+}
+
+/** A connection that collects what the gateway sends; `waitFor` resolves once the text contains it. */
+async function connect(url: string) {
+  const socket = net.connect(Number(new URL(url).port), '127.0.0.1')
+  await once(socket, 'connect')
+  let received = ''
+  const waiters: Array<{ text: string; resolve: () => void }> = []
+  socket.setEncoding('latin1')
+  socket.on('data', (s: string) => {
+    received += s
+    for (const w of waiters.splice(0)) {
+      if (received.includes(w.text)) w.resolve()
+      else waiters.push(w)
+    }
+  })
+  const closed = once(socket, 'close')
+  return {
+    socket,
+    closed,
+    get received() {
+      return received
+    },
+    waitFor: (text: string) =>
+      new Promise<void>((resolve, reject) => {
+        if (received.includes(text)) return resolve()
+        waiters.push({ text, resolve })
+        void closed.then(() => reject(new Error(`connection closed before ${JSON.stringify(text)}`)))
+      }),
+  }
+}
+
+/** Writes the body as fast as the connection takes it; resolves once the kernel has taken all of it. */
+async function sendBody(socket: net.Socket, pieces: Iterable<Buffer>): Promise<void> {
+  for (const piece of pieces) {
+    if (!socket.write(piece)) await Promise.race([once(socket, 'drain'), once(socket, 'close')])
+    if (socket.destroyed) throw new Error('the gateway closed the connection during the upload')
+  }
+}
+
+function* plain(size: number): Generator<Buffer> {
+  for (let sent = 0; sent < size; sent += PIECE.length)
+    yield PIECE.subarray(0, Math.min(PIECE.length, size - sent))
+}
+
+/** The same bytes as chunked transfer coding, ending with the last chunk. */
+function* chunked(size: number): Generator<Buffer> {
+  for (const piece of plain(size))
+    yield Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')])
+  yield Buffer.from('0\r\n\r\n')
+}
+
+for (const coding of ['content-length', 'chunked'] as const) {
+  for (const limit of [false, true]) {
+    t.test(
+      `answered before the body was read (${coding}${limit ? ', with a body limit' : ''})`,
+      async (t) => {
+        const { upstream, gw } = await setup(t, { limit })
+        const c = await connect(gw.url)
+        t.teardown(() => c.socket.destroy())
+        const framing = coding === 'chunked' ? 'transfer-encoding: chunked' : `content-length: ${SIZE}`
+        c.socket.write(
+          `POST /upload HTTP/1.1\r\nhost: gw\r\ncontent-type: application/octet-stream\r\n${framing}\r\n\r\n`,
+        )
+        // The answer comes while the body is still on its way; the upload goes on to its last byte.
+        await Promise.all([
+          c.waitFor('{"error":"who are you?"}'),
+          sendBody(c.socket, coding === 'chunked' ? chunked(SIZE) : plain(SIZE)),
+        ])
+        t.match(c.received, /^HTTP\/1\.1 401 Unauthorized\r\n/, "the upstream's answer")
+        t.notMatch(c.received, /\r\nconnection: close\r\n/i, 'the connection is kept')
+        t.equal(upstream.requests[0]?.method, 'POST')
+
+        // The same connection carries the next request: the gateway read through the first body.
+        c.socket.write('GET /next HTTP/1.1\r\nhost: gw\r\n\r\n')
+        await c.waitFor('ok /next')
+        t.equal((c.received.match(/HTTP\/1\.1 /g) ?? []).length, 2, 'two answers on one connection')
+        t.equal(upstream.last()?.url, '/next', 'the upstream got the second request')
+      },
+    )
+  }
+}
+
+t.test(
+  'a client that stops sending after the answer is cut by requestTimeout, not kept forever',
+  async (t) => {
+    const upstream = await startUpstream({
+      t,
+      streaming: true,
+      handler: (_req, res) => {
+        res.writeHead(401)
+        res.end()
+      },
+    })
+    const gw = await startGateway({
+      t,
+      config: {
+        services: [{ name: 's', url: upstream.url, routes: [{ name: 'r', paths: ['/'] }] }],
+        server: { requestTimeout: '1s', headersTimeout: '1s' },
+      },
+    })
+    const c = await connect(gw.url)
+    t.teardown(() => c.socket.destroy())
+    c.socket.write(`POST /upload HTTP/1.1\r\nhost: gw\r\ncontent-length: ${SIZE}\r\n\r\n`)
+    await sendBody(c.socket, plain(1 * MB))
+    await c.waitFor('HTTP/1.1 401 Unauthorized')
+    // The rest of the declared body never comes: the request times out and the connection is closed.
+    await c.closed
+    t.pass('closed by the gateway')
+  },
+)
