@@ -29,7 +29,9 @@ interface Probe {
 
 /**
  * Runs a gateway in a process of its own (with `env` and `nodeArgs`), in front of an upstream that
- * sends `responses` bodies of `size` bytes in 64 KiB writes, fetched one after the other.
+ * sends `responses` bodies of `size` bytes in 64 KiB writes, fetched one after the other. With
+ * `upload`, the bodies go the other way: the client sends them in 64 KiB writes, and the upstream
+ * reads each one through and answers whether it came intact.
  */
 async function probe(
   t: Test,
@@ -37,6 +39,7 @@ async function probe(
   responses: number,
   size: number,
   nodeArgs: string[] = [],
+  upload = false,
 ): Promise<Probe> {
   const script = `
     import http from 'node:http'
@@ -47,7 +50,18 @@ async function probe(
     const { createGateway } = await import('@gatehousejs/core')
     const size = ${size}
     const chunk = Buffer.alloc(65536, 'g')
+    const upload = ${upload}
     const upstream = http.createServer(async (req, res) => {
+      if (upload) {
+        let bytes = 0
+        let same = true
+        for await (const part of req) {
+          bytes += part.length
+          if (same && part.some((b) => b !== 0x67)) same = false
+        }
+        res.end(bytes === size && same ? 'intact' : 'damaged')
+        return
+      }
       res.writeHead(200, { 'content-length': size })
       for (let sent = 0; sent < size; sent += chunk.length) {
         if (!res.write(chunk.subarray(0, Math.min(chunk.length, size - sent)))) await once(res, 'drain')
@@ -66,7 +80,18 @@ async function probe(
     observer.observe({ entryTypes: ['gc'] })
     const agent = new http.Agent({ keepAlive: true })
     let intact = 0
-    for (let i = 0; i < ${responses}; i++) {
+    for (let i = 0; i < ${responses} && upload; i++) {
+      const req = http.request(url + '/', { method: 'POST', agent, headers: { 'content-length': size } })
+      for (let sent = 0; sent < size; sent += chunk.length) {
+        if (!req.write(chunk.subarray(0, Math.min(chunk.length, size - sent)))) await once(req, 'drain')
+      }
+      req.end()
+      const [res] = await once(req, 'response')
+      let text = ''
+      for await (const part of res) text += part
+      if (res.statusCode === 200 && text === 'intact') intact++
+    }
+    for (let i = 0; i < ${responses} && !upload; i++) {
       const [res] = await once(http.get(url + '/', { agent }), 'response')
       let bytes = 0
       let same = true
@@ -104,6 +129,19 @@ t.test(
     }
   },
 )
+
+t.test('the client bodies it sends upstream count too', async (t) => {
+  // A proxied upload leaves the same garbage: each piece is a buffer copied out of the client's socket.
+  const cases = [
+    { every: '', expected: 2, what: 'unset: every 8 MiB' },
+    { every: '1048576', expected: 16, what: '"1048576": every MiB' },
+  ]
+  for (const { every, expected, what } of cases) {
+    const r = await probe(t, { GATEHOUSE_BODY_GC_EVERY: every }, 16, MiB, [], true)
+    t.equal(r.intact, 16, `${what}: 16 uploads of 1 MiB reach the upstream intact`)
+    t.equal(r.forced, expected, `${what}: ${expected} forced young-generation collections for 16 MiB sent`)
+  }
+})
 
 t.test('with "off", or for small bodies, V8 alone decides', async (t) => {
   const off = await probe(t, { GATEHOUSE_BODY_GC_EVERY: 'off' }, 16, MiB)

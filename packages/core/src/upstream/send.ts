@@ -244,6 +244,15 @@ export class UpstreamBody extends Readable {
     return this.pendingBytes < PENDING_LIMIT
   }
 
+  /**
+   * A piece of the client's body written upstream: counted like a body read ({@link bodyRead}), since
+   * it is the same kind of garbage once written, a buffer copied out of the client's socket. undici
+   * 7 passes the chunk (`lib/core/request.js`); its types say a size, which is taken too.
+   */
+  onBodySent(chunk: Buffer | string | number): void {
+    bodyRead(typeof chunk === 'number' ? chunk : chunk.length)
+  }
+
   onComplete(): void {
     this.complete = true
     this.release()
