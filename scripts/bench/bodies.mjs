@@ -45,6 +45,9 @@ const USAGE = `usage: npm run bench:bodies -- [options]
                       with other work, this is what keeps them on their cores
   --node-gc <mode>    default: every Node proxy with V8's own garbage-collector threads; single:
                       with --single-threaded-gc, one core's worth of threads (as Caddy's GOMAXPROCS=1)
+  --upload            the bodies go the other way: each size is POSTed through the proxy to the Node
+                      origin, which reads it through and answers its length (default --origin file;
+                      nginx cannot be the origin)
   --help`
 
 const { values: flags } = parseFlags(
@@ -61,6 +64,7 @@ const { values: flags } = parseFlags(
     'origin-cpu': { type: 'string', default: 'client' },
     rt: { type: 'boolean', default: false },
     'node-gc': { type: 'string', default: 'default' },
+    upload: { type: 'boolean', default: false },
   },
   USAGE,
 )
@@ -81,8 +85,11 @@ function fail(msg) {
   process.exit(2)
 }
 const has = { nginx: which('nginx'), haproxy: which('haproxy'), caddy: which('caddy') }
-const originKind = flags.origin ?? (has.nginx ? 'nginx' : 'file')
+const upload = flags.upload
+const originKind = flags.origin ?? (has.nginx && !upload ? 'nginx' : 'file')
 if (!ORIGINS.includes(originKind)) fail(`--origin must be one of ${ORIGINS.join(', ')}`)
+if (upload && originKind === 'nginx')
+  fail('--upload needs the Node origin (--origin file): nginx does not read bodies')
 if (originKind === 'nginx' && !has.nginx) fail('--origin nginx: nginx is not installed')
 if (!['client', 'any'].includes(flags['origin-cpu'])) fail('--origin-cpu must be client or any')
 const sizes = (flags.sizes ?? Object.keys(SIZES).join(',')).split(',')
@@ -101,8 +108,21 @@ try {
   fail(err.message)
 }
 const { pinClient, pinProxy, rtPrefix } = gen
+/** With --upload, the request of each size: a POST of that many bytes (the Lua script holds them). */
+const uploads = new Map()
+function uploadOf(url) {
+  const size = url.slice(url.lastIndexOf('/') + 1)
+  if (!uploads.has(size)) {
+    uploads.set(size, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: 'u'.repeat(SIZES[size]),
+    })
+  }
+  return uploads.get(size)
+}
 async function load(url, seconds) {
-  const r = await gen.load(url, seconds)
+  const r = await gen.load(url, seconds, upload ? uploadOf(url) : undefined)
   return { ...r, errors: r.errors + r.timeouts }
 }
 
@@ -286,6 +306,8 @@ http {
   upstream origin { server 127.0.0.1:${originPort}; keepalive 128; }
   server {
     listen 127.0.0.1:${port};
+    # No cap on request bodies (default 1m): --upload sends up to 10 MiB.
+    client_max_body_size 0;
     location / {
       proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection "";
       proxy_buffering off; proxy_buffer_size 64k; proxy_buffers 8 64k; proxy_busy_buffers_size 128k;
@@ -454,7 +476,7 @@ const floor = (size) => {
 }
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d }) : '—')
 const lines = [
-  `origin ${originKind}, ${connections} connections, ${rounds} rounds × ${duration} s, ` +
+  `${upload ? 'uploads (POST) to ' : ''}origin ${originKind}, ${connections} connections, ${rounds} rounds × ${duration} s, ` +
     `${gen.name}${pinProxy.length ? `, proxy on CPU 1, client on CPU 0, origin on ${originPin.length ? 'CPU 0' : 'either'}` : ''}${gen.rt ? ', SCHED_RR' : ''}`,
   '',
   '| size | target | req/s (range) | CPU µs/response (range) | CPU µs per MiB | vs node-proxy | p50 ms | peak RSS MiB (range) |',
@@ -484,6 +506,7 @@ writeFileSync(
     {
       startedAt,
       origin: originKind,
+      direction: upload ? 'upload' : 'download',
       originCpu: flags['origin-cpu'],
       connections,
       rounds,

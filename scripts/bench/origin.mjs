@@ -7,6 +7,7 @@
 //             leaves the origin in small TCP segments
 //   chunked   Transfer-Encoding: chunked, 16 KiB chunks
 //   gzip      Content-Encoding: gzip, the same size of compressible text, compressed once at start
+// Any other method (`bench:bodies --upload`) reads the request body through and answers its length.
 // Listens on HOST:PORT (default 127.0.0.1, port 0) and prints `origin listening on <url>`.
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
@@ -50,6 +51,18 @@ function text(size) {
 }
 
 const server = http.createServer(function origin(req, res) {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    let bytes = 0
+    req.on('data', (chunk) => {
+      bytes += chunk.length
+    })
+    req.on('end', () => {
+      const text = String(bytes)
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': text.length })
+      res.end(text)
+    })
+    return
+  }
   const name = req.url.slice(1).split('?', 1)[0]
   const body = bodies.get(name)
   if (body === undefined) {
