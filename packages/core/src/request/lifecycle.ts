@@ -239,7 +239,7 @@ async function proxy(rt: Runtime, ctx: Context, ex: Exchange): Promise<void> {
     if (up.bodyLimit !== undefined) body = limitedClientBody(raw, up.bodyLimit)
     else {
       body = raw
-      if (raw.httpVersionMajor === 1) drainIfAbandoned(raw)
+      drainIfAbandoned(raw)
     }
   }
   // Shadow traffic (upstream/mirror.ts): started here, never awaited; a streamed body is teed for the copies.
