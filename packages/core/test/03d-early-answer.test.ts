@@ -4,7 +4,8 @@
  * request on the same connection. undici gives up the body it was sending once the answer is complete;
  * the gateway then reads the rest of the client's body and drops it. Before, the client's connection
  * stayed paused: its upload stalled, with the answer already received, until the keep-alive timeout
- * (72 s) closed it.
+ * (72 s) closed it. The same held when the body passed through a stream of the gateway's (a plugin's
+ * `bodyLimit`, a mirror's tee): each is covered, alone and together.
  *
  * The client is a raw socket, so what is asserted is what goes over the wire: every byte of the body
  * is accepted, the answer is the upstream's, and a second request on the same connection is answered.
@@ -35,7 +36,7 @@ const limiter = definePlugin({
   }),
 })
 
-async function setup(t: Test, opts: { limit?: boolean } = {}) {
+async function setup(t: Test, opts: { limit?: boolean; mirror?: boolean } = {}) {
   const upstream = await startUpstream({
     t,
     streaming: true,
@@ -47,12 +48,22 @@ async function setup(t: Test, opts: { limit?: boolean } = {}) {
       } else res.end(`ok ${req.url}`)
     },
   })
+  // With `mirror`, the route's traffic is copied to a second service: the body is teed as it streams.
+  const shadow = opts.mirror ? await startUpstream({ t, streaming: true }) : undefined
   const config: GatewayConfig = {
-    services: [{ name: 's', url: upstream.url, routes: [{ name: 'r', paths: ['/'] }] }],
+    services: [
+      {
+        name: 's',
+        url: upstream.url,
+        routes: [{ name: 'r', paths: ['/'] }],
+        ...(shadow ? { mirror: [{ service: 'shadow' }] } : {}),
+      },
+      ...(shadow ? [{ name: 'shadow', url: shadow.url }] : []),
+    ],
     ...(opts.limit ? { plugins: [{ name: 'limiter' }] } : {}),
   }
   const gw = await startGateway({ t, config, plugins: opts.limit ? [limiter] : [] })
-  return { upstream, gw }
+  return { upstream, gw, shadow }
 }
 
 /** A connection that collects what the gateway sends; `waitFor` resolves once the text contains it. */
@@ -105,12 +116,20 @@ function* chunked(size: number): Generator<Buffer> {
   yield Buffer.from('0\r\n\r\n')
 }
 
+const VARIANTS = [
+  { limit: false, mirror: false },
+  { limit: true, mirror: false },
+  { limit: false, mirror: true },
+  { limit: true, mirror: true },
+]
+
 for (const coding of ['content-length', 'chunked'] as const) {
-  for (const limit of [false, true]) {
+  for (const { limit, mirror } of VARIANTS) {
+    const with_ = [limit && 'a body limit', mirror && 'a mirror'].filter(Boolean).join(' and ')
     t.test(
-      `answered before the body was read (${coding}${limit ? ', with a body limit' : ''})`,
+      `answered before the body was read (${coding}${with_ === '' ? '' : `, with ${with_}`})`,
       async (t) => {
-        const { upstream, gw } = await setup(t, { limit })
+        const { upstream, gw, shadow } = await setup(t, { limit, mirror })
         const c = await connect(gw.url)
         t.teardown(() => c.socket.destroy())
         const framing = coding === 'chunked' ? 'transfer-encoding: chunked' : `content-length: ${SIZE}`
@@ -131,6 +150,12 @@ for (const coding of ['content-length', 'chunked'] as const) {
         await c.waitFor('ok /next')
         t.equal((c.received.match(/HTTP\/1\.1 /g) ?? []).length, 2, 'two answers on one connection')
         t.equal(upstream.last()?.url, '/next', 'the upstream got the second request')
+        // The body was over the mirror's limit: no copy of it; the GET is copied (without waiting for it).
+        if (shadow !== undefined)
+          t.notOk(
+            shadow.requests.some((r) => r.method === 'POST'),
+            'no copy of the body',
+          )
       },
     )
   }

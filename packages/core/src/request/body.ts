@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import http2, { type Http2ServerRequest, type ServerHttp2Stream } from 'node:http2'
 import { Socket } from 'node:net'
 import { parse as parseQuery, stringify as stringifyQuery } from 'node:querystring'
-import type { Readable, TransformCallback } from 'node:stream'
+import type { Readable, TransformCallback, Writable } from 'node:stream'
 import { PassThrough, Transform } from 'node:stream'
 import zlib from 'node:zlib'
 import type { Headers } from '@gatehousejs/sdk'
@@ -101,13 +101,18 @@ export class LimitedBody extends Transform {
   }
 }
 
+/** Pipes the client's body through a {@link LimitedBody} ({@link pipeBody}). */
+export function limitBody(source: Readable, limit: number): LimitedBody {
+  return pipeBody(source, new LimitedBody(limit))
+}
+
 /**
- * Pipes the client's body through a {@link LimitedBody}; a client error fails the body too. If the
- * upstream ends the exchange before taking the whole body, the rest is read and dropped
+ * Pipes a request body through `out` (a limit, a mirror's tee) on its way upstream; a client error
+ * fails `out` too. If the upstream ends the exchange before taking the whole body, undici destroys
+ * `out`, which a pipe answers by pausing the source: the rest is then read and dropped instead
  * ({@link drainIfAbandoned} says why).
  */
-export function limitBody(source: Readable, limit: number): LimitedBody {
-  const out = new LimitedBody(limit)
+export function pipeBody<T extends Writable>(source: Readable, out: T): T {
   source.on('error', (err) => out.destroy(err))
   out.once('close', () => {
     if (source.readableEnded || source.destroyed) return

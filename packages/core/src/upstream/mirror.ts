@@ -2,6 +2,7 @@ import { type Readable, Transform, type TransformCallback } from 'node:stream'
 import type { ConfigIssue, Headers, Logger, RequestView } from '@gatehousejs/sdk'
 import type { MirrorConfig, ServiceConfig } from '@gatehousejs/sdk/config'
 import type { CompiledService, MirrorRule, MirrorStats } from '../model.js'
+import { pipeBody } from '../request/body.js'
 import type { Context } from '../request/context.js'
 import { joinPaths } from '../request/path.js'
 import type { Pools } from './pools.js'
@@ -152,8 +153,7 @@ export function mirrorRequest(
       else send(pools, rule, copy, buffer, log)
     }
   })
-  body.on('error', (err) => tee.destroy(err))
-  return body.pipe(tee)
+  return pipeBody(body, tee)
 }
 
 interface Copy {
