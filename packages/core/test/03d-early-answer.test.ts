@@ -190,50 +190,59 @@ t.test(
   },
 )
 
-t.test(
-  'over HTTP/2, the stream is reset with NO_ERROR after the answer; the connection goes on',
-  async (t) => {
-    const ca = await makeCa()
-    const cert = await makeServerCert(ca, ['api.test'])
-    const { upstream } = await setup(t)
-    const gw = await startGateway({
-      t,
-      config: {
-        tls: { certificates: [{ cert: cert.cert, key: cert.key }] },
-        http2: true,
-        services: [{ name: 's', url: upstream.url, routes: [{ name: 'r', paths: ['/'] }] }],
-      },
-    })
-    const session = http2.connect(gw.url, { ca: ca.cert, servername: 'api.test' })
-    t.teardown(() => session.destroy())
-    session.on('error', () => {})
-    const stream = session.request({ ':authority': 'api.test', ':method': 'POST', ':path': '/upload' })
-    stream.on('error', () => {})
-    let status = 0
-    let text = ''
-    stream.on('response', (h) => {
-      status = Number(h[':status'])
-    })
-    stream.setEncoding('utf8')
-    stream.on('data', (s: string) => {
-      text += s
-    })
-    // RFC 9113 §8.1: the answer is complete before the request; the server then stops the upload.
-    const aborted = once(stream, 'aborted')
-    for (const piece of plain(SIZE)) {
-      if (stream.closed) break
-      if (!stream.write(piece)) await Promise.race([once(stream, 'drain'), aborted])
-    }
-    await aborted
-    t.equal(status, 401, "the upstream's answer")
-    t.equal(text, '{"error":"who are you?"}', 'whole')
-    t.equal(stream.rstCode, http2.constants.NGHTTP2_NO_ERROR, 'reset with NO_ERROR')
-    stream.destroy()
-    const next = session.request({ ':authority': 'api.test', ':path': '/next' })
-    next.setEncoding('utf8')
-    next.end()
-    let body = ''
-    for await (const s of next) body += s
-    t.equal(body, 'ok /next', 'the next request on the same connection is answered')
-  },
-)
+for (const mirror of [false, true])
+  t.test(
+    `over HTTP/2, the stream is reset with NO_ERROR after the answer; the connection goes on${mirror ? ' (with a mirror)' : ''}`,
+    async (t) => {
+      const ca = await makeCa()
+      const cert = await makeServerCert(ca, ['api.test'])
+      const { upstream, shadow } = await setup(t, { mirror })
+      const gw = await startGateway({
+        t,
+        config: {
+          tls: { certificates: [{ cert: cert.cert, key: cert.key }] },
+          http2: true,
+          services: [
+            {
+              name: 's',
+              url: upstream.url,
+              routes: [{ name: 'r', paths: ['/'] }],
+              ...(shadow ? { mirror: [{ service: 'shadow' }] } : {}),
+            },
+            ...(shadow ? [{ name: 'shadow', url: shadow.url }] : []),
+          ],
+        },
+      })
+      const session = http2.connect(gw.url, { ca: ca.cert, servername: 'api.test' })
+      t.teardown(() => session.destroy())
+      session.on('error', () => {})
+      const stream = session.request({ ':authority': 'api.test', ':method': 'POST', ':path': '/upload' })
+      stream.on('error', () => {})
+      let status = 0
+      let text = ''
+      stream.on('response', (h) => {
+        status = Number(h[':status'])
+      })
+      stream.setEncoding('utf8')
+      stream.on('data', (s: string) => {
+        text += s
+      })
+      // RFC 9113 §8.1: the answer is complete before the request; the server then stops the upload.
+      const aborted = once(stream, 'aborted')
+      for (const piece of plain(SIZE)) {
+        if (stream.closed) break
+        if (!stream.write(piece)) await Promise.race([once(stream, 'drain'), aborted])
+      }
+      await aborted
+      t.equal(status, 401, "the upstream's answer")
+      t.equal(text, '{"error":"who are you?"}', 'whole')
+      t.equal(stream.rstCode, http2.constants.NGHTTP2_NO_ERROR, 'reset with NO_ERROR')
+      stream.destroy()
+      const next = session.request({ ':authority': 'api.test', ':path': '/next' })
+      next.setEncoding('utf8')
+      next.end()
+      let body = ''
+      for await (const s of next) body += s
+      t.equal(body, 'ok /next', 'the next request on the same connection is answered')
+    },
+  )
