@@ -76,7 +76,7 @@ export function armBodyCollection(): void {
 }
 
 /** `bytes` of body proxied (read or sent): a young-generation collection each time the interval is used up. */
-export function bodyRead(bytes: number): void {
+export function bodyProxied(bytes: number): void {
   if (every === 0) return
   left -= bytes
   if (left > 0) return

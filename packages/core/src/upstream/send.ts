@@ -9,7 +9,7 @@ import {
   UpstreamTimeout,
   UpstreamUnreachable,
 } from '../errors.js'
-import { bodyRead } from '../server/body-gc.js'
+import { bodyProxied } from '../server/body-gc.js'
 import { upstreamRead } from '../server/heap-trim.js'
 import { RETRY_AFTER } from '../server/protect.js'
 import { forwardInterim, type InterimSink } from './interim.js'
@@ -229,7 +229,7 @@ export class UpstreamBody extends Readable {
 
   onData(chunk: Buffer): boolean {
     upstreamRead()
-    bodyRead(chunk.length)
+    bodyProxied(chunk.length)
     if (this.left > 0) this.left -= chunk.length
     if (this.mode === DIRECT) {
       const sink = this.sink!
@@ -245,12 +245,12 @@ export class UpstreamBody extends Readable {
   }
 
   /**
-   * A piece of the client's body written upstream: counted like a body read ({@link bodyRead}), since
+   * A piece of the client's body written upstream: counted like a body read ({@link bodyProxied}), since
    * it is the same kind of garbage once written, a buffer copied out of the client's socket. undici
    * 7 passes the chunk (`lib/core/request.js`); its types say a size, which is taken too.
    */
   onBodySent(chunk: Buffer | string | number): void {
-    bodyRead(typeof chunk === 'number' ? chunk : chunk.length)
+    bodyProxied(typeof chunk === 'number' ? chunk : chunk.length)
   }
 
   onComplete(): void {
