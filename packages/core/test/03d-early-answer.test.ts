@@ -36,7 +36,7 @@ const limiter = definePlugin({
   }),
 })
 
-async function setup(t: Test, opts: { limit?: boolean; mirror?: boolean } = {}) {
+async function setup(t: Test, opts: { limit?: boolean; mirror?: boolean; balanced?: boolean } = {}) {
   const upstream = await startUpstream({
     t,
     streaming: true,
@@ -54,7 +54,8 @@ async function setup(t: Test, opts: { limit?: boolean; mirror?: boolean } = {}) 
     services: [
       {
         name: 's',
-        url: upstream.url,
+        // With `balanced`, a service with targets: its requests go through the balancer's retry path.
+        ...(opts.balanced ? { targets: [{ url: upstream.url }] } : { url: upstream.url }),
         routes: [{ name: 'r', paths: ['/'] }],
         ...(shadow ? { mirror: [{ service: 'shadow' }] } : {}),
       },
@@ -117,19 +118,23 @@ function* chunked(size: number): Generator<Buffer> {
 }
 
 const VARIANTS = [
-  { limit: false, mirror: false },
-  { limit: true, mirror: false },
-  { limit: false, mirror: true },
-  { limit: true, mirror: true },
+  { limit: false, mirror: false, balanced: false },
+  { limit: true, mirror: false, balanced: false },
+  { limit: false, mirror: true, balanced: false },
+  { limit: true, mirror: true, balanced: false },
+  { limit: false, mirror: false, balanced: true },
+  { limit: true, mirror: true, balanced: true },
 ]
 
 for (const coding of ['content-length', 'chunked'] as const) {
-  for (const { limit, mirror } of VARIANTS) {
-    const with_ = [limit && 'a body limit', mirror && 'a mirror'].filter(Boolean).join(' and ')
+  for (const { limit, mirror, balanced } of VARIANTS) {
+    const with_ = [limit && 'a body limit', mirror && 'a mirror', balanced && 'targets']
+      .filter(Boolean)
+      .join(' and ')
     t.test(
       `answered before the body was read (${coding}${with_ === '' ? '' : `, with ${with_}`})`,
       async (t) => {
-        const { upstream, gw, shadow } = await setup(t, { limit, mirror })
+        const { upstream, gw, shadow } = await setup(t, { limit, mirror, balanced })
         const c = await connect(gw.url)
         t.teardown(() => c.socket.destroy())
         const framing = coding === 'chunked' ? 'transfer-encoding: chunked' : `content-length: ${SIZE}`
@@ -246,3 +251,46 @@ for (const mirror of [false, true])
       t.equal(body, 'ok /next', 'the next request on the same connection is answered')
     },
   )
+
+/**
+ * The upstream fails while the body is on its way (it reads some, then drops the connection): the
+ * client gets a 502, gets to send the rest of its body, and its connection serves the next request.
+ * With targets, the body goes through the balancer's retry wrapper, which once held the client's
+ * stream paused.
+ */
+for (const balanced of [false, true]) {
+  t.test(`the upstream fails during the upload${balanced ? ' (with targets)' : ''}`, async (t) => {
+    const upstream = await startUpstream({
+      t,
+      streaming: true,
+      handler: (req, res) => {
+        if (req.method !== 'POST') return void res.end(`ok ${req.url}`)
+        let seen = 0
+        req.on('data', (chunk: Buffer) => {
+          seen += chunk.length
+          if (seen >= MB) req.socket.destroy()
+        })
+      },
+    })
+    const gw = await startGateway({
+      t,
+      config: {
+        services: [
+          {
+            name: 's',
+            ...(balanced ? { targets: [{ url: upstream.url }] } : { url: upstream.url }),
+            routes: [{ name: 'r', paths: ['/'] }],
+          },
+        ],
+      },
+    })
+    const c = await connect(gw.url)
+    t.teardown(() => c.socket.destroy())
+    c.socket.write(`POST /upload HTTP/1.1\r\nhost: gw\r\ncontent-length: ${SIZE}\r\n\r\n`)
+    await Promise.all([c.waitFor('GH_UPSTREAM_'), sendBody(c.socket, plain(SIZE))])
+    t.match(c.received, /^HTTP\/1\.1 502 Bad Gateway\r\n/, 'a 502')
+    c.socket.write('GET /next HTTP/1.1\r\nhost: gw\r\n\r\n')
+    await c.waitFor('ok /next')
+    t.equal(upstream.last()?.url, '/next', 'the upstream got the second request')
+  })
+}

@@ -115,12 +115,17 @@ export function limitBody(source: Readable, limit: number): LimitedBody {
 export function pipeBody<T extends Writable>(source: Readable, out: T): T {
   source.on('error', (err) => out.destroy(err))
   out.once('close', () => {
-    if (source.readableEnded || source.destroyed) return
     source.unpipe(out)
-    source.resume()
+    drainRest(source)
   })
   source.pipe(out)
   return out
+}
+
+/** The rest of a client body that nobody will send on: read and dropped ({@link drainIfAbandoned} says why). */
+export function drainRest(source: Readable): void {
+  if (source.readableEnded || source.destroyed) return
+  source.resume()
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import { UpstreamTimeout, UpstreamUnavailable } from '../errors.js'
 import type { ResilientService, RetryPolicy } from '../model.js'
+import { drainRest } from '../request/body.js'
 import type { Context } from '../request/context.js'
 import type { InterimSink } from './interim.js'
 import { POOL_REFUSALS, type Pools } from './pools.js'
@@ -134,6 +135,8 @@ export async function sendBalanced(
     }
   } finally {
     if (timer !== undefined) clearTimeout(timer)
+    // No attempt follows: from here, the client's body is dropped once undici gives it up.
+    if (attemptBody instanceof DeferredBody) attemptBody.lastAttempt()
   }
 }
 
@@ -141,12 +144,15 @@ export async function sendBalanced(
  * A client body stream handed to undici in a wrapper that starts reading the client only when undici
  * first asks for data (once connected). undici destroys the body it was given when the request
  * fails; destroying the wrapper leaves the client stream unread and paused, so a request refused at
- * connect can be sent again with a new wrapper.
+ * connect can be sent again with a new wrapper. Once no attempt follows ({@link lastAttempt}), the
+ * rest of the client's body is read and dropped instead, when the request failed or the upstream
+ * answered before taking all of it: left paused, it stalled the client's upload.
  */
 class DeferredBody extends Readable {
   started = false
   /** The client's stream failed (went away, or over a body limit): not the target's fault. */
   failed = false
+  private last = false
   private readonly source: Readable
   private readonly onData = (chunk: Buffer) => {
     if (!this.push(chunk)) this.source.pause()
@@ -172,11 +178,18 @@ class DeferredBody extends Readable {
     this.source.resume()
   }
 
+  /** No other attempt will send the body: the wrapper's end, now or later, drains the client's. */
+  lastAttempt(): void {
+    this.last = true
+    if (this.destroyed) drainRest(this.source)
+  }
+
   override _destroy(err: Error | null, callback: (err: Error | null) => void): void {
     this.source.off('data', this.onData)
     this.source.off('end', this.onEnd)
     this.source.off('error', this.onError)
-    this.source.pause()
+    if (this.last) drainRest(this.source)
+    else this.source.pause()
     callback(err)
   }
 }
