@@ -24,7 +24,7 @@ const MB = 1024 * 1024
 const SIZE = 16 * MB
 const PIECE = Buffer.alloc(64 * 1024, 0x61)
 
-/** With `limit`, a plugin caps the body as it streams (`ctx.upstream.bodyLimit`), above its size. */
+/** The plugin behind {@link Setup.limit}. */
 const limiter = definePlugin({
   name: 'limiter',
   version: '1.0.0',
@@ -36,25 +36,42 @@ const limiter = definePlugin({
   }),
 })
 
-async function setup(t: Test, opts: { limit?: boolean; mirror?: boolean; balanced?: boolean } = {}) {
+interface Setup {
+  /** A plugin caps the body as it streams (`ctx.upstream.bodyLimit`), above its size. */
+  limit?: boolean
+  /** The route's traffic is copied to a second service: the body is teed as it streams. */
+  mirror?: boolean
+  /** A service with targets: its requests go through the balancer's retry path. */
+  balanced?: boolean
+  /** The upstream reads 1 MiB of a POST's body, then drops the connection (a 502), instead of a 401. */
+  fail?: boolean
+  /** Served over TLS with HTTP/2 enabled, with this certificate. */
+  tls?: { cert: string; key: string }
+}
+
+async function setup(t: Test, opts: Setup = {}) {
   const upstream = await startUpstream({
     t,
     streaming: true,
-    // POST: refused on its head, the body never read. GET: answered.
+    // POST: refused on its head, the body never read (or failed part-way, with `fail`). GET: answered.
     handler: (req, res) => {
-      if (req.method === 'POST') {
+      if (req.method !== 'POST') return void res.end(`ok ${req.url}`)
+      if (!opts.fail) {
         res.writeHead(401, { 'content-type': 'application/json' })
-        res.end('{"error":"who are you?"}')
-      } else res.end(`ok ${req.url}`)
+        return void res.end('{"error":"who are you?"}')
+      }
+      let seen = 0
+      req.on('data', (chunk: Buffer) => {
+        seen += chunk.length
+        if (seen >= MB) req.socket.destroy()
+      })
     },
   })
-  // With `mirror`, the route's traffic is copied to a second service: the body is teed as it streams.
   const shadow = opts.mirror ? await startUpstream({ t, streaming: true }) : undefined
   const config: GatewayConfig = {
     services: [
       {
         name: 's',
-        // With `balanced`, a service with targets: its requests go through the balancer's retry path.
         ...(opts.balanced ? { targets: [{ url: upstream.url }] } : { url: upstream.url }),
         routes: [{ name: 'r', paths: ['/'] }],
         ...(shadow ? { mirror: [{ service: 'shadow' }] } : {}),
@@ -62,6 +79,7 @@ async function setup(t: Test, opts: { limit?: boolean; mirror?: boolean; balance
       ...(shadow ? [{ name: 'shadow', url: shadow.url }] : []),
     ],
     ...(opts.limit ? { plugins: [{ name: 'limiter' }] } : {}),
+    ...(opts.tls ? { tls: { certificates: [opts.tls] }, http2: true } : {}),
   }
   const gw = await startGateway({ t, config, plugins: opts.limit ? [limiter] : [] })
   return { upstream, gw, shadow }
@@ -195,62 +213,54 @@ t.test(
   },
 )
 
-for (const mirror of [false, true])
-  t.test(
-    `over HTTP/2, the stream is reset with NO_ERROR after the answer; the connection goes on${mirror ? ' (with a mirror)' : ''}`,
-    async (t) => {
-      const ca = await makeCa()
-      const cert = await makeServerCert(ca, ['api.test'])
-      const { upstream, shadow } = await setup(t, { mirror })
-      const gw = await startGateway({
-        t,
-        config: {
-          tls: { certificates: [{ cert: cert.cert, key: cert.key }] },
-          http2: true,
-          services: [
-            {
-              name: 's',
-              url: upstream.url,
-              routes: [{ name: 'r', paths: ['/'] }],
-              ...(shadow ? { mirror: [{ service: 'shadow' }] } : {}),
-            },
-            ...(shadow ? [{ name: 'shadow', url: shadow.url }] : []),
-          ],
-        },
-      })
-      const session = http2.connect(gw.url, { ca: ca.cert, servername: 'api.test' })
-      t.teardown(() => session.destroy())
-      session.on('error', () => {})
-      const stream = session.request({ ':authority': 'api.test', ':method': 'POST', ':path': '/upload' })
-      stream.on('error', () => {})
-      let status = 0
-      let text = ''
-      stream.on('response', (h) => {
-        status = Number(h[':status'])
-      })
-      stream.setEncoding('utf8')
-      stream.on('data', (s: string) => {
-        text += s
-      })
-      // RFC 9113 §8.1: the answer is complete before the request; the server then stops the upload.
-      const aborted = once(stream, 'aborted')
-      for (const piece of plain(SIZE)) {
-        if (stream.closed) break
-        if (!stream.write(piece)) await Promise.race([once(stream, 'drain'), aborted])
-      }
-      await aborted
+const H2_CASES: Array<{ name: string; opts: Setup }> = [
+  { name: 'a 401', opts: {} },
+  { name: 'a 401, with a mirror', opts: { mirror: true } },
+  { name: 'a 502 mid-upload, with targets', opts: { fail: true, balanced: true } },
+]
+
+for (const { name, opts } of H2_CASES)
+  t.test(`over HTTP/2, the stream is reset with NO_ERROR after the answer (${name})`, async (t) => {
+    const ca = await makeCa()
+    const cert = await makeServerCert(ca, ['api.test'])
+    const { gw } = await setup(t, { ...opts, tls: { cert: cert.cert, key: cert.key } })
+    const session = http2.connect(gw.url, { ca: ca.cert, servername: 'api.test' })
+    t.teardown(() => session.destroy())
+    session.on('error', () => {})
+    const stream = session.request({ ':authority': 'api.test', ':method': 'POST', ':path': '/upload' })
+    stream.on('error', () => {})
+    let status = 0
+    let text = ''
+    stream.on('response', (h) => {
+      status = Number(h[':status'])
+    })
+    stream.setEncoding('utf8')
+    stream.on('data', (s: string) => {
+      text += s
+    })
+    // RFC 9113 §8.1: the answer is complete before the request; the server then stops the upload.
+    const aborted = once(stream, 'aborted')
+    for (const piece of plain(SIZE)) {
+      if (stream.closed) break
+      if (!stream.write(piece)) await Promise.race([once(stream, 'drain'), aborted])
+    }
+    await aborted
+    if (opts.fail) {
+      t.equal(status, 502, 'a 502')
+      t.match(JSON.parse(text), { statusCode: 502, code: /^GH_UPSTREAM_/ }, 'whole, with its code')
+    } else {
       t.equal(status, 401, "the upstream's answer")
       t.equal(text, '{"error":"who are you?"}', 'whole')
-      t.equal(stream.rstCode, http2.constants.NGHTTP2_NO_ERROR, 'reset with NO_ERROR')
-      stream.destroy()
-      const next = session.request({ ':authority': 'api.test', ':path': '/next' })
-      next.setEncoding('utf8')
-      next.end()
-      let body = ''
-      for await (const s of next) body += s
-      t.equal(body, 'ok /next', 'the next request on the same connection is answered')
-    },
-  )
+    }
+    t.equal(stream.rstCode, http2.constants.NGHTTP2_NO_ERROR, 'reset with NO_ERROR')
+    stream.destroy()
+    const next = session.request({ ':authority': 'api.test', ':path': '/next' })
+    next.setEncoding('utf8')
+    next.end()
+    let body = ''
+    for await (const s of next) body += s
+    t.equal(body, 'ok /next', 'the next request on the same connection is answered')
+  })
 
 /**
  * The upstream fails while the body is on its way (it reads some, then drops the connection): the
@@ -260,30 +270,7 @@ for (const mirror of [false, true])
  */
 for (const balanced of [false, true]) {
   t.test(`the upstream fails during the upload${balanced ? ' (with targets)' : ''}`, async (t) => {
-    const upstream = await startUpstream({
-      t,
-      streaming: true,
-      handler: (req, res) => {
-        if (req.method !== 'POST') return void res.end(`ok ${req.url}`)
-        let seen = 0
-        req.on('data', (chunk: Buffer) => {
-          seen += chunk.length
-          if (seen >= MB) req.socket.destroy()
-        })
-      },
-    })
-    const gw = await startGateway({
-      t,
-      config: {
-        services: [
-          {
-            name: 's',
-            ...(balanced ? { targets: [{ url: upstream.url }] } : { url: upstream.url }),
-            routes: [{ name: 'r', paths: ['/'] }],
-          },
-        ],
-      },
-    })
+    const { upstream, gw } = await setup(t, { fail: true, balanced })
     const c = await connect(gw.url)
     t.teardown(() => c.socket.destroy())
     c.socket.write(`POST /upload HTTP/1.1\r\nhost: gw\r\ncontent-length: ${SIZE}\r\n\r\n`)
