@@ -13,10 +13,10 @@
 import { once } from 'node:events'
 import http2 from 'node:http2'
 import net from 'node:net'
-import { definePlugin } from '@gatehousejs/sdk'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
+import { bodyLimiter } from './helpers/body-limit.js'
 import { makeCa, makeServerCert } from './helpers/certs.js'
 
 const MB = 1024 * 1024
@@ -25,16 +25,7 @@ const SIZE = 16 * MB
 const PIECE = Buffer.alloc(64 * 1024, 0x61)
 
 /** The plugin behind {@link Setup.limit}. */
-const limiter = definePlugin({
-  name: 'limiter',
-  version: '1.0.0',
-  priority: 1_000,
-  init: () => ({
-    access(ctx) {
-      ctx.upstream.bodyLimit = { bytes: 2 * SIZE }
-    },
-  }),
-})
+const limiter = bodyLimiter({ bytes: 2 * SIZE })
 
 interface Setup {
   /** A plugin caps the body as it streams (`ctx.upstream.bodyLimit`), above its size. */

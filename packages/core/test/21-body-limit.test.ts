@@ -1,8 +1,9 @@
 import http from 'node:http'
-import { type BodyLimit, definePlugin } from '@gatehousejs/sdk'
+import type { BodyLimit } from '@gatehousejs/sdk'
 import type { GatewayConfig } from '@gatehousejs/sdk/config'
 import { startGateway, startUpstream } from '@gatehousejs/sdk/testing'
 import t, { type Test } from 'tap'
+import { bodyLimiter } from './helpers/body-limit.js'
 
 /**
  * `ctx.upstream.bodyLimit`: a cap on the client body as it streams upstream, set by a plugin in
@@ -11,16 +12,7 @@ import t, { type Test } from 'tap'
  */
 
 const LIMIT: BodyLimit = { bytes: 1000 }
-const limiter = definePlugin({
-  name: 'limiter',
-  version: '1.0.0',
-  priority: 1_000,
-  init: () => ({
-    access(ctx) {
-      ctx.upstream.bodyLimit = LIMIT
-    },
-  }),
-})
+const limiter = bodyLimiter(LIMIT)
 
 async function setup(t: Test) {
   const ended: Array<{ bytes: number; complete: boolean }> = []
