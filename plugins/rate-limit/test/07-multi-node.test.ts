@@ -15,8 +15,10 @@ import { awayFromBoundary, statuses } from './fixtures/helpers.js'
 // its policy when Redis dies, and shared counting resumes when it returns.
 
 const SCRIPT = fileURLToPath(new URL('./fixtures/gateway-process.ts', import.meta.url))
-// The child runs TypeScript the way this test does: with the TypeScript loader tap started us with.
-const LOADER = process.execArgv.filter((a) => a.includes('typescript') || a === '--enable-source-maps')
+// The child runs TypeScript the way this test does: with every loader tap started us with (tap's
+// TypeScript plugin, or tsx under `npm test`; withoutTapHook leaves out the coverage hook). Node 22.18+
+// strips types itself but does not map `../src/index.js` to its `.ts` source: the loader must come too.
+const LOADER = process.execArgv
 
 interface Node {
   url: string
